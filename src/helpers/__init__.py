@@ -1,0 +1,1 @@
+"""Treaty-effects helpers."""

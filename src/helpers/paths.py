@@ -1,0 +1,45 @@
+"""Path constants: every module finds the project's folders here and nowhere else.
+
+The project root is the folder that holds ``pyproject.toml``; it can be overridden with the environment
+variable ``TREATY_EFFECTS_ROOT`` (useful for running the package against another checkout).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _find_root() -> Path:
+    env = os.environ.get("TREATY_EFFECTS_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").exists() and (parent / "src" / "helpers").exists():
+            return parent
+    return Path.cwd().resolve()
+
+
+ROOT = _find_root()
+DATA = ROOT / "data"
+RAW = DATA / "raw"
+PROCESSED = DATA / "processed"
+REFERENCE = DATA / "reference"          # tracked, hand-reviewed tables (country maps, reservation coding)
+REGISTRY = DATA / "registry.tsv"        # tracked: one row per raw file (sha256, size, origin, licence, citation)
+NOTEBOOKS = ROOT / "notebooks"
+REPORTS = ROOT / "reports"
+FIGURES = REPORTS / "figures"
+TABLES = REPORTS / "tables"
+RESULTS = REPORTS / "results"
+PARAMS = ROOT / "params"                # YAML parameter sets for repeatable runs
+DEFAULT_MIRROR = ROOT.parent / "shared" / "data" / "raw"
+
+PANEL = PROCESSED / "panel.parquet"
+RATIFICATIONS = PROCESSED / "ratifications.parquet"
+DICTIONARY = PROCESSED / "data_dictionary.csv"
+
+
+def raw_path(rel: str | Path) -> Path:
+    """Absolute path of a registry file inside data/raw (``rel`` as written in the registry)."""
+    return RAW / rel

@@ -6,18 +6,31 @@ How a value is mapped (first hit wins):
    year_to, note``). Year bounds let a code mean different states at different times (e.g. COW 260 = West
    Germany until 1990, then Germany). Rows are reviewed by hand; each has a note saying why.
 2. ``data/reference/country_exclusions.csv``: deliberate exclusions (historical units, aggregates, territories
-   not in the panel), columns ``scheme, code, reason``. They map to <NA> on purpose.
+   not in the panel), columns ``scheme, code, reason``. They map to <NA> on purpose. A code can have year-bounded
+   map rows and an exclusion: the exclusion then applies outside the mapped years.
 3. The ``countrycode`` crosswalk (Arel-Bundock et al., ``data/raw/countrycode/codelist_without_cldr.csv``):
    a code column for code schemes, or the English-name regular expressions for ``scheme="name"``.
 
 Anything left over raises :class:`helpers.errors.UnmappedCountryError` listing every unmapped value.
+
+Project-wide decisions recorded in the reference files:
+
+* **Kosovo is ``XKX``** (the World Bank's and countrycode's code; V-Dem uses it too) in every scheme: WB ``KSV``,
+  COW/GW 347, Polity 341, Natural Earth ``KOS``, Gapminder ``kos`` all map to XKX.
+* **Continuator convention** (as V-Dem codes its own units): a predecessor state's code maps to the ISO3 of the
+  continuing state, with year bounds (USSR -> RUS, Yugoslavia / Serbia and Montenegro -> SRB, West Germany -> DEU,
+  North Yemen -> YEM, North Vietnam -> VNM, Czechoslovakia -> CZE, ...); units absorbed into another state (GDR,
+  South Yemen, South Vietnam, Zanzibar) and de facto units (Somaliland, Northern Cyprus) are excluded.
+
+:func:`state_system_frame` gives the Gleditsch-Ward or COW state-system country-years as ISO3 (from the
+countrycode panel), e.g. as the frame for zero-filling conflict data.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pandas as pd
 
@@ -37,14 +50,20 @@ SCHEMES: dict[str, str | None] = {
     "p5n": "p5n",            # Polity5 ccode
     "vdem": "vdem",          # V-Dem numeric country_id
     "wb": "wb",              # World Bank code (WBL, income classifications)
+    "gapminder": "iso3c",    # Gapminder `geo`: lower-case ISO3, plus a few historical codes (map/exclusions)
     "name": None,            # English country name (UNTC participants, APT, ...): regex match
 }
+
+#: schemes whose codes are matched case-insensitively (normalised to lower case)
+_LOWER_SCHEMES = {"gapminder"}
 
 
 def _norm(value: object, scheme: str) -> str:
     s = str(value).strip()
     if scheme == "name":
         s = re.sub(r"\s+", " ", s).casefold()
+    elif scheme in _LOWER_SCHEMES:
+        s = s.lower()
     elif SCHEMES.get(scheme) in {"iso3n", "cown", "gwn", "p5n", "vdem"}:
         try:
             s = str(int(float(s)))
@@ -83,38 +102,75 @@ def _read_reference(name: str, columns: list[str]) -> pd.DataFrame:
     bad = sorted(set(df["scheme"]) - set(SCHEMES))
     if bad:
         rows = [int(i) + 2 for i in df.index[df["scheme"].isin(bad)]]
-        raise DataError(f"{path}: unknown scheme(s) {bad} at row(s) {rows}; valid: {sorted(SCHEMES)}")
+        raise DataError(f"{path}: unknown scheme(s) {bad} at line(s) {rows}; valid: {sorted(SCHEMES)}")
     return df
+
+
+def _rows(df: pd.DataFrame, mask) -> list[int]:
+    """1-based line numbers in the CSV file (header = line 1) of the rows selected by ``mask``."""
+    return [int(i) + 2 for i in df.index[mask]]
 
 
 @lru_cache(maxsize=1)
 def overrides() -> pd.DataFrame:
-    """The reviewed explicit map (data/reference/country_map.csv)."""
+    """The reviewed explicit map (data/reference/country_map.csv), validated.
+
+    Raises :class:`DataError` naming the file and line for: an unknown scheme, an iso3 that is not three capital
+    letters, a year bound that is not a whole number, a row without a note, or two rows for the same code whose
+    year ranges overlap (an ambiguous map).
+    """
+    path = paths.REFERENCE / MAP_FILE
     df = _read_reference(MAP_FILE, ["scheme", "code", "iso3", "year_from", "year_to", "note"])
     df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"])]
+    bad = ~df["iso3"].str.fullmatch(r"[A-Z]{3}")
+    if bad.any():
+        raise DataError(f"{path}: iso3 must be three capital letters; line(s) {_rows(df, bad)} "
+                        f"(values {sorted(set(df.loc[bad, 'iso3']))})")
+    for col in ("year_from", "year_to"):
+        badyr = (df[col] != "") & ~df[col].str.fullmatch(r"-?\d{1,4}")
+        if badyr.any():
+            raise DataError(f"{path}: column {col} must be a year or blank; line(s) {_rows(df, badyr)}")
+    nonote = df["note"].str.strip() == ""
+    if nonote.any():
+        raise DataError(f"{path}: every row needs a note saying why; line(s) {_rows(df, nonote)} have none")
     df["lo"] = pd.to_numeric(df["year_from"].replace("", None), errors="coerce").fillna(-10_000)
     df["hi"] = pd.to_numeric(df["year_to"].replace("", None), errors="coerce").fillna(10_000)
-    bad = df[~df["iso3"].str.fullmatch(r"[A-Z]{3}")]
-    if len(bad):
-        raise DataError(f"{paths.REFERENCE / MAP_FILE}: iso3 must be three capital letters; rows {list(bad.index + 2)}")
+    inverted = df["lo"] > df["hi"]
+    if inverted.any():
+        raise DataError(f"{path}: year_from after year_to at line(s) {_rows(df, inverted)}")
+    for (scheme, key), grp in df.groupby(["scheme", "key"], sort=False):
+        if len(grp) < 2:
+            continue
+        g = grp.sort_values("lo")
+        overlap = g["lo"].to_numpy()[1:] <= g["hi"].to_numpy()[:-1]
+        if overlap.any():
+            raise DataError(f"{path}: rows for {scheme} code {g['code'].iloc[0]!r} have overlapping year ranges "
+                            f"(line(s) {sorted(int(i) + 2 for i in g.index)}); give each row its own years")
     return df
 
 
 @lru_cache(maxsize=1)
 def exclusions() -> pd.DataFrame:
-    """Deliberately excluded units (historical states, aggregates) with the reason, in one place."""
+    """Deliberately excluded units (historical states, aggregates) with the reason, in one place.
+
+    Raises :class:`DataError` naming the file and line for an unknown scheme or a row without a reason.
+    """
     df = _read_reference(EXCLUSIONS_FILE, ["scheme", "code", "reason"])
+    noreason = df["reason"].str.strip() == ""
+    if noreason.any():
+        raise DataError(f"{paths.REFERENCE / EXCLUSIONS_FILE}: every exclusion needs a reason; "
+                        f"line(s) {_rows(df, noreason)} have none")
     df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"])]
     return df
 
 
 def clear_caches() -> None:
     """Forget cached reference tables (after editing them, or in tests that point paths elsewhere)."""
-    for f in (crosswalk, _name_patterns, overrides, exclusions, _code_lookup):
+    for f in (crosswalk, _name_patterns, overrides, exclusions, _code_lookup, _codelist_panel):
         f.cache_clear()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _code_lookup(scheme: str) -> dict[str, str]:
     col = SCHEMES[scheme]
     cw = crosswalk()
@@ -194,10 +250,17 @@ def to_iso3(values: Iterable, scheme: str, *, years: Iterable | None = None, sou
     return pd.Series(out, index=index, dtype="string")
 
 
+def _project_codes() -> set[str]:
+    """Every ISO3 the harmonisation can return: crosswalk iso3c plus the reviewed map's targets (e.g. XKX)."""
+    return (set(crosswalk()["iso3c"]) | set(overrides()["iso3"])) - {""}
+
+
 def iso3_name(iso3: str) -> str:
-    """English short name of an ISO3 code (from the crosswalk)."""
+    """English short name of an ISO3 code (from the crosswalk; project codes such as XKX via their World Bank code)."""
     cw = crosswalk()
     hit = cw.loc[cw["iso3c"] == iso3, "country.name.en"]
+    if hit.empty:
+        hit = cw.loc[(cw["iso3c"] == "") & (cw["wb"] == iso3), "country.name.en"]
     if hit.empty:
         raise ParameterError("iso3", iso3, hint="not an ISO3 code known to the countrycode crosswalk")
     return str(hit.iloc[0])
@@ -206,15 +269,62 @@ def iso3_name(iso3: str) -> str:
 def resolve_country(value: str) -> str:
     """A user's country parameter (ISO3 code or English name) -> ISO3, or an error suggesting close names."""
     v = str(value).strip()
-    cw = crosswalk()
-    if v.upper() in set(cw["iso3c"]) - {""}:
+    if v.upper() in _project_codes():
         return v.upper()
-    iso = _match_name(v)
-    if iso:
-        return iso
+    iso = to_iso3([v], "name", strict=False).iloc[0]
+    if not pd.isna(iso):
+        return str(iso)
+    cw = crosswalk()
     import difflib
 
     names = sorted(set(cw["country.name.en"]) - {""})
     close = difflib.get_close_matches(v, names, n=5, cutoff=0.5)
     raise ParameterError("country", value, close or None,
                          hint="give an ISO3 code (e.g. PAK) or an English country name")
+
+
+PANEL_FILE = "countrycode/codelist_panel.rda"
+
+
+@lru_cache(maxsize=1)
+def _codelist_panel() -> pd.DataFrame:
+    path = paths.raw_path(PANEL_FILE)
+    if not path.exists():
+        raise DataError(f"{path}: the countrycode panel is missing; run the data step (make data)")
+    import pyreadr
+
+    try:
+        df = pyreadr.read_r(str(path))["codelist_panel"]
+    except Exception as exc:  # pyreadr raises its own LibrdataError / KeyError
+        raise DataError(f"{path}: cannot read R object 'codelist_panel' ({exc})") from exc
+    return df[["country.name.en", "year", "gwn", "cown"]].copy()
+
+
+def state_system_frame(system: str = "gwn", first_year: int = 1946, last_year: int = 2022) -> pd.DataFrame:
+    """Country-years of the Gleditsch-Ward (``"gwn"``) or COW (``"cown"``) state system as (iso3, year).
+
+    Membership comes from the countrycode panel (``codelist_panel``: a unit is a member in a year when it has a
+    code that year); codes become ISO3 through :func:`to_iso3` with years, so the reviewed year-bounded rows and
+    exclusions apply (e.g. GW 345 -> SRB to 2006, GW 265 GDR left out). The panel ends in 2020: members in its
+    last year are carried forward to ``last_year`` (no state was born or dissolved in 2021-2024).
+    Returns a DataFrame sorted by iso3, year with unique keys.
+    """
+    if system not in ("gwn", "cown"):
+        raise ParameterError("system", system, ["gwn", "cown"])
+    p = _codelist_panel()
+    p = p[p[system].notna()]
+    yr = p["year"].astype(int)
+    last = int(yr.max())
+    p = p[(yr >= min(first_year, last)) & (yr <= last_year)]
+    iso = to_iso3(p[system].astype(int).astype(str), system, years=p["year"].astype(int),
+                  source=f"{PANEL_FILE} column {system}")
+    df = pd.DataFrame({"iso3": iso.to_numpy(), "year": p["year"].astype(int).to_numpy()}).dropna()
+    if last_year > last:
+        tail = df[df["year"] == last]
+        extra = [tail.assign(year=y) for y in range(last + 1, last_year + 1)]
+        df = pd.concat([df, *extra], ignore_index=True)
+    df = df[(df["year"] >= first_year) & (df["year"] <= last_year)]
+    df = df.drop_duplicates().sort_values(["iso3", "year"]).reset_index(drop=True)
+    df["iso3"] = df["iso3"].astype("string")
+    df["year"] = df["year"].astype("int64")
+    return df

@@ -16,7 +16,10 @@ Treaty columns, for every instrument ``t`` (see :data:`helpers.treaties.TREATIES
   successor's own notification date.
 - ``t_year``: the year the state first became bound (NA if never); ``t_years_since``: ``year - t_year`` while
   ratified, else 0; ``t_signed``: 1 from the signature year on (states that acceded without signing stay 0);
-- ``t_region_density``: share of the *other* states of the same World Bank region that are parties that year.
+- ``t_region_density``: share of the *other* sovereign states (state-system members) of the same World Bank
+  region that are parties that year.
+
+Rows: each country's years in the state system or in V-Dem (``sovereign`` marks state-system years).
 
 Every write goes to a temporary file and is renamed into place only after validation, so a failed build leaves the
 previous good outputs untouched.
@@ -118,9 +121,11 @@ def treaty_columns(frame: pd.DataFrame, rat: pd.DataFrame, treaties: Iterable[st
     if region_col in out.columns:
         for t in treaties:
             col = f"{t}_ratified"
-            grp = out.groupby([region_col, "year"])[col]
-            tot, n = grp.transform("sum"), grp.transform("count")
-            dens = (tot - out[col]) / (n - 1).where(n > 1)
+            w = out["sovereign"] if "sovereign" in out else pd.Series(1, index=out.index)
+            num = (out[col] * w).groupby([out[region_col], out["year"]]).transform("sum")
+            n = w.groupby([out[region_col], out["year"]]).transform("sum")
+            own_w = w.astype(float)
+            dens = (num - out[col] * own_w) / (n - own_w).where((n - own_w) > 0)
             out[f"{t}_region_density"] = dens.where(out[region_col].notna()).astype(float)
     return out
 
@@ -173,8 +178,7 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     lo, hi = first_year, (last_year or last_outcome_year)
     if lo > hi:
         raise ParameterError("last_year", hi, hint=f"must not be before first_year={lo}")
-    frame = pd.MultiIndex.from_product([codes, range(lo, hi + 1)], names=["iso3", "year"]).to_frame(index=False)
-    frame["year"] = frame["year"].astype("int64")
+    frame = country_year_frame(codes, lo, hi, vdem[["iso3", "year"]])
     from .countries import iso3_name
 
     names = {c: _safe_name(iso3_name, c) for c in codes}
@@ -210,6 +214,27 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     if bar is not None:
         bar.close()
     return panel
+
+
+def country_year_frame(codes: list[str], lo: int, hi: int, observed: pd.DataFrame) -> pd.DataFrame:
+    """The panel's rows: each country's years in the state system (Gleditsch-Ward or COW, via countrycode) or in
+    V-Dem (which also covers some units before independence); units in neither (Cook Islands, Niue, Holy See,
+    small states outside both systems) get every year. ``sovereign`` = 1 in state-system years; regional ratification
+    density is computed among sovereign states only."""
+    from .countries import state_system_frame
+
+    system = pd.concat([state_system_frame("gwn", lo, hi), state_system_frame("cown", lo, hi)]).drop_duplicates()
+    system["sovereign"] = 1
+    seen = pd.concat([system[["iso3", "year"]], observed[(observed["year"] >= lo) & (observed["year"] <= hi)]])
+    seen = seen[seen["iso3"].isin(codes)].drop_duplicates()
+    never = sorted(set(codes) - set(seen["iso3"]))
+    full = pd.MultiIndex.from_product([never, range(lo, hi + 1)], names=["iso3", "year"]).to_frame(index=False)
+    frame = pd.concat([seen, full], ignore_index=True)
+    frame["iso3"] = frame["iso3"].astype("string")
+    frame["year"] = frame["year"].astype("int64")
+    frame = frame.merge(system, on=["iso3", "year"], how="left")
+    frame["sovereign"] = frame["sovereign"].fillna(0).astype("int8")
+    return frame.sort_values(["iso3", "year"], ignore_index=True)
 
 
 def _safe_name(fn, code):

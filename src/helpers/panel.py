@@ -167,12 +167,12 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     rat = tr.ratifications()
     tick("ratifications")
 
-    vdem = indicators.load_vdem()
+    sources = _indicator_frames(indicators)
+    vdem = sources["V-Dem (vdemlite)"]
     regions = indicators.load_regions()
     states = set(rat.loc[rat["is_state"].fillna(False).astype(bool) & ~rat["is_predecessor"].fillna(False).astype(bool),
                          "iso3"].dropna())
     codes = sorted(states | set(vdem["iso3"]))
-    sources = _indicator_frames(indicators)
     last_outcome_year = max(int(df.loc[df[[c for c in df.columns if c in OUTCOMES]].notna().any(axis=1), "year"].max())
                             for df in sources.values() if any(c in OUTCOMES for c in df.columns))
     lo, hi = first_year, (last_year or last_outcome_year)

@@ -61,10 +61,33 @@ def resolve_notebook(name: str | Path) -> Path:
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict]:
-    """Parameters declared in the notebook's tagged cell: name -> {default, inferred_type_name, help}."""
-    import papermill as pm
+    """Parameters declared in the notebook's tagged cell: name -> {"default": source text, "help": comment}.
 
-    return pm.inspect_notebook(str(notebook))
+    Parsed with :mod:`ast` (papermill's own inspector skips any line whose comment contains "=")."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        return {}
+    src = cells[0].source
+    lines = src.splitlines()
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as exc:
+        raise HelpersError(f"{notebook}: the parameters cell is not valid Python ({exc})") from exc
+    out: dict[str, dict] = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        for t in targets:
+            if isinstance(t, ast.Name):
+                line = lines[node.end_lineno - 1]
+                help_text = line.split("#", 1)[1].strip() if "#" in line else ""
+                out[t.id] = {"default": ast.get_source_segment(src, node.value) if node.value else "",
+                             "help": help_text}
+    return out
 
 
 def check_parameter_names(notebook: Path, params: dict) -> None:

@@ -112,6 +112,10 @@ def test_real_panel_known_facts(panel):
     # Trinidad and Tobago: ICCPR-OP1 acceded 1980, last denunciation effective 27 June 2000
     tto = p.loc["TTO"]
     assert tto.loc[1990, "iccpr_op1_ratified"] == 1 and tto.loc[2001, "iccpr_op1_ratified"] == 0
+    # Guyana: first accession 1993-05-10, re-accession 1999-01-05 before that denunciation took effect
+    assert p.loc[("GUY", 1993), "iccpr_op1_ratified"] == 1 and p.loc[("GUY", 2005), "iccpr_op1_ratified"] == 1
+    # Czechia inherits Czechoslovakia's 1982 CEDAW ratification under the default successor rule
+    assert p.loc[("CZE", 1982), "cedaw_ratified"] == 1 and p.loc[("CZE", 1981), "cedaw_ratified"] == 0
 
 
 @pytest.mark.realdata

@@ -73,7 +73,10 @@ def treaty_years(rat: pd.DataFrame, successor_rule: str = "inherit") -> pd.DataF
     rat = rat.copy()
     is_pred = rat.get("is_predecessor", pd.Series(False, index=rat.index)).fillna(False).astype(bool)
     states = rat[~is_pred & rat["iso3"].notna()].copy()
-    states["bound_year"] = _year(states["ratification_date"])
+    # the first act counts (Guyana acceded to ICCPR-OP1 in 1993, re-acceded in 1999 before its denunciation of the
+    # first accession took effect: bound throughout)
+    first = states["first_act_date"] if "first_act_date" in states else states["ratification_date"]
+    states["bound_year"] = _year(first.fillna(states["ratification_date"]))
     states["signed_year"] = _year(states["signature_date"])
     states["denounced_year"] = _year(states["denounced_date"])
     if successor_rule == "inherit" and is_pred.any():

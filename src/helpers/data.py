@@ -137,7 +137,7 @@ def fetch(files: list[str] | None = None, *, mirror: Path | str | None = "auto",
     rows = list(reg.iterrows())
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.std import tqdm
 
         bar = tqdm(total=len(rows), desc="data step", unit="file")
     for _, row in rows:

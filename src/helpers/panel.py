@@ -158,7 +158,7 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     steps = ["ratifications", "frame", "treaties", "indicators", "derived", "validate", "write"]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.std import tqdm
 
         bar = tqdm(total=len(steps), desc="panel", unit="step")
 
@@ -202,7 +202,7 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     tick("indicators")
 
     panel = add_derived(panel)
-    panel = panel.sort_values(["iso3", "year"], ignore_index=True)
+    panel = panel.sort_values(["iso3", "year"], ignore_index=True).copy()  # copy: one defragmented block
     tick("derived")
 
     from .schemas import validate_panel, validate_ratifications

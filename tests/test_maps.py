@@ -1,0 +1,163 @@
+"""Tests of helpers.maps on the real Natural Earth files (iso3 fixes, small states, UN members) and the builders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from helpers import maps, paths
+from helpers.errors import DataError, ParameterError
+
+pytestmark = pytest.mark.realdata
+NE_DIR = paths.RAW / "naturalearth"
+CODELIST = paths.RAW / "countrycode" / "codelist_without_cldr.csv"
+if not (NE_DIR / "ne_50m_admin_0_countries.7z").is_file():
+    pytest.skip("Natural Earth raw files not fetched", allow_module_level=True)
+
+SMALL_STATES = ["MLT", "SGP", "BHR", "MDV", "AND", "LIE", "MCO", "SMR", "NRU", "PLW", "KNA", "BRB", "SYC", "TON"]
+
+
+@pytest.fixture(scope="module")
+def ne50():
+    return maps.load_countries("50m")
+
+
+@pytest.fixture(scope="module")
+def un_members() -> list[str]:
+    """The 193 UN member states (countrycode's un.name.en is filled for members only), an independent list."""
+    if not CODELIST.is_file():
+        pytest.skip("countrycode crosswalk not fetched")
+    cc = pd.read_csv(CODELIST, keep_default_na=False, dtype=str)
+    members = sorted(cc.loc[cc["un.name.en"] != "", "iso3c"])
+    assert len(members) == 193
+    return members
+
+
+def test_iso3_fix_france_norway(ne50):
+    assert len(ne50) == 241 and ne50["iso3"].is_unique
+    assert not (ne50["iso3"] == "-99").any()
+    by = ne50.set_index("iso3")
+    assert by.loc["FRA", "admin"] == "France" and by.loc["NOR", "admin"] == "Norway"
+    assert by.loc["FRA", "iso_a3"] == "-99"  # the raw value really was -99: the fix is what made it FRA
+    assert by.loc["XKX", "admin"] == "Kosovo"
+    # ISO codes, not the Natural Earth ADM0 codes that differ from ISO
+    for iso, adm in (("PSE", "PSX"), ("ESH", "SAH"), ("SSD", "SDS")):
+        assert iso in by.index and adm not in by.index
+    assert ne50.crs.to_epsg() == 4326
+
+
+def test_110m_lacks_small_states_50m_has_them(ne50):
+    ne110 = maps.load_countries("110m")
+    assert len(ne110) == 177 and {"FRA", "NOR"} <= set(ne110["iso3"])
+    assert set(SMALL_STATES) <= set(ne50["iso3"])
+    assert not set(SMALL_STATES) & set(ne110["iso3"])
+    # areas are plausible (equal-area km2): Malta about 316 km2, France (with overseas) > 550,000
+    by = ne50.set_index("iso3")["area_km2"]
+    assert 200 < by["MLT"] < 450 and by["FRA"] > 550_000
+
+
+def test_un_members_in_50m_layer(ne50, un_members):
+    missing = sorted(set(un_members) - set(ne50["iso3"]))
+    print(f"\nUN member states without a polygon in Natural Earth 1:50m: {missing}")
+    assert missing == ["TUV"]
+    # ... and every missing one gets a marker position instead
+    assert set(missing) <= set(maps.EXTRA_POINTS)
+
+
+def test_load_countries_rejects_bad_scale():
+    with pytest.raises(ParameterError, match="50m, 110m"):
+        maps.load_countries("10m")
+
+
+def _all_locations(fig: go.Figure) -> dict[str, set[str]]:
+    """iso3 drawn per layer: topojson choropleth, NE-geojson choropleth, markers (from hover names)."""
+    out = {"topo": set(), "geojson": set(), "markers": set()}
+    for t in fig.data:
+        if t.type == "choropleth" and t.geojson is None:
+            out["topo"] |= set(t.locations)
+        elif t.type == "choropleth":
+            out["geojson"] |= set(t.locations)
+        else:
+            out["markers"] |= {c[0] for c in t.customdata}
+    return out
+
+
+def test_choropleth_every_un_member_drawn(un_members):
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"iso3": un_members + ["XKX"], "v": rng.uniform(size=194),
+                       "act": rng.choice(["Ratification", "Accession"], 194)})
+    fig = maps.choropleth(df, "iso3", "v", hover_cols=["act"], title="t")
+    locs = _all_locations(fig)
+    names = maps.load_countries("50m").set_index("iso3")["name"]
+    marker_iso = {iso for iso in df["iso3"] if names.get(iso, maps.EXTRA_POINTS.get(iso, ("", "", ""))[2])
+                  in locs["markers"]}
+    drawn = locs["topo"] | locs["geojson"] | marker_iso
+    assert set(df["iso3"]) <= drawn, sorted(set(df["iso3"]) - drawn)
+    assert "XKX" in locs["geojson"]  # Kosovo is not in the plotly topojson: drawn from Natural Earth
+    assert {"MLT", "SGP", "TUV"} <= marker_iso  # small states and Tuvalu as markers
+    assert "BRA" not in marker_iso
+    assert "CPV" in marker_iso  # not in the 110m topojson, not small: a marker at the default resolution
+    fine = _all_locations(maps.choropleth(df, "iso3", "v", resolution=50))
+    assert "CPV" in fine["topo"] and "CPV" not in {i for i in df["iso3"] if names.get(i) in fine["markers"]}
+    assert "CPV" in fine["topo"] and set(df["iso3"]) <= fine["topo"] | fine["geojson"] | {
+        iso for iso in df["iso3"] if names.get(iso, "Tuvalu") in fine["markers"]}
+    geo = fig.layout.geo
+    assert geo.projection.type == "robinson" and geo.projection.rotation.lon == 0 and geo.resolution == 110
+    t0 = fig.data[0]
+    assert "act:" in t0.hovertemplate and t0.coloraxis == "coloraxis"
+    i = list(t0.locations).index("PAK")
+    assert t0.customdata[i][0] == "Pakistan" and t0.customdata[i][2] == df.set_index("iso3").loc["PAK", "act"]
+    assert any(getattr(a, "name", None) == "source_note" and "Natural Earth" in a.text for a in fig.layout.annotations)
+
+
+def test_choropleth_categorical_legend():
+    df = pd.DataFrame({"iso3": ["FRA", "PAK", "MLT", "USA"], "status": ["party", "party", "signed", "none"]})
+    fig = maps.choropleth(df, "iso3", "status", categories=["party", "signed", "none"],
+                          colors={"party": "#0072B2", "signed": "#56B4E9", "none": "#E69F00"})
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["party", "signed", "none"]
+    party = next(t for t in fig.data if t.type == "choropleth" and t.name == "party" and t.geojson is None)
+    assert sorted(party.locations) == ["FRA", "PAK"] and party.colorscale[0][1] == "#0072B2"
+    with pytest.raises(ParameterError, match="colors"):
+        maps.choropleth(df, "iso3", "status", colors={"party": "#000"})
+
+
+def test_choropleth_errors():
+    df = pd.DataFrame({"iso3": ["FRA", "FRA"], "v": [1.0, 2.0]})
+    with pytest.raises(DataError, match="more than one row per country"):
+        maps.choropleth(df, "iso3", "v")
+    with pytest.raises(DataError, match="not in the frame"):
+        maps.choropleth(df, "iso3", "nope")
+    with pytest.raises(ParameterError, match="equal earth"):
+        maps.choropleth(df.iloc[:1], "iso3", "v", projection="mercator")
+
+
+def test_choropleth_animated_frames():
+    years = [1990, 2000, 2010]
+    df = pd.DataFrame([(iso, y, float(y > 1995 or iso == "NOR")) for iso in ["FRA", "NOR", "MLT"] for y in years],
+                      columns=["iso3", "year", "v"])
+    fig = maps.choropleth_animated(df, "iso3", "v", "year", title="Party")
+    assert [f.name for f in fig.frames] == ["1990", "2000", "2010"]
+    assert all(len(f.data) == len(fig.data) for f in fig.frames)
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["1990", "2000", "2010"]
+    assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1  # fixed across frames
+    f1990 = fig.frames[0].data[0]
+    assert dict(zip(f1990.locations, f1990.z)) == {"FRA": 0.0, "NOR": 1.0}  # MLT is a marker
+    with pytest.raises(ParameterError, match="years"):
+        maps.choropleth_animated(df, "iso3", "v", "year", years=[1995])
+
+
+def test_choropleth_static_matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = pd.DataFrame({"iso3": ["FRA", "PAK", "MLT", "TUV"], "v": [1.0, 2.0, 3.0, 4.0]})
+    fig = maps.choropleth_static(df, "iso3", "v", title="static")
+    assert isinstance(fig, matplotlib.figure.Figure)
+    ax = fig.axes[0]
+    assert len(ax.collections) >= 3  # base map, coloured countries, small-state markers
+    plt.close(fig)

@@ -364,6 +364,8 @@ def _describe(col: str, meta: pd.DataFrame, treaties: dict) -> tuple[str, str, s
         "year": ("calendar year", "", "year"),
         "country": ("English short name", "countrycode", "text"),
         "region": ("World Bank region (7 groups, FY23 classification)", "wb_income_class", "category"),
+        "sovereign": ("1 in years the state is a member of the Gleditsch-Ward or COW state system (countrycode panel)",
+                      "countrycode", "0/1"),
         "ln_gdppc": ("natural log of GDP per capita, constant 2015 USD (WDI NY.GDP.PCAP.KD)", "wdi_plsc504", "log USD"),
         "ln_pop": ("natural log of population (V-Dem e_wb_pop, World Bank)", "vdemlite", "log persons"),
         "cedaw_res_any": ("CEDAW: any reservation in force (reviewed coding of the UNTC declarations text)", "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv", "0/1"),

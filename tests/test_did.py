@@ -369,3 +369,20 @@ def test_timing_overview_and_panel_view(synth):
     pv = did.panel_view(p)
     assert pv.shape == (300, 15) and set(np.unique(pv.to_numpy())) == {0, 1, 2}
     assert pv.iloc[0].tolist()[4] == 1 and pv.iloc[0].tolist()[3] == 0
+
+
+def test_figures_use_readable_labels(synth):
+    _, p = synth
+    pv = did.panel_view(p)
+    fig = did.panel_view_figure(pv, title="timing")
+    assert fig.data[0].showscale is False  # discrete legend, not a continuous colour bar
+    assert [t.name for t in fig.data[1:]] == ["not yet treated", "treated", "never treated"]
+    assert fig.layout.yaxis.showticklabels is False and "300 units" in fig.layout.yaxis.title.text
+    small = did.panel_view_figure(pv.iloc[:20])
+    assert small.layout.yaxis.showticklabels is True
+    comp, _ = did.bacon_decomposition(p)
+    bf = did.bacon_figure(comp)
+    names = [t.name for t in bf.data]
+    assert names[:3] == [did.BACON_LABELS[k] for k in ("treated_vs_never", "earlier_vs_later", "later_vs_earlier")]
+    assert sum(len(t.x) for t in bf.data[:3]) == len(comp)
+    assert f"{comp.attrs['twfe']:.4f}" in names[3] and list(bf.data[3].y) == [comp.attrs["twfe"]] * 2

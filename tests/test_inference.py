@@ -92,3 +92,45 @@ def test_randomization_inference_bad_input():
         inference.randomization_inference(df.assign(g=3), "id", "t", "y", "g", n_perm=5)
     with pytest.raises(ParameterError):
         inference.randomization_inference(df, "id", "t", "nope", "g", n_perm=5)
+
+
+def test_demean_matches_pyfixest_unbalanced():
+    from pyfixest.estimation import demean
+    rng = np.random.default_rng(4)
+    n = 400
+    codes = np.column_stack([rng.integers(0, 30, n), rng.integers(0, 12, n), rng.integers(0, 5, n)])
+    M = rng.normal(size=(n, 3)) + codes[:, :1] * 0.3
+    for k in (1, 2, 3):
+        ours = inference._demean(M, codes[:, :k])
+        ref, ok = demean(M.copy(), codes[:, :k].astype(np.uint64), np.ones(n), tol=1e-12, maxiter=100_000)
+        assert ok
+        np.testing.assert_allclose(ours, ref, atol=1e-8)
+    # the result is orthogonal to every fixed effect: group means are zero
+    out = inference._demean(M, codes[:, :2])
+    for j in range(2):
+        means = pd.DataFrame(out).groupby(codes[:, j]).mean().to_numpy()
+        assert np.abs(means).max() < 1e-7
+
+
+def test_check_draws():
+    assert inference.check_draws("n_wild", 0) == 0 and inference.check_draws("n_perm", 199) == 199
+    for bad in (-1, 2.5, "99", True, None):
+        with pytest.raises(ParameterError, match="n_wild"):
+            inference.check_draws("n_wild", bad)
+    with pytest.raises(ParameterError, match="at least 1"):
+        inference.check_draws("B", 0, minimum=1)
+    with pytest.raises(ParameterError, match="B"):
+        inference.wild_cluster_bootstrap(panel(), "y", "D", fe=["id", "t"], cluster="id", B=0)
+    with pytest.raises(ParameterError, match="n_perm"):
+        inference.randomization_inference(panel(), "id", "t", "y", "g", n_perm=0)
+
+
+def test_permutation_figure_marks_observed():
+    draws = np.random.default_rng(0).normal(size=200)
+    fig = inference.permutation_figure(draws, 2.5, p_value=0.01, observed_label="observed TWFE", title="RI")
+    assert len(fig.data) == 1 and len(fig.data[0].x) == 200
+    line = next(s for s in fig.layout.shapes if s.type == "line")
+    assert line.x0 == line.x1 == 2.5
+    ann = fig.layout.annotations[0]
+    assert "observed TWFE" in ann.text and "p = 0.010" in ann.text
+    assert ann.xanchor == "right"  # observed value right of the draws: label on the left of the line

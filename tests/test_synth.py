@@ -103,3 +103,83 @@ def test_placebo_p_values_null_case():
     pv = res["p_values"].set_index("method")
     assert pv.loc["sc", "n_placebos"] == 30 and pv.loc["sdid", "n_placebos"] == 8
     assert res["tidy"].set_index("estimator").loc["synthetic_did", "p_value"] > 0.1
+
+
+def one_treated_panel(seed=0, N=25, T=16, start=2000, event=2008, effect=0.0):
+    """Unit and year effects plus iid noise; unit 'TRT' (last) treated from ``event`` with ``effect``."""
+    rng = np.random.default_rng(seed)
+    years = np.arange(start, start + T)
+    a, b = rng.normal(size=N + 1), rng.normal(size=T).cumsum()
+    units = [f"u{i:02d}" for i in range(N)] + ["TRT"]
+    rows = [(u, t, a[i] + b[j] + effect * (u == "TRT" and t >= event) + rng.normal(0, 0.3))
+            for i, u in enumerate(units) for j, t in enumerate(years)]
+    return pd.DataFrame(rows, columns=["unit", "year", "y"])
+
+
+def test_did_regression_equals_2x2_and_pyfixest():
+    import pyfixest as pf
+    df = one_treated_panel(effect=0.5)
+    donors = sorted(set(df["unit"]) - {"TRT"})
+    case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 5), donors)
+    long = synth.case_long(case)
+    assert len(long) == case.Y.size and long["treated_post"].sum() == 6  # 2008..2013
+    w = synth.did_wild_bootstrap(case, B=99, seed=1)
+    assert w["estimate"].iloc[0] == pytest.approx(synth.did_2x2(case)["estimate"], abs=1e-10)
+    fit = pf.feols("y ~ treated_post | unit + time", data=long, vcov={"CRV1": "unit"},
+                   ssc=pf.ssc(k_adj=False, G_adj=True))
+    assert w["statistic"].iloc[0] == pytest.approx(fit.tstat()["treated_post"], rel=1e-6)
+    assert w["p_value_crv1"].iloc[0] == pytest.approx(fit.pvalue()["treated_post"], rel=1e-6)
+    assert w["n_treated_clusters"].iloc[0] == 1 and "MacKinnon" in w["caveat"].iloc[0]
+
+
+def test_wild_bootstrap_fails_with_one_treated_cluster():
+    # MacKinnon and Webb (2017, 2018): with one treated cluster the restricted wild bootstrap almost never
+    # rejects and the CRV1 t-test over-rejects. Each donor as pseudo-treated under a true null shows both.
+    df = one_treated_panel(seed=5, N=30)
+    donors = sorted(set(df["unit"]) - {"TRT"})
+    case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 5), donors)
+    chk = synth.did_wild_placebo_check(case, B=99, seed=2)
+    assert list(chk["unit"]) == donors
+    first = synth.Case(pd.concat([case.Y.iloc[:-1].drop(index=donors[0]), case.Y.iloc[:-1].loc[[donors[0]]]]),
+                       donors[0], 2008, 6)
+    assert chk["estimate"].iloc[0] == pytest.approx(synth.did_2x2(first)["estimate"], abs=1e-10)
+    assert (chk["p_wild"] <= 0.05).mean() < 0.05
+    assert (chk["p_crv1"] <= 0.05).mean() > 0.2
+    assert chk["p_wild"].between(0.2, 0.8).mean() > 0.9  # bunched around 0.5, not uniform
+
+
+def test_treaty_timeline_act_type_only_on_act_rows():
+    rat = pd.DataFrame({
+        "iso3": ["PAK", "PAK", "PAK", "FRA"], "treaty": ["cerd", "cedaw", "iccpr_op1", "cerd"],
+        "signature_date": pd.to_datetime(["1966-09-19", None, "1990-01-01", "1971-07-28"]),
+        "ratification_date": pd.to_datetime(["1966-09-21", "1996-03-12", "1991-01-01", "1971-07-28"]),
+        "act_type": pd.array(["ratification", "accession", pd.NA, "accession"], dtype="string"),
+        "denounced_date": pd.to_datetime([None, None, "1999-05-01", None])})
+    tl = synth.treaty_timeline(rat, "PAK")
+    assert tl["event"].tolist() == ["signature", "ratification", "signature", "ratification", "accession",
+                                    "denunciation"]
+    assert tl.loc[tl["event"] == "signature", "act_type"].isna().all()
+    assert tl.loc[tl["event"] == "denunciation", "act_type"].isna().all()
+    assert tl.loc[tl["treaty"] == "cerd"].set_index("event").loc["ratification", "act_type"] == "ratification"
+    assert tl.loc[tl["treaty"] == "cedaw", "act_type"].tolist() == ["accession"]
+    ev = synth.timeline_events(rat, "PAK", first="cedaw")
+    assert ev["treaty"].iloc[:3].tolist() == ["cedaw", "cerd", "iccpr_op1"]  # chosen first, then by first act
+    assert len(ev) == 18 and ev.iloc[3:]["ratification_date"].isna().all()
+    assert ev["instrument"].iloc[:3].tolist() == ["CEDAW", "CERD", "ICCPR-OP1"]
+    from helpers import plots
+    fig = plots.country_timeline(ev, pd.DataFrame({"year": [1990, 2000], "value": [0.3, 0.4]}))
+    assert "CEDAW" in fig.layout.yaxis.ticktext
+    with pytest.raises(ParameterError, match="cedaw"):
+        synth.timeline_events(rat, "PAK", first="cedwa")
+
+
+def test_case_figures_readable():
+    df = factor_panel()
+    res = synth.run_case(df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status",
+                         sdid_placebos=5)
+    fig = synth.case_figure(res["paths"], 2015, treated_label="Treatland")
+    assert [t.name for t in fig.data][-1] == "Treatland" and fig.layout.legend.orientation == "h"
+    pf = synth.placebo_figure(res["placebos"], "sc", treated_label="Treatland")
+    g = res["placebos"][res["placebos"]["method"] == "sc"]
+    np.testing.assert_allclose(np.sort(pf.data[0].x), np.sort(np.log10(g.loc[~g["is_treated"], "ratio"])))
+    assert "log10" in pf.layout.xaxis.title.text and "Treatland" in pf.layout.annotations[0].text

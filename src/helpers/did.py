@@ -286,17 +286,42 @@ def panel_view(p: StaggeredPanel) -> pd.DataFrame:
     return w.loc[order]
 
 
-def panel_view_figure(pv: pd.DataFrame, title: str = "Treatment timing"):
-    """Plotly heat map of :func:`panel_view` (categorical colours, unit labels on the y axis)."""
+PANEL_VIEW_STATES = {0: "not yet treated", 1: "treated", 2: "never treated"}
+
+
+def panel_view_figure(pv: pd.DataFrame, title: str = "Treatment timing", max_labels: int = 60,
+                      xlabel: str = "period"):
+    """Plotly heat map of :func:`panel_view`: one row per unit (earliest cohort on top), three discrete states.
+
+    Colours: light grey = not yet treated, blue = treated, orange = never treated, explained by a legend
+    (not a continuous colour bar). Unit labels are shown when there are at most ``max_labels`` units;
+    otherwise the y axis says how many units are stacked.
+    """
     import plotly.graph_objects as go
-    colors = [[0, "#d9d9d9"], [0.33, "#d9d9d9"], [0.34, "#1f77b4"], [0.66, "#1f77b4"], [0.67, "#ff7f0e"],
-              [1, "#ff7f0e"]]
-    fig = go.Figure(go.Heatmap(z=pv.to_numpy(), x=pv.columns.astype(str), y=pv.index.astype(str),
-                               colorscale=colors, zmin=0, zmax=2,
-                               colorbar={"tickvals": [0.33, 1, 1.67],
-                                             "ticktext": ["not yet treated", "treated", "never treated"]}))
-    fig.update_layout(title=title, yaxis={"autorange": "reversed", "showticklabels": len(pv) <= 80},
-                      height=max(350, min(1400, 10 * len(pv))))
+
+    from helpers.plots import MISSING, OKABE_ITO, TEMPLATE
+    colours = {0: MISSING, 1: OKABE_ITO["blue"], 2: OKABE_ITO["orange"]}
+    scale = [[0, colours[0]], [1 / 3, colours[0]], [1 / 3, colours[1]], [2 / 3, colours[1]],
+             [2 / 3, colours[2]], [1, colours[2]]]
+    n = len(pv)
+    labels = n <= max_labels
+    fig = go.Figure(go.Heatmap(z=pv.to_numpy(), x=np.asarray(pv.columns), y=pv.index.astype(str),
+                               colorscale=scale, zmin=-0.5, zmax=2.5, showscale=False, xgap=0, ygap=0,
+                               customdata=np.vectorize(PANEL_VIEW_STATES.get, otypes=[object])(pv.to_numpy()),
+                               hovertemplate="%{y}, %{x}: %{customdata}<extra></extra>"))
+    present = set(np.unique(pv.to_numpy()[~np.isnan(pv.to_numpy().astype(float))]).astype(int))
+    for k, lab in PANEL_VIEW_STATES.items():  # legend entries (the heat map itself has none)
+        if k in present:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=lab, showlegend=True,
+                                     marker={"symbol": "square", "size": 12, "color": colours[k]}))
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=xlabel,
+                      yaxis={"autorange": "reversed", "showticklabels": labels, "showgrid": False,
+                             "ticks": "outside" if labels else "",
+                             "title": "unit" if labels else f"{n} units, ordered by first treatment"},
+                      xaxis={"showgrid": False},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+                      height=max(360, min(900, 12 * n + 140)) if labels else 520,
+                      margin={"t": 70 if title else 40})
     return fig
 
 
@@ -358,13 +383,46 @@ def bacon_decomposition(p: StaggeredPanel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return comp, by
 
 
+BACON_LABELS = {
+    "treated_vs_never": "treated vs never treated",
+    "earlier_vs_later": "earlier vs later treated (not yet treated as controls)",
+    "later_vs_earlier": "later vs earlier treated (already treated as controls)",
+}
+
+
 def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition"):
-    """Scatter of 2x2 estimates against their weights, coloured by comparison type."""
-    import plotly.express as px
-    fig = px.scatter(comp, x="weight", y="estimate", color="comparison_type",
-                     hover_data=["treated_group", "control_group"], title=title)
-    if "twfe" in comp.attrs:
-        fig.add_hline(y=comp.attrs["twfe"], line_dash="dash", annotation_text=f"TWFE = {comp.attrs['twfe']:.4f}")
+    """Scatter of 2x2 estimates against their weights, coloured by comparison type, TWFE estimate as a line.
+
+    The problematic *later vs earlier* comparisons (already-treated units as controls) are drawn in vermillion;
+    the legend sits above the plot, spells the comparison types out and names the TWFE estimate (dashed line).
+    """
+    import plotly.graph_objects as go
+
+    from helpers.plots import OKABE_ITO, TEMPLATE
+    colours = {"treated_vs_never": OKABE_ITO["blue"], "earlier_vs_later": OKABE_ITO["green"],
+               "later_vs_earlier": OKABE_ITO["vermillion"]}
+    symbols = {"treated_vs_never": "circle", "earlier_vs_later": "diamond", "later_vs_earlier": "x"}
+    fig = go.Figure()
+    for k in [*BACON_LABELS, *sorted(set(comp["comparison_type"]) - set(BACON_LABELS))]:
+        g = comp[comp["comparison_type"] == k]
+        if g.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=g["weight"], y=g["estimate"], mode="markers", name=BACON_LABELS.get(k, k),
+            marker={"color": colours.get(k, OKABE_ITO["black"]), "symbol": symbols.get(k, "circle"), "size": 6,
+                    "opacity": 0.75},
+            customdata=g[["treated_group", "control_group"]].astype(str).to_numpy(),
+            hovertemplate="treated %{customdata[0]} vs control %{customdata[1]}<br>"
+                          "estimate %{y:.3f}, weight %{x:.4f}<extra></extra>"))
+    if "twfe" in comp.attrs:  # a legend entry rather than a label, which would sit on the points
+        b = comp.attrs["twfe"]
+        fig.add_trace(go.Scatter(x=[0, float(comp["weight"].max()) * 1.03], y=[b, b], mode="lines",
+                                 name=f"TWFE estimate {b:.4f} (weighted mean of all)",
+                                 line={"dash": "dash", "color": "#000000", "width": 1.5}, hoverinfo="skip"))
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title="weight in the TWFE estimate",
+                      yaxis_title="2x2 DiD estimate",
+                      legend={"orientation": "v", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+                      margin={"t": 130 if title else 100})
     return fig
 
 

@@ -19,7 +19,10 @@ Treaty columns, for every instrument ``t`` (see :data:`helpers.treaties.TREATIES
 - ``t_region_density``: share of the *other* sovereign states (state-system members) of the same World Bank
   region that are parties that year.
 
-Rows: each country's years in the state system or in V-Dem (``sovereign`` marks state-system years).
+Rows: every state that can act at the UN Treaty Collection (a UNTC participant: UN members, Holy See, State of
+Palestine, Cook Islands, Niue), in its years in the state system or in V-Dem (``sovereign`` marks state-system
+years). Units that cannot become parties (V-Dem's Hong Kong, Taiwan, Kosovo) are left out: in a treaty-effects
+design they would pose as never-treated controls.
 
 Every write goes to a temporary file and is renamed into place only after validation, so a failed build leaves the
 previous good outputs untouched.
@@ -175,7 +178,11 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     regions = indicators.load_regions()
     states = set(rat.loc[rat["is_state"].fillna(False).astype(bool) & ~rat["is_predecessor"].fillna(False).astype(bool),
                          "iso3"].dropna())
-    codes = sorted(states | set(vdem["iso3"]))
+    # units that cannot become parties (Hong Kong, Taiwan, Kosovo) would enter every design as "never treated":
+    # the panel holds the states that can act at the UN Treaty Collection (UNTC participants), listed in
+    # panel.attrs["excluded_units"]
+    codes = sorted(states)
+    excluded_units = sorted(set(vdem["iso3"]) - states)
     last_outcome_year = max(int(df.loc[df[[c for c in df.columns if c in OUTCOMES]].notna().any(axis=1), "year"].max())
                             for df in sources.values() if any(c in OUTCOMES for c in df.columns))
     lo, hi = first_year, (last_year or last_outcome_year)
@@ -203,6 +210,7 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
 
     panel = add_derived(panel)
     panel = panel.sort_values(["iso3", "year"], ignore_index=True).copy()  # copy: one defragmented block
+    panel.attrs["excluded_units"] = excluded_units
     tick("derived")
 
     from .schemas import validate_panel, validate_ratifications

@@ -11,6 +11,11 @@ CEDAW accession in 1996). Contents:
 - :func:`did_2x2` - the plain difference-in-differences (treated vs. the donor average, pre vs. post);
 - :func:`placebo_in_space` - every donor in turn as pseudo-treated; p-values by rank;
 - :func:`run_case` - everything above in one call, returning tidy tables;
+- the plain DiD as a regression on the case sample: :func:`case_long`, :func:`did_wild_bootstrap` (wild cluster
+  bootstrap p-value, unreliable with one treated cluster) and :func:`did_wild_placebo_check` (how often that
+  bootstrap rejects when each donor in turn is the pseudo-treated unit: its empirical size on these data);
+- treaty acts of one country: :func:`treaty_timeline` (one row per act) and :func:`timeline_events` (one row per
+  instrument, the input of :func:`helpers.plots.country_timeline`);
 - figures: :func:`case_figure`, :func:`placebo_figure`.
 """
 
@@ -347,41 +352,140 @@ def run_case(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_unit,
             "fit": fit, "rule": rule, "excluded": excluded, "case": case, "fits": fits}
 
 
+def case_long(case: Case) -> pd.DataFrame:
+    """The case matrix as a long frame ``unit, time, y, treated_post`` (1 for the treated unit from the event on).
+
+    With unit and time fixed effects, the coefficient of ``treated_post`` in ``y ~ treated_post | unit + time``
+    on this balanced sample equals :func:`did_2x2`'s estimate.
+    """
+    Y = case.Y
+    units = np.repeat(np.asarray(Y.index, dtype=object), Y.shape[1])
+    times = np.tile(np.asarray(Y.columns), Y.shape[0])
+    out = pd.DataFrame({"unit": units, "time": times, "y": Y.to_numpy().ravel()})
+    out["treated_post"] = ((out["unit"] == case.treated) & (out["time"] >= case.event)).astype(float)
+    return out
+
+
+WILD_ONE_TREATED_NOTE = ("one treated cluster: the wild cluster bootstrap is known to be unreliable here "
+                         "(MacKinnon and Webb 2017, 2018); read the donor-permutation p-value instead")
+
+
+def did_wild_bootstrap(case: Case, B: int = 999, weights: str = "rademacher",
+                       seed: int = 20240607) -> pd.DataFrame:
+    """Plain DiD as ``y ~ treated_post | unit + time`` on the case sample, with a wild cluster bootstrap
+    (null imposed, clusters = units) p-value (:func:`helpers.inference.wild_cluster_bootstrap`).
+
+    Returns one tidy row (term ``treated_post``, estimator ``did_2x2``, ``inference`` describing the method,
+    ``p_value_crv1`` = the CR1 t-test p-value with G-1 degrees of freedom, ``n_treated_clusters`` = 1 and
+    ``caveat``). With a single treated cluster the restricted wild bootstrap
+    cannot mimic the treated cluster's score, and its p-value is close to 0.5 whatever the data (MacKinnon and
+    Webb 2017, "Wild bootstrap inference for wildly different cluster sizes", J. Applied Econometrics
+    32(2); 2018, "The wild bootstrap for few (treated) clusters", Econometrics Journal 21(2)). See
+    :func:`did_wild_placebo_check` for an empirical demonstration on the same data.
+    """
+    from helpers.inference import wild_cluster_bootstrap
+    r = wild_cluster_bootstrap(case_long(case), "y", "treated_post", fe=["unit", "time"], cluster="unit",
+                               B=B, weights=weights, seed=seed)
+    from scipy import stats
+    G = int(r["n_units"].iloc[0])
+    r = r.assign(estimator="did_2x2", n_treated_clusters=1,
+                 p_value_crv1=2 * stats.t.sf(np.abs(r["statistic"].to_numpy(float)), df=G - 1),
+                 caveat=WILD_ONE_TREATED_NOTE)
+    return r
+
+
+def did_wild_placebo_check(case: Case, B: int = 199, weights: str = "rademacher",
+                           seed: int = 20240607, max_placebos: int | None = None) -> pd.DataFrame:
+    """Empirical size of two DiD tests with one treated cluster: each donor in turn is the pseudo-treated unit
+    (the real treated unit left out), and the plain DiD is tested with the wild cluster bootstrap and with the
+    CR1 t-test (t distribution with G-1 degrees of freedom).
+
+    None of the donors changed treatment status in the window, so a valid 5% test should reject for about 5%
+    of them. Returns one row per donor: ``unit, estimate, statistic, p_wild, p_crv1``. ``max_placebos`` caps
+    the donors used (first ones in sorted order).
+    """
+    from scipy import stats
+
+    from helpers.inference import wild_cluster_bootstrap
+    if len(case.donors) < 3:
+        raise EmptySampleError("the placebo check needs at least 3 donors")
+    donors = case.donors[: max_placebos] if max_placebos else case.donors
+    Yd = case.Y.iloc[:-1]
+    rows = []
+    for k, d in enumerate(donors):
+        pc = Case(pd.concat([Yd.drop(index=d), Yd.loc[[d]]]), d, case.event, case.T0)
+        r = wild_cluster_bootstrap(case_long(pc), "y", "treated_post", fe=["unit", "time"], cluster="unit",
+                                   B=B, weights=weights, seed=seed + k).iloc[0]
+        G = int(r["n_units"])
+        rows.append({"unit": d, "estimate": float(r["estimate"]), "statistic": float(r["statistic"]),
+                     "p_wild": float(r["p_value"]),
+                     "p_crv1": float(2 * stats.t.sf(abs(r["statistic"]), df=G - 1))})
+    return pd.DataFrame(rows)
+
+
+def _colours() -> tuple[str, dict]:
+    from helpers.plots import OKABE_ITO, TEMPLATE
+    return TEMPLATE, OKABE_ITO
+
+
 def case_figure(paths: pd.DataFrame, event: int, treated_label: str = "treated", ylab: str = "outcome",
                 title: str = "Treated unit and synthetic comparisons"):
-    """Line chart of the treated path and the SC / SDID / DiD counterfactual paths with the event marked."""
+    """Line chart of the treated path and the SC / SDID / DiD counterfactual paths with the event marked.
+
+    The treated unit is a thick black line, the comparisons coloured dashed/dotted lines (Okabe-Ito); the
+    legend sits in one row above the plot; a dotted vertical line separates pre- from post-event years.
+    """
     import plotly.graph_objects as go
+    template, oi = _colours()
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=paths["time"], y=paths["treated"], name=treated_label, line={"width": 3}))
-    labels = {"synthetic_sc": "synthetic control", "synthetic_sdid": "synthetic DiD (shifted)",
-              "synthetic_did": "donor average (DiD, shifted)"}
-    for c, lab in labels.items():
+    labels = {"synthetic_sc": ("synthetic control", oi["orange"], "dash"),
+              "synthetic_sdid": ("synthetic DiD", oi["blue"], "dashdot"),
+              "synthetic_did": ("donor average (DiD)", oi["vermillion"], "dot")}
+    for c, (lab, col, dash) in labels.items():
         if c in paths:
-            fig.add_trace(go.Scatter(x=paths["time"], y=paths[c], name=lab, line={"dash": "dash"}))
-    fig.add_vline(x=event - 0.5, line_dash="dot", line_color="grey")
-    fig.update_layout(title=title, xaxis_title="year", yaxis_title=ylab)
+            fig.add_trace(go.Scatter(x=paths["time"], y=paths[c], name=lab, mode="lines",
+                                     line={"dash": dash, "color": col, "width": 2}))
+    fig.add_trace(go.Scatter(x=paths["time"], y=paths["treated"], name=treated_label, mode="lines",
+                             line={"width": 3, "color": oi["black"]}))
+    fig.add_vline(x=event - 0.5, line={"dash": "dot", "color": "#777777", "width": 1})
+    fig.update_layout(template=template, title=title, xaxis_title="year", yaxis_title=ylab,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0,
+                              "traceorder": "reversed"},
+                      margin={"t": 80 if title else 40})
     return fig
 
 
-def placebo_figure(pl: pd.DataFrame, method: str = "sc", title: str | None = None):
-    """Histogram of placebo post/pre RMSPE ratios (SC) or estimates (others), treated unit marked."""
-    import plotly.graph_objects as go
+def placebo_figure(pl: pd.DataFrame, method: str = "sc", title: str | None = None,
+                   treated_label: str = "treated unit"):
+    """Histogram of placebo post/pre RMSPE ratios (SC, log10 axis) or estimates (others), treated unit marked.
+
+    RMSPE ratios span many orders of magnitude (a donor that the others reproduce almost exactly before the
+    event has a pre-period RMSPE near 0 and a huge ratio), so they are shown as log10.
+    """
+    from helpers.inference import permutation_figure
+    check_choice("method", method, METHODS)
     g = pl[pl["method"] == method]
-    col = "ratio" if method == "sc" else "estimate"
-    tr = g[g["is_treated"]][col].iloc[0]
-    fig = go.Figure(go.Histogram(x=g.loc[~g["is_treated"], col], name="placebos", nbinsx=30))
-    fig.add_vline(x=tr, line_color="red", annotation_text="treated unit")
-    fig.update_layout(title=title or f"Placebo-in-space distribution ({method}: {col})", xaxis_title=col,
-                      yaxis_title="number of donor placebos")
+    if method == "sc":
+        vals = np.log10(g["ratio"].astype(float).clip(lower=1e-12))
+        xlabel = "post/pre RMSPE ratio (log10)"
+    else:
+        vals = g["estimate"].astype(float)
+        xlabel = "estimate (mean post-event gap)"
+    tr = float(vals[g["is_treated"].to_numpy()].iloc[0])
+    fig = permutation_figure(vals[~g["is_treated"].to_numpy()].to_numpy(), tr, title=title, xlabel=xlabel,
+                             observed_label=treated_label, nbins=30)
+    fig.update_layout(yaxis_title="number of donor placebos")
     return fig
 
 
 def treaty_timeline(rat: pd.DataFrame, unit_value: str, unit_col: str = "iso3") -> pd.DataFrame:
-    """One country's treaty acts across instruments from the ratification table.
+    """One country's treaty acts across instruments from the ratification table, one row per act.
 
     ``rat`` has columns iso3, treaty, signature_date, ratification_date, act_type, denounced_date (the project's
     ``ratifications.parquet``). Returns rows (treaty, event, date, year, act_type) with event in
     {"signature", act type (ratification/accession/succession/...), "denunciation"}, sorted by date.
+    ``act_type`` is filled only on the ratification/accession/succession row (NA on signature and denunciation
+    rows, which are not acts of that type).
     """
     need = [unit_col, "treaty", "signature_date", "ratification_date", "act_type", "denounced_date"]
     miss = [c for c in need if c not in rat.columns]
@@ -390,38 +494,43 @@ def treaty_timeline(rat: pd.DataFrame, unit_value: str, unit_col: str = "iso3") 
     r = rat[rat[unit_col] == unit_value]
     rows = []
     for _, x in r.iterrows():
+        act = str(x["act_type"]) if pd.notna(x["act_type"]) else "ratification"
         for col, ev in (("signature_date", "signature"), ("ratification_date", None),
                         ("denounced_date", "denunciation")):
             v = x[col]
             if pd.notna(v):
                 d = pd.Timestamp(v)
-                lab = ev or (str(x["act_type"]) if pd.notna(x["act_type"]) else "ratification")
-                rows.append({"treaty": x["treaty"], "event": lab, "date": d, "year": d.year,
-                             "act_type": x["act_type"]})
+                rows.append({"treaty": x["treaty"], "event": ev or act, "date": d, "year": d.year,
+                             "act_type": act if ev is None else pd.NA})
     out = pd.DataFrame(rows, columns=["treaty", "event", "date", "year", "act_type"])
+    out["act_type"] = out["act_type"].astype("string")
     return out.sort_values(["date", "treaty", "event"]).reset_index(drop=True)
 
 
-def timeline_figure(timeline: pd.DataFrame, outcome_path: pd.DataFrame, outcome: str, event: int,
-                    title: str = "Treaty acts and the outcome"):
-    """Two stacked panels sharing the year axis: the outcome path (top) and treaty acts by instrument (bottom).
+def timeline_events(rat: pd.DataFrame, unit_value: str, first: str | None = None, unit_col: str = "iso3",
+                    instruments: list[str] | None = None) -> pd.DataFrame:
+    """One row per instrument for :func:`helpers.plots.country_timeline`: ``treaty, instrument`` (short name,
+    e.g. "CEDAW"), ``signature_date, ratification_date, act_type, denounced_date``.
 
-    ``outcome_path``: columns time and the outcome (plus optional synthetic paths); ``timeline``: from
-    :func:`treaty_timeline`.
+    Order: ``first`` (the case's treaty, whose act the timeline marks with a dashed line) on top, then the
+    instruments with an act in date order of their first act, then those without any act (in the order of
+    ``instruments``, default every key of :data:`helpers.treaties.TREATIES`, listed so that non-participation
+    shows too).
     """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45], vertical_spacing=0.05)
-    fig.add_trace(go.Scatter(x=outcome_path["time"], y=outcome_path[outcome], name=outcome, mode="lines"),
-                  row=1, col=1)
-    symbols = {"signature": "circle-open", "denunciation": "x"}
-    for ev, g in timeline.groupby("event", sort=True):
-        fig.add_trace(go.Scatter(x=g["date"].dt.year + (g["date"].dt.dayofyear - 1) / 365.25, y=g["treaty"],
-                                 mode="markers", name=ev, marker={"symbol": symbols.get(ev, "circle"), "size": 9},
-                                 hovertext=g["date"].dt.strftime("%Y-%m-%d")), row=2, col=1)
-    fig.add_vline(x=event, line_dash="dot", line_color="grey")
-    fig.update_yaxes(title_text=outcome, row=1, col=1)
-    fig.update_yaxes(title_text="instrument", row=2, col=1, categoryorder="category descending")
-    fig.update_xaxes(title_text="year", row=2, col=1)
-    fig.update_layout(title=title, height=700)
-    return fig
+    from helpers.treaties import TREATIES
+    need = [unit_col, "treaty", "signature_date", "ratification_date", "act_type", "denounced_date"]
+    miss = [c for c in need if c not in rat.columns]
+    if miss:
+        raise DataError(f"ratification table lacks columns {miss}; expected {need}")
+    keys = list(instruments or TREATIES)
+    if first is not None:
+        check_choice("treaty", first, keys)
+    r = rat.loc[rat[unit_col] == unit_value, need[1:]].drop_duplicates("treaty")
+    ev = pd.DataFrame({"treaty": keys}).merge(r, on="treaty", how="left")
+    ev["instrument"] = ev["treaty"].map(lambda t: TREATIES[t].short if t in TREATIES else str(t))
+    ev["_first"] = ev[["signature_date", "ratification_date"]].min(axis=1)
+    ev["_top"] = (ev["treaty"] != first).astype(int)
+    ev["_pos"] = np.arange(len(ev))
+    ev = ev.sort_values(["_top", "_first", "_pos"], na_position="last", kind="stable")
+    cols = ["treaty", "instrument", "signature_date", "ratification_date", "act_type", "denounced_date"]
+    return ev[cols].reset_index(drop=True)

@@ -207,7 +207,7 @@ def test_save_table_formats_and_escaping(out):
     files = export.save_table(df, "tab", out, caption="Effects of CEDAW_ratified (95% CI)", notes="SEs in $")
     assert set(files) == {"html", "tex", "md"}
     tex = files["tex"].read_text()
-    for token in (r"50\% \& more", r"a\_b \#1", r"x\textless{}y|z", r"term\_name", r"CEDAW\_ratified (95\% CI)",
+    for token in (r"50\% \& more", r"a\_b \#1", r"x\textless{}y\textbar{}z", r"term\_name", r"CEDAW\_ratified (95\% CI)",
                   r"SEs in \$", "\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}{lrr}"):
         assert token in tex, token
     body = tex.split("\\midrule")[1].split("\\bottomrule")[0].strip().splitlines()
@@ -315,3 +315,47 @@ def test_height_override_changes_png(out):
     files = export.save_figure(_line_fig(), "tall", out, formats=("png",), size="slide", height=600)
     sz = export.SIZES["slide"]
     assert _png_size(files["png"].read_bytes()) == (round(sz.width * sz.scale), round(600 * sz.scale))
+
+
+def test_save_table_writes_a_rendered_table_object(out):
+    # a self-rendering table (helpers.tables.RegressionTable): its own renderings, same file names, rule kept
+    from helpers.tables import RegressionTable
+
+    df = pd.DataFrame([["CEDAW ratified (t\u22121)", "0.011**"], ["", "(0.009)"], ["N", "6,593"]],
+                      columns=["", "(1)"])
+    tab = RegressionTable(df=df, notes=["Standard errors in parentheses.", "CRV1 by country."], n_coef_rows=2,
+                          title="CEDAW & outcomes")
+    assert not export._is_rendered_table(pd.DataFrame({"a": [1]}))   # DataFrames keep the DataFrame path
+    assert export._is_rendered_table(tab)
+    files = export.save_table(tab, "reg", out, notes="Extra note 50%.")
+    assert set(files) == {"html", "tex", "md"}
+    assert {p.name for p in files.values()} == {"reg.html", "reg.tex", "reg.md"}
+    assert not list(files["tex"].parent.glob(".*.tmp"))                # atomic: no temporary files left
+
+    tex = files["tex"].read_text()
+    assert tex.startswith("\\begin{table}[htbp]") and tex.rstrip().endswith("\\end{table}")
+    assert "\\caption{CEDAW \\& outcomes}" in tex and "\\label{tab:reg}" in tex
+    assert tab.to_latex().strip() in tex                                # the object's own tabular, unchanged
+    assert tex.count("\\midrule") == 2                                  # header rule + coefficient/statistics rule
+    assert "(t$-$1)" in tex and "\u2212" not in tex and "Extra note 50\\%." in tex
+    assert "Standard errors in parentheses." in tex
+
+    md = files["md"].read_text()
+    assert md.startswith("**CEDAW & outcomes**") and tab.to_markdown().strip() in md
+    assert "| \u2014 | \u2014 |" in md and "*Notes:* Extra note 50%." in md
+
+    page = files["html"].read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert tab.to_html().strip() in page                                # the object's own fragment, verbatim
+    assert page.count("border-top:1px solid") == 1 and "<tfoot>" in page and "CRV1 by country." in page
+    assert page.count("<caption>") == 1 and "Extra note 50%." in page
+
+    # an object whose renderer fails writes nothing (all renderings are made before the first write)
+    class Broken(RegressionTable):
+        def to_markdown(self) -> str:
+            raise RuntimeError("boom")
+
+    before = {p: p.read_bytes() for p in files.values()}
+    with pytest.raises(RuntimeError):
+        export.save_table(Broken(df=df, n_coef_rows=2), "reg", out)
+    assert {p: p.read_bytes() for p in files.values()} == before

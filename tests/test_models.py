@@ -94,6 +94,46 @@ def test_crv3_larger_than_crv1_and_same_coefs(panel):
     assert r3.coefs["std_error"].iloc[0] > 0.9 * r1.coefs["std_error"].iloc[0]
 
 
+def _pyfixest_crv3(d: pd.DataFrame, y: str, regressors: list[str]):
+    import pyfixest as pf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pf.feols(f"{y} ~ {' + '.join(regressors)} | iso3 + year", data=d, vcov={"CRV3": "iso3"},
+                        ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none", demeaner=M._demeaner())
+
+
+@pytest.mark.parametrize("kw", [{"controls": "cole"}, {"estimator": "twfe_ldv", "coding": "years_since_binned"}])
+def test_crv3_equals_pyfixest_refits(panel, kw):
+    # unbalanced sample: pyfixest's CRV3 refits the model without each country (every FE re-estimated)
+    p = panel[~((panel["year"] > 2005) & panel["iso3"].isin(["C001", "C002", "C003"]))]
+    r = M.fit(p, se="CRV3", **kw)
+    des = M.build_design(p, **kw)
+    m = _pyfixest_crv3(des.data, des.y, des.regressors)
+    np.testing.assert_allclose(r.coefs["estimate"], m.tidy()["Estimate"].to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(r.coefs["std_error"], m.tidy()["Std. Error"].to_numpy(), rtol=1e-7)
+    np.testing.assert_allclose(r.coefs["p_value"], m.tidy()["Pr(>|t|)"].to_numpy(), rtol=1e-6, atol=1e-14)
+
+
+def test_term_labels():
+    assert M.term_label("cedaw_ratified_l1") == "CEDAW ratified (t\u22121)"
+    assert M.term_label("ln_gdppc_l1") == "ln GDP per capita (t\u22121)"
+    assert M.term_label("v2x_polyarchy_l1") == "Democracy (polyarchy, t\u22121)"
+    assert M.term_label("ced_ratified_l2") == "CPED ratified (t\u22122)"          # TREATIES[t].short, not upper()
+    assert M.term_label("cedaw_ratified_l1_x_v2xcs_ccsi") == ("CEDAW ratified (t\u22121) \u00d7 "
+                                                             "Civil society (core index, t\u22121)")
+    assert M.term_label("no_such_column_l1") == "no_such_column_l1"        # unknown names pass through
+    # every contract outcome and control has a label
+    for c in M.OUTCOMES + [c for c in M.CONTROL_COLUMNS if c != "region_density"]:
+        assert M.variable_label(c) != c
+
+
+def test_tidy_keeps_raw_terms_and_adds_labels(panel):
+    t = M.fit(panel).tidy()
+    row = t.loc[t["focal"]].iloc[0]
+    assert row["term"] == "cedaw_ratified_l1" and row["term_label"] == "CEDAW ratified (t\u22121)"
+
+
 def test_lag_is_by_calendar_year_not_row(panel):
     # drop one year of one country: the next year's lag must be missing, not the previous row's value
     gap = panel[~((panel["iso3"] == "C000") & (panel["year"] == 1995))]

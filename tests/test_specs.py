@@ -149,5 +149,79 @@ def test_bad_grid(panel, kw, name):
 
 
 def test_bad_se(panel, grid):
-    with pytest.raises(ParameterError, match="CRV1, CR1"):
-        S.run_specs(panel, grid.head(2), se="CRV3")
+    with pytest.raises(ParameterError, match="CRV1, CR1, CRV3"):
+        S.run_specs(panel, grid.head(2), se="HC1")
+
+
+def test_engine_crv3_equals_pyfixest_refits(panel, grid):
+    # pyfixest's CRV3 with fixed effects refits the model without each country (year FE re-estimated too)
+    import pyfixest as pf
+
+    sub = grid.groupby(["coding", "estimator"], group_keys=False).head(1).head(8)
+    res = S.run_specs(panel, sub, se="CRV3")
+    for row, got in zip(sub.itertuples(), res.itertuples()):
+        des = M.build_design(panel, outcome=row.outcome, coding=row.coding, controls=row.controls, lag=row.lag,
+                             estimator=row.estimator, years=(row.year_start, row.year_end))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data,
+                         vcov={"CRV3": "iso3"}, ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none",
+                         demeaner=M._demeaner())
+        ref = m.tidy().loc[des.focal]
+        assert got.estimate == pytest.approx(ref["Estimate"], abs=1e-8)
+        assert got.std_error == pytest.approx(ref["Std. Error"], rel=1e-7)
+        assert got.p_value == pytest.approx(ref["Pr(>|t|)"], rel=1e-6, abs=1e-14)
+
+
+def test_leave_one_country_out_downdates_are_exact():
+    # awkward sample: unbalanced, a year observed in one country only, a single-year country
+    p = synthetic_panel(n_countries=25, n_years=15, first_year=1990, seed=2)
+    p = p[np.random.default_rng(1).random(len(p)) > 0.15]
+    p = pd.concat([p, p[p["iso3"] == "C003"].head(1).assign(year=2010),
+                   p[p["iso3"] == "C004"].head(1).assign(iso3="C999")]).sort_values(["iso3", "year"])
+    p = p.dropna(subset=["v2x_gender", "ln_gdppc"])
+    cols = ["v2x_gender", "cedaw_ratified", "ln_gdppc"]
+    sw = S.TwoWaySweeper(p["iso3"].to_numpy(), p["year"].to_numpy())
+    Zd = sw.sweep(p[cols].to_numpy(float))
+    loo, gram = sw.loo_corrections(Zd), Zd.T @ Zd
+    refs = []
+    for gi, g in enumerate(sw.c_uni):
+        q = p[p["iso3"] != g]
+        D = pd.get_dummies(q[["iso3", "year"]].astype(str), dtype=float).to_numpy()   # refit with dummies
+        ref = np.linalg.lstsq(np.column_stack([q[cols[1:]].to_numpy(float), D]), q[cols[0]].to_numpy(float),
+                              rcond=None)[0][:2]
+        got = np.linalg.solve(gram[1:, 1:] - loo[gi][1:, 1:], gram[1:, 0] - loo[gi][1:, 0])
+        np.testing.assert_allclose(got, ref, atol=1e-10)
+        refs.append(ref)
+    # and the jackknife covariance equals the one built from those refits (rows given in shuffled order)
+    D = pd.get_dummies(p[["iso3", "year"]].astype(str), dtype=float).to_numpy()
+    b_full = np.linalg.lstsq(np.column_stack([p[cols[1:]].to_numpy(float), D]), p[cols[0]].to_numpy(float),
+                             rcond=None)[0][:2]
+    dev = np.array(refs) - b_full
+    sh = p.sample(frac=1.0, random_state=3)
+    beta, V = S.twfe_crv3(sh["iso3"].to_numpy(), sh["year"].to_numpy(), sh[cols[0]].to_numpy(float),
+                          sh[cols[1:]].to_numpy(float))
+    np.testing.assert_allclose(beta, b_full, atol=1e-10)
+    np.testing.assert_allclose(V, dev.T @ dev, rtol=1e-8)
+
+
+def test_spec_curve_figure_indicator_panel(results):
+    fig = S.spec_curve_figure(results, title="t")
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 1
+    z = np.asarray(heat[0].z, dtype=float)
+    ok = results[results["skipped"].eq("")]
+    labels = list(fig.layout.yaxis2.ticktext)
+    n_levels = sum(results[c].nunique() for c in S.CHOICE_COLUMNS)
+    assert z.shape == (n_levels + len(S.CHOICE_COLUMNS), len(ok))
+    assert "<b>Outcome</b>" in labels and "Women's political empowerment" in labels and "1 year" in labels
+    assert "v2x_gender" not in labels
+    # every specification fills exactly one row per choice; header rows stay empty
+    assert (np.isfinite(z).sum(axis=0) == len(S.CHOICE_COLUMNS)).all()
+    headers = [i for i, s in enumerate(labels) if s.startswith("<b>")]
+    assert np.isnan(z[headers]).all()
+    # cell colours code significance as in the top panel: 1 positive significant, 2 negative significant
+    srt = ok.assign(std=ok["estimate"] / ok["outcome_sd"]).sort_values("std", kind="mergesort")
+    sig = srt["p_value"].to_numpy() < 0.05
+    expected = np.where(sig & (srt["estimate"].to_numpy() > 0), 1, np.where(sig, 2, 0))
+    np.testing.assert_array_equal(np.nanmax(z, axis=0), expected)

@@ -6,6 +6,8 @@ multiverse of >= 1,000 two-way fixed-effects specifications, times
 * the project engine (:func:`helpers.specs.run_specs`: fixed effects swept once per sample),
 * a loop of ``pyfixest.feols`` calls (on a subsample of specifications, extrapolated per specification),
 * a loop of statsmodels OLS with country and year dummies (on a smaller subsample, extrapolated),
+* CRV3 (country jackknife): the engine's exact leave-one-country-out downdates on the whole multiverse against
+  pyfixest's CRV3, which refits the model once per country (on two specifications, extrapolated),
 
 prints specifications per second for each and the ratios, and checks that coefficients and clustered standard
 errors agree. It uses the project panel (``data/processed/panel.parquet``) when it exists, otherwise the synthetic
@@ -150,13 +152,14 @@ def _load_panel(synthetic: bool) -> tuple[pd.DataFrame, str]:
 
 
 def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_statsmodels: int = 8, seed: int = 0,
-                  synthetic: bool = False, verbose: bool = True) -> dict:
+                  synthetic: bool = False, verbose: bool = True, n_crv3: int = 2) -> dict:
     """Time the engine on the default multiverse against pyfixest and statsmodels loops; return the numbers.
 
     The pyfixest and statsmodels loops run on random subsamples of the specifications (``n_pyfixest``,
     ``n_statsmodels``) and are extrapolated per specification; only the estimation calls are timed for them
     (their data frames are built beforehand), which favours the loops. Coefficients and CRV1 SEs of the
-    subsampled specifications are compared with the engine's.
+    subsampled specifications are compared with the engine's. The CRV3 line times the engine's exact jackknife
+    on the whole multiverse against pyfixest's CRV3 (one refit per country) on ``n_crv3`` specifications.
     """
     import pyfixest as pf
     import statsmodels.formula.api as smf
@@ -213,6 +216,25 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
             sm_out[sid] = (float(fit.params[des.focal]), float(fit.bse[des.focal]))
         t_sm = (time.perf_counter() - t0) / max(len(sub_sm), 1)
 
+    # CRV3 (cluster jackknife): engine (exact leave-one-country-out downdates) vs pyfixest (one refit per country)
+    t0 = time.perf_counter()
+    res3 = S.run_specs(panel, grid, se="CRV3", progress=False)
+    t_engine3 = time.perf_counter() - t0
+    sub_3 = sub_pf[: min(n_crv3, len(sub_pf))]
+    crv3_out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        for sid in sub_3:
+            des = designs[sid]
+            m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data,
+                         vcov={"CRV3": "iso3"}, ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none",
+                         demeaner=M._demeaner())
+            crv3_out[sid] = float(m.tidy().loc[des.focal, "Std. Error"])
+        t_pf3 = (time.perf_counter() - t0) / max(len(sub_3), 1)
+    eng3 = res3.set_index("spec_id")
+    d_pf3_se = max((abs(eng3.loc[s, "std_error"] / crv3_out[s] - 1) for s in sub_3), default=float("nan"))
+
     eng = res.set_index("spec_id")
     d_pf_b = max(abs(eng.loc[s, "estimate"] - pf_out[s][0]) for s in sub_pf)
     d_pf_se = max(abs(eng.loc[s, "std_error"] / pf_out[s][1] - 1) for s in sub_pf)
@@ -223,7 +245,11 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
            "statsmodels_specs_per_second": 1 / t_sm, "speedup_vs_pyfixest": t_pf / per_engine,
            "speedup_vs_statsmodels": t_sm / per_engine, "max_abs_coef_diff_pyfixest": d_pf_b,
            "max_rel_se_diff_pyfixest": d_pf_se, "max_abs_coef_diff_statsmodels": d_sm_b,
-           "n_pyfixest": len(sub_pf), "n_statsmodels": len(sub_sm)}
+           "n_pyfixest": len(sub_pf), "n_statsmodels": len(sub_sm),
+           "engine_crv3_seconds": t_engine3, "engine_crv3_specs_per_second": len(grid) / t_engine3,
+           "pyfixest_crv3_specs_per_second": 1 / t_pf3 if sub_3.size else float("nan"),
+           "speedup_crv3_vs_pyfixest": t_pf3 / (t_engine3 / len(grid)) if sub_3.size else float("nan"),
+           "max_rel_se_diff_pyfixest_crv3": d_pf3_se, "n_pyfixest_crv3": len(sub_3)}
     say(f"project engine : {len(grid)} specs ({n_est} estimated, {len(grid) - n_est} skipped with reasons) in "
         f"{t_engine:.2f} s = {out['engine_specs_per_second']:,.0f} specs/s (CRV1 clustered by country)")
     say(f"pyfixest.feols : {out['pyfixest_specs_per_second']:,.1f} specs/s (loop over {len(sub_pf)} random specs, "
@@ -235,6 +261,11 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
     say(f"agreement: max |coef engine - pyfixest| = {d_pf_b:.1e}, max relative SE difference (CRV1) = "
         f"{d_pf_se:.1e} over {len(sub_pf)} specs; max |coef engine - statsmodels| = {d_sm_b:.1e} over "
         f"{len(sub_sm)} specs")
+    if sub_3.size:
+        say(f"CRV3 (country jackknife): engine {t_engine3:.2f} s for all = {out['engine_crv3_specs_per_second']:,.0f} "
+            f"specs/s (exact leave-one-country-out downdates); pyfixest (one refit per country) "
+            f"{out['pyfixest_crv3_specs_per_second']:,.2f} specs/s over {len(sub_3)} specs -> ratio "
+            f"{out['speedup_crv3_vs_pyfixest']:,.0f}x; max relative SE difference {d_pf3_se:.1e}")
     target = t_engine < 3 and out["speedup_vs_pyfixest"] >= 20 and d_pf_b < 1e-8 and d_sm_b < 1e-8
     say(f"targets (>= 1,000 specs < 3 s, >= 20x pyfixest, coefficients within 1e-8): "
         f"{'met' if target and len(grid) >= 1000 else 'NOT met'}")
@@ -252,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic", action="store_true", help="use the synthetic panel even if the real one exists")
     ap.add_argument("--n-pyfixest", type=int, default=40, help="specifications in the pyfixest loop (default 40)")
     ap.add_argument("--n-statsmodels", type=int, default=8, help="specifications in the statsmodels loop (default 8)")
+    ap.add_argument("--n-crv3", type=int, default=2, help="specifications in the pyfixest CRV3 loop (default 2)")
     a = ap.parse_args([] if argv is None else argv)
-    out = run_benchmark(n_pyfixest=a.n_pyfixest, n_statsmodels=a.n_statsmodels, synthetic=a.synthetic)
+    out = run_benchmark(n_pyfixest=a.n_pyfixest, n_statsmodels=a.n_statsmodels, synthetic=a.synthetic,
+                        n_crv3=a.n_crv3)
     return 0 if out["targets_met"] else 1
 
 

@@ -28,6 +28,7 @@ import re
 import shutil
 import tempfile
 import threading
+import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -472,26 +473,31 @@ def _is_matplotlib(fig) -> bool:
 # --------------------------------------------------------------------------------------------------------------
 # tables
 # --------------------------------------------------------------------------------------------------------------
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-}
-_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
+_TEX_MAP = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
+            ">": r"\textgreater{}", "|": r"\textbar{}", "\u2212": r"$-$", "\u2013": "--", "\u2014": "---",
+            "\u00b2": r"$^{2}$", "\u00b3": r"$^{3}$", "\u00d7": r"$\times$", "\u2265": r"$\geq$", "\u2264": r"$\leq$",
+            "\u00b1": r"$\pm$", "\u2026": r"\ldots{}", "\u2018": "`", "\u2019": "'", "\u201c": "``", "\u201d": "''",
+            "\u00a0": "~", "\u00b0": r"$^{\circ}$", "\u00a7": r"\S{}", "\u2022": r"$\bullet$"}
 
 
-def latex_escape(text: object) -> str:
-    """Escape LaTeX special characters (``& % $ # _ { } ~ ^ \\ < >``) in ``text``."""
-    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group(0)], str(text))
+def _tex_char(ch: str) -> str:
+    if ch in _TEX_MAP:
+        return _TEX_MAP[ch]
+    if ch.isascii():
+        return ch
+    if "\u00c0" <= ch <= "\u017f" and ch.isalpha():      # accented Latin letters: utf8 inputenc handles them
+        return ch
+    ascii_ = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return "".join(_TEX_MAP.get(c, c) for c in ascii_) or "?"
+
+
+def latex_escape(s: object) -> str:
+    """Escape a string for LaTeX text mode: specials (``\\ & % $ # _ { } ~ ^ < > |``) and non-ASCII symbols.
+
+    The result contains only ASCII and accented Latin letters (U+00C0-U+017F), so pdflatex compiles it.
+    """
+    return "".join(_tex_char(ch) for ch in str(s))
 
 
 def _markdown_escape(text: str) -> str:
@@ -534,7 +540,7 @@ def _is_numeric_col(s: pd.Series) -> bool:
 
 
 def save_table(
-    df: pd.DataFrame,
+    df: pd.DataFrame | Any,
     name: str,
     out_dir: Path,
     caption: str | None = None,
@@ -549,9 +555,18 @@ def save_table(
     The index is kept when it carries information (named, non-default or MultiIndex). Floats use
     ``float_format`` (default three decimals), missing values ``na_rep``. The LaTeX file is a ``table``
     float with ``\\caption``/``\\label`` and a notes line; it needs ``\\usepackage{booktabs}``.
+
+    ``df`` may also be a rendered table object (not a pandas object) with ``to_html()``, ``to_latex()`` and
+    ``to_markdown()`` methods, e.g. :class:`helpers.tables.RegressionTable`: its own renderings are written
+    under the same file names (keeping its rules and notes), the HTML fragment wrapped in the standalone page,
+    the LaTeX ``tabular`` in the ``table`` float with ``\\caption``/``\\label``; ``caption`` defaults to the
+    object's ``title``, and ``notes``, if given, are added after the object's own (escaped for LaTeX with the
+    object's ``latex_escape`` when it has one).
     """
     _check_name(name, "name")
     target = _out_subdir(out_dir, "tables")
+    if _is_rendered_table(df):
+        return _save_rendered_table(df, name, target, caption, notes, label)
     t = _table_frame(df)
     header = list(t.columns)
     numeric = [_is_numeric_col(t[c]) for c in t.columns]
@@ -599,6 +614,67 @@ def save_table(
         f"<title>{html.escape(caption or name)}</title>\n<style>{TABLE_CSS}</style>\n</head>\n<body>\n"
         + "\n".join(h) + "\n</body>\n</html>\n"
     )
+    return {
+        "html": atomic_write(target / f"{name}.html", html_s),
+        "tex": atomic_write(target / f"{name}.tex", tex_s),
+        "md": atomic_write(target / f"{name}.md", md_s),
+    }
+
+
+def _is_rendered_table(obj: object) -> bool:
+    """A non-pandas object that renders itself (``to_html``/``to_latex``/``to_markdown`` all callable)."""
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        return False
+    return all(callable(getattr(obj, m, None)) for m in ("to_html", "to_latex", "to_markdown"))
+
+
+def _save_rendered_table(obj: Any, name: str, target: Path, caption: str | None, notes: str | None,
+                         label: str | None) -> dict[str, Path]:
+    """Write a self-rendering table's HTML/LaTeX/Markdown (all rendered in memory first, then atomic writes)."""
+    caption = caption if caption is not None else (getattr(obj, "title", None) or None)
+    rendered = {}
+    for ext, method in (("html", "to_html"), ("tex", "to_latex"), ("md", "to_markdown")):
+        text = getattr(obj, method)()
+        if not isinstance(text, str):
+            raise ExportError(f"save_table({name!r}): {type(obj).__name__}.{method}() returned "
+                              f"{type(text).__name__}, expected str")
+        rendered[ext] = text
+
+    frag = rendered["html"]
+    if frag.lstrip().lower().startswith(("<!doctype", "<html")):
+        html_s = frag
+    else:
+        if caption and "<caption" not in frag.lower():
+            frag = re.sub(r"(<table\b[^>]*>)", lambda m: m.group(1) + f"<caption>{html.escape(caption)}</caption>",
+                          frag, count=1)
+        extra = f'\n<p class="notes"><em>Notes:</em> {html.escape(notes)}</p>' if notes else ""
+        html_s = (
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(caption or name)}</title>\n<style>{TABLE_CSS}</style>\n</head>\n<body>\n"
+            + frag.rstrip("\n") + extra + "\n</body>\n</html>\n"
+        )
+
+    body = rendered["tex"]
+    if "\\begin{table" in body:
+        tex_s = body
+    else:
+        tex = ["\\begin{table}[htbp]", "\\centering"]
+        esc = getattr(obj, "latex_escape", latex_escape)    # the object's own escaper, if it has one
+        if caption:
+            tex.append(f"\\caption{{{esc(caption)}}}")
+        tex.append(f"\\label{{{label or 'tab:' + name}}}")
+        tex.append(body.rstrip("\n"))
+        if notes:
+            tex += ["\\par\\smallskip", f"{{\\footnotesize \\textit{{Notes:}} {esc(notes)}\\par}}"]
+        tex.append("\\end{table}")
+        tex_s = "\n".join(tex) + "\n"
+
+    md = rendered["md"].rstrip("\n")
+    if caption:
+        md = f"**{_markdown_escape(caption)}**\n\n" + md
+    if notes:
+        md += f"\n\n*Notes:* {_markdown_escape(notes)}"
+    md_s = md + "\n"
     return {
         "html": atomic_write(target / f"{name}.html", html_s),
         "tex": atomic_write(target / f"{name}.tex", tex_s),

@@ -26,13 +26,16 @@ Knobs (see docs/METHODS.md), each validated against the lists below (an unknown 
   moderator's 5th-95th percentile range with delta-method CIs.
 * ``se`` (:data:`SE_TYPES`): clustered by country. ``CRV1`` = fixest/pyfixest default (G/(G-1) x (N-1)/(N-K),
   K not counting the country FE nested in the cluster); ``CR1`` = Stata / statsmodels convention (K counts
-  every fixed-effect dummy); ``CRV3`` = cluster jackknife. All observations are kept (no singleton removal,
+  every fixed-effect dummy); ``CRV3`` = cluster jackknife (sum of squared leave-one-country-out
+  deviations, no small-sample factor; for OLS computed exactly by :func:`helpers.specs.twfe_crv3` without the
+  G refits pyfixest makes, for 2SLS by pyfixest). All observations are kept (no singleton removal,
   as in fixest and statsmodels). Inference uses t(G-1). pyfixest runs with ``fixef_tol=1e-12`` so that its
   results equal the exact dummy-variable solution (statsmodels) to ~1e-13.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,6 +67,9 @@ ESTIMATOR_LABELS = {"twfe": "OLS, country + year FE", "twfe_ldv": "OLS, country 
                     "ologit": "Ordered logit, year dummies", "iv": "2SLS, country + year FE",
                     "hazard_logit": "Discrete-time hazard, logit", "hazard_cloglog": "Discrete-time hazard, cloglog"}
 
+ESTIMATOR_SHORT = {"twfe": "OLS", "twfe_ldv": "OLS, lagged DV", "ologit": "Ordered logit", "iv": "2SLS",
+                   "hazard_logit": "Hazard, logit", "hazard_cloglog": "Hazard, cloglog"}
+
 SE_TYPES = ["CRV1", "CR1", "CRV3"]
 SE_LABELS = {"CRV1": "CRV1 by country (fixest: G/(G-1)(N-1)/(N-K), nested country FE not in K)",
              "CR1": "CR1 by country (Stata/statsmodels: G/(G-1)(N-1)/(N-K), every FE dummy in K)",
@@ -80,6 +86,112 @@ CONTROL_SETS: dict[str, list[str]] = {
 INCOME_LEVELS = ["L", "LM", "UM", "H"]  # reference level: L
 
 MODERATORS = ["v2x_polyarchy", "v2xcs_ccsi", "ln_gdppc", "nhri_a_status"]
+
+# ----------------------------------------------------------------------------------------------------------------
+# readable labels for tables and figures (raw column names stay the keys; unknown names pass through unchanged)
+
+OUTCOME_LABELS: dict[str, str] = {
+    "v2x_gender": "Women's political empowerment", "v2x_gencl": "Women's civil liberties",
+    "v2x_gencs": "Women's civil society participation", "v2x_genpp": "Women's political participation",
+    "v2lgfemleg": "Female legislators, lower chamber (%)", "v2clacjstw": "Access to justice for women",
+    "v2cldmovew": "Women's freedom of domestic movement", "v2csgender": "Women's participation in CSOs",
+    "v2pepwrgen": "Power distributed by gender", "v2cldiscw": "Women's freedom of discussion",
+    "v2clslavef": "Women's freedom from forced labour", "v2clprptyw": "Women's property rights",
+    "v2mefemjrn": "Female journalists (%)", "v2clgencl": "Gender equality in civil liberties",
+    "wecon": "CIRI women's economic rights", "wopol": "CIRI women's political rights",
+    "wosoc": "CIRI women's social rights", "physint": "CIRI physical integrity rights",
+    "wbl_index": "WBL index", "wbl_mobility": "WBL: mobility", "wbl_workplace": "WBL: workplace",
+    "wbl_pay": "WBL: pay", "wbl_marriage": "WBL: marriage", "wbl_parenthood": "WBL: parenthood",
+    "wbl_entrepreneurship": "WBL: entrepreneurship", "wbl_assets": "WBL: assets", "wbl_pension": "WBL: pension",
+    "sg_gen_parl_zs": "Women in parliament (%, WDI)", "sh_sta_mmr": "Maternal mortality ratio",
+}
+CONTROL_LABELS: dict[str, str] = {
+    "ln_gdppc": "ln GDP per capita", "ln_pop": "ln population", "v2x_polyarchy": "Democracy (polyarchy)",
+    "polity2": "Polity2 score", "v2xcs_ccsi": "Civil society (core index)", "ucdp_conflict": "Armed conflict",
+    "ucdp_war": "War", "nhri_a_status": "NHRI A status (proxy)", "region_density": "Regional ratification density",
+    "income_group": "Income group", "income_LM": "Income group: lower middle",
+    "income_UM": "Income group: upper middle", "income_H": "Income group: high",
+    # ratification-timing covariates and baseline hazard terms (helpers.timing)
+    "n_other_ratified": "Other instruments ratified (count)", "signed": "Signed", "ln_duration": "ln years at risk",
+    "duration_1": "Years at risk / 10", "duration_2": "(Years at risk / 10)²", "duration_3": "(Years at risk / 10)³",
+    "const": "Constant",
+}
+CODING_LABELS: dict[str, str] = {
+    "ratified": "Ratified (0/1)", "years_since": "Years since ratification",
+    "years_since_binned": "Years since, 10+ bin", "optional_protocol": "Optional protocol ratified",
+    "res_any": "Reservation (any)", "res_art2": "Reservation (Art. 2)", "res_art16": "Reservation (Art. 16)",
+    "res_art29": "Reservation (Art. 29)", "res_general": "Reservation (general)",
+}
+CONTROL_SET_LABELS: dict[str, str] = {"none": "None", "cole": "Cole", "cole_plus": "Cole plus"}
+_RES_LABELS = {"any": "any", "art2": "Art. 2", "art16": "Art. 16", "art29": "Art. 29", "general": "general"}
+MINUS = "\u2212"  # typographic minus used in lag labels, e.g. "(t−1)"
+
+
+def treaty_short(treaty: str) -> str:
+    """Common abbreviation of a treaty key (``helpers.treaties.TREATIES[t].short``, e.g. ``ced`` -> ``CPED``)."""
+    from helpers.treaties import TREATIES as INFO
+
+    return INFO[treaty].short if treaty in INFO else treaty.upper()
+
+
+def _treaty_labels() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for t in TREATIES:
+        s = treaty_short(t)
+        out[f"{t}_ratified"] = f"{s} ratified"
+        out[f"{t}_years_since"] = f"Years since {s} ratification"
+        out[f"{t}_signed"] = f"{s} signed"
+        out[f"{t}_region_density"] = f"Regional {s} density"
+        out[f"{t}_year"] = f"{s} ratification year"
+        for lo, hi in YEARS_SINCE_BINS:
+            key = f"{t}_ys_{lo}_{hi}" if hi is not None else f"{t}_ys_{lo}plus"
+            out[key] = f"{s} ratified {lo}–{hi} years" if hi is not None else f"{s} ratified {lo}+ years"
+    for k, v in _RES_LABELS.items():
+        out[f"cedaw_res_{k}"] = f"CEDAW reservation ({v})"
+    return out
+
+
+#: Readable label of every panel column a model uses, keyed by the raw column name.
+VARIABLE_LABELS: dict[str, str] = {**OUTCOME_LABELS, **CONTROL_LABELS, **_treaty_labels()}
+
+_LAG_RE = re.compile(r"^(?P<base>.+)_l(?P<lag>\d+)$")
+
+
+def variable_label(column: str) -> str:
+    """Readable label of a raw panel column (the column name itself when it has none)."""
+    return VARIABLE_LABELS.get(column, column)
+
+
+_PLAIN = str.maketrans({MINUS: "-", "×": "x", "²": "^2", "³": "^3", "–": "-"})
+
+
+def with_lag(label: str, lag: int) -> str:
+    """Append the lag to a label: ``"CEDAW ratified (t−1)"``, ``"Democracy (polyarchy, t−1)"``."""
+    if not lag:
+        return label
+    t = f"t{MINUS}{int(lag)}"
+    return f"{label[:-1]}, {t})" if label.endswith(")") else f"{label} ({t})"
+
+
+def term_label(term: str, plain: bool = False) -> str:
+    """Readable label of a model term: raw column, lagged column (``_l1`` -> ``(t−1)``) or interaction (``_x_``).
+
+    ``term_label("cedaw_ratified_l1")`` is ``"CEDAW ratified (t−1)"``; an unknown term is returned unchanged.
+    ``plain=True`` gives pure ASCII (``t-1``, ``x``, ``^2``), for tables whose writer does not map non-ASCII
+    symbols to LaTeX.
+    """
+    if term in VARIABLE_LABELS:
+        out = VARIABLE_LABELS[term]
+    elif "_x_" in term:
+        left, right = term.split("_x_", 1)
+        m = _LAG_RE.match(left)
+        lag = int(m["lag"]) if m and m["base"] in VARIABLE_LABELS else 0
+        out = f"{term_label(left)} × {with_lag(variable_label(right), lag)}"
+    else:
+        m = _LAG_RE.match(term)
+        out = with_lag(VARIABLE_LABELS[m["base"]], int(m["lag"])) if m and m["base"] in VARIABLE_LABELS else term
+    return out.translate(_PLAIN) if plain else out
+
 
 NICKELL_NOTE = ("Lagged dependent variable with country fixed effects: OLS carries Nickell bias of order 1/T "
                 "(T = years per country); the treatment coefficient is a short-run effect.")
@@ -136,7 +248,11 @@ class FitResult:
                 "skipped": self.skipped or ""}
 
     def tidy(self) -> pd.DataFrame:
-        """Broom-style table: one row per coefficient (one all-NaN row for the focal term if skipped)."""
+        """Broom-style table: one row per coefficient (one all-NaN row for the focal term if skipped).
+
+        ``term`` keeps the raw name (e.g. ``cedaw_ratified_l1``); ``term_label`` is its readable label
+        (:func:`term_label`).
+        """
         coefs = self.coefs
         if self.skipped is not None or coefs.empty:
             coefs = pd.DataFrame([{c: (self.focal_term if c == "term" else np.nan) for c in COEF_COLUMNS}])
@@ -145,6 +261,7 @@ class FitResult:
         for k, v in self.params().items():
             out[k] = v
         out["focal"] = out["term"].eq(self.focal_term)
+        out["term_label"] = [term_label(t) for t in out["term"]]
         return out.reset_index(drop=True)
 
     def focal(self) -> pd.Series:
@@ -543,6 +660,8 @@ def _fit_feols(des: Design, estimator: str, se: str, base: dict, level: float) -
         fml = f"{des.y} ~ {' + '.join(exog) if exog else '1'} | iso3 + year | {des.focal} ~ {des.instrument}"
     else:
         fml = f"{des.y} ~ {' + '.join(rhs)} | iso3 + year"
+    if se == "CRV3" and estimator != "iv":
+        vcov, ssc = _pyfixest_vcov("CRV1")      # CRV3 computed below without pyfixest's G refits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = pf.feols(fml, data=d, vcov=vcov, ssc=ssc, fixef_rm="none", demeaner=_demeaner())
@@ -557,6 +676,12 @@ def _fit_feols(des: Design, estimator: str, se: str, base: dict, level: float) -
         notes.append(f"Dropped as collinear: {', '.join(dropped)}.")
     beta = np.asarray(m._beta_hat, float)
     V = np.asarray(m._vcov, float)
+    if se == "CRV3" and estimator != "iv":
+        # exact leave-one-country-out downdates instead of G refits (same numbers as pyfixest's CRV3; tested)
+        from helpers.specs import twfe_crv3
+
+        V = twfe_crv3(d["iso3"].to_numpy(), d["year"].to_numpy(), d[des.y].to_numpy(float),
+                      d[names].to_numpy(float))[1]
     df_t = float(m._G[0] - 1) if np.ndim(m._G) else float(m._G - 1)
     coefs = _coef_frame(names, beta, np.sqrt(np.diag(V)), df_t, level)
     r2w = float(getattr(m, "_r2_within", np.nan))
@@ -680,7 +805,10 @@ def tidy_all(results: Sequence[FitResult]) -> pd.DataFrame:
 
 
 def marginal_effects_figure(results: Sequence[FitResult], title: str | None = None, ylabel: str | None = None):
-    """Marginal effect of the treatment over each moderator's range (line + 95% CI band), one panel per model."""
+    """Marginal effect of the treatment over each moderator's range (line + 95% CI band), one panel per model.
+
+    Panels are titled with the moderator's readable label (:func:`term_label`); the y axis names the treatment.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -690,8 +818,10 @@ def marginal_effects_figure(results: Sequence[FitResult], title: str | None = No
     if not res:
         raise ParameterError("results", [r.model for r in results],
                              hint="no result has marginal effects (fit with a moderator)")
-    fig = make_subplots(rows=1, cols=len(res), shared_yaxes=True,
-                        subplot_titles=[f"{r.outcome} × {r.moderator}" for r in res])
+    one_outcome = len({r.outcome for r in res}) == 1
+    names = [f"× {variable_label(r.moderator)}" if one_outcome
+             else f"{variable_label(r.outcome)} × {variable_label(r.moderator)}" for r in res]
+    fig = make_subplots(rows=1, cols=len(res), shared_yaxes=True, horizontal_spacing=0.06, subplot_titles=names)
     for i, r in enumerate(res, start=1):
         me = r.marginal_effects
         col = plots.PALETTE[(i - 1) % len(plots.PALETTE)]
@@ -699,12 +829,15 @@ def marginal_effects_figure(results: Sequence[FitResult], title: str | None = No
                                  y=np.r_[me["conf_high"], me["conf_low"][::-1]], fill="toself", fillcolor=col,
                                  opacity=0.2, line={"width": 0}, hoverinfo="skip", showlegend=False), row=1, col=i)
         fig.add_trace(go.Scatter(x=me["moderator_value"], y=me["estimate"], mode="lines", line={"color": col},
-                                 name=f"{r.outcome} × {r.moderator}", showlegend=False,
-                                 hovertemplate=f"{r.moderator} = %{{x:.2f}}<br>effect %{{y:.4f}}<extra></extra>"),
+                                 name=names[i - 1], showlegend=False,
+                                 hovertemplate=f"{variable_label(r.moderator)} = %{{x:.2f}}<br>effect %{{y:.4f}}"
+                                               "<extra></extra>"),
                       row=1, col=i)
         fig.add_hline(y=0, line={"color": "#000000", "width": 1, "dash": "dot"}, row=1, col=i)
-        lag_txt = f" (t-{r.lag})" if r.lag else ""
-        fig.update_xaxes(title_text=f"{r.moderator}{lag_txt}, 5th–95th percentile", row=1, col=i)
-    fig.update_yaxes(title_text=ylabel or f"Marginal effect of {res[0].focal_term} (95% CI)", row=1, col=1)
-    fig.update_layout(template=plots.TEMPLATE, title=title)
+        fig.update_xaxes(title_text=f"{with_lag(variable_label(r.moderator), r.lag)}<br>5th–95th percentile",
+                         row=1, col=i)
+    fig.update_yaxes(title_text=ylabel or f"Marginal effect of {term_label(res[0].focal_term)}<br>(95% CI)",
+                     row=1, col=1)
+    fig.update_annotations(font={"size": plots.FONT_SIZE})      # subplot titles no larger than the axis titles
+    fig.update_layout(template=plots.TEMPLATE, title=title, margin={"t": 70 if title else 40})
     return fig

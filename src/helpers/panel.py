@@ -154,7 +154,8 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
           progress: bool = True) -> pd.DataFrame:
     """Build (and by default write) the panel, ``first_year`` to ``last_year`` (None = the latest year any outcome
     covers)."""
-    from . import indicators, treaties as tr
+    from . import indicators
+    from . import treaties as tr
 
     all_treaties = list(tr.TREATIES)
     treaties = check_choices("treaties", treaties or all_treaties, all_treaties)
@@ -251,7 +252,7 @@ def country_year_frame(codes: list[str], lo: int, hi: int, observed: pd.DataFram
 def _safe_name(fn, code):
     try:
         return fn(code)
-    except Exception:
+    except ParameterError:  # a code the crosswalk does not name (e.g. a predecessor code): keep the code
         return code
 
 
@@ -329,7 +330,8 @@ def write_outputs(panel: pd.DataFrame, rat: pd.DataFrame, out_dir: Path) -> dict
 
 def data_dictionary(panel: pd.DataFrame) -> pd.DataFrame:
     """Column, meaning, source, unit, role and coverage (first/last year with data, countries with data)."""
-    from . import indicators, treaties as tr
+    from . import indicators
+    from . import treaties as tr
 
     meta = indicators.variable_metadata().set_index("column")
     rows = []

@@ -16,8 +16,15 @@ estimators) is estimated by :func:`run_specs`:
    per sample), with country-clustered sandwich SEs from demeaned residuals and per-country score sums.
 
 Standard errors: ``CRV1`` (pyfixest/fixest default: G/(G-1) x (N-1)/(N-K), K = regressors + years, i.e. the
-country FE nested in the cluster are not counted) or ``CR1`` (Stata/statsmodels: K counts every FE dummy:
-regressors + countries + years - 1). No singleton removal (as ``fixef_rm="none"`` in pyfixest and statsmodels).
+country FE nested in the cluster are not counted), ``CR1`` (Stata/statsmodels: K counts every FE dummy:
+regressors + countries + years - 1) or ``CRV3`` (cluster jackknife: sum over countries of
+(b_(-g) - b)(b_(-g) - b)', no small-sample factor, as pyfixest's ``{"CRV3": "iso3"}`` with
+``ssc(k_adj=False, G_adj=False)`` in :func:`helpers.models.fit`). CRV3 is exact, not an approximation that
+keeps the full-sample year effects: dropping a country and re-estimating every fixed effect equals adding one
+dummy per row of that country, so each leave-one-country-out fit is a rank-n_g downdate of the swept Gram
+matrix (:meth:`TwoWaySweeper.loo_corrections`; n_g = the country's years), computed once per sample. It costs
+about two to three times a CRV1 run; pyfixest refits the model G times instead. :func:`twfe_crv3` exposes it for one
+model (used by :func:`helpers.models.fit`). No singleton removal (as ``fixef_rm="none"`` in pyfixest and statsmodels).
 Inference on t(G-1). Regressors that are collinear once the fixed effects are swept out are dropped (relative
 tolerance 1e-9, as pyfixest's ``collin_tol``); a specification whose focal treatment is dropped, whose sample is
 empty, or whose treatment has no within-country variation is returned with a ``skipped`` reason.
@@ -40,7 +47,7 @@ from helpers import models as M
 from helpers.errors import ParameterError, check_choice, check_choices
 
 SPEC_ESTIMATORS = ["twfe", "twfe_ldv"]
-SPEC_SE_TYPES = ["CRV1", "CR1"]
+SPEC_SE_TYPES = ["CRV1", "CR1", "CRV3"]
 COLLIN_TOL = 1e-9
 
 DEFAULT_MULTIVERSE: dict[str, list] = {
@@ -147,6 +154,59 @@ class TwoWaySweeper:
         means = self.country_sums(Z) / self.nc[:, None]
         return Z - means[self.c_codes]
 
+    def loo_corrections(self, Zd: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+        """Per-country matrices ``A_g = Zd_g' (M_gg)^+ Zd_g`` (C x p x p) for exact leave-one-country-out fits.
+
+        ``Zd`` are columns already swept of both fixed effects on the full sample; ``M_gg`` is the block of the
+        two-way annihilator ``I - P`` on country g's rows (P projects on the country and year dummies of the
+        full sample). Dropping country g and re-estimating *every* fixed effect (the year effects included) on
+        the remaining rows gives the same slope coefficients as adding one dummy per row of g to the full
+        model; by Frisch-Waugh-Lovell those dummies, swept, are ``M E_g`` with Gram matrix ``M_gg`` and
+        cross-products ``Zd_g``. Hence ``X'X_(-g) = Zd_x'Zd_x - A_g[x, x]`` and ``X'y_(-g) = Zd_x'Zd_y - A_g[x, y]``
+        exactly, with no refit. ``P_gg = 11'/n_g + W_g Q W_g'`` with ``W_g`` the country-demeaned year dummies
+        of g's rows and ``Q = (D_t' M_c D_t)^+``. Pseudo-inverse eigenvalue cut-off ``tol`` (``M_gg`` has
+        eigenvalues in [0, 1] and an exact zero along g's constant).
+        """
+        C, T = self.C, self.T
+        ng = self.nc.astype(int)
+        nmax = int(ng.max())
+        pos = np.arange(nmax)
+        valid = pos[None, :] < ng[:, None]                                   # C x nmax
+        R = np.where(valid, self.starts[:, None] + pos[None, :], 0)          # row index (padded with row 0)
+        tp = self.t_codes[R]                                                 # C x nmax year codes
+        A = np.bincount(self.c_codes * T + self.t_codes, minlength=C * T).reshape(C, T).astype(float)
+        Q = self.WtW_pinv if T > 1 else np.zeros((1, 1))
+        QA = A @ Q                                                           # C x T: (Q a_g)'
+        u = np.take_along_axis(QA, tp, axis=1)                               # C x nmax: (Q a_g)[t_i]
+        sq = np.einsum("ct,ct->c", QA, A)                                    # a_g' Q a_g
+        inv_n = 1.0 / ng
+        P = (Q[tp[:, :, None], tp[:, None, :]] - (u[:, :, None] + u[:, None, :]) * inv_n[:, None, None]
+             + (sq * inv_n ** 2 + inv_n)[:, None, None])
+        both = valid[:, :, None] & valid[:, None, :]
+        Mgg = np.where(both, -P, 0.0)
+        Mgg[:, pos, pos] += 1.0                                              # I - P; identity on the padding
+        Zg = Zd[R] * valid[:, :, None]                                       # C x nmax x p (padding rows zero)
+        # Zd_g sums to zero within g (country-demeaned), so (M_gg)^+ Zd_g = (M_gg + 11'/n_g)^-1 Zd_g when g's
+        # constant is the only null direction of M_gg (Cholesky fast path). Otherwise (a year observed only in
+        # g, or g's removal disconnecting the sample) the eigendecomposition handles that country.
+        S = Mgg + np.where(both, inv_n[:, None, None], 0.0)
+        out = np.empty((C, Zd.shape[1], Zd.shape[1]))
+        slow = np.ones(C, dtype=bool)
+        try:
+            L = np.linalg.cholesky(S)
+            slow = np.diagonal(L, axis1=1, axis2=2).min(axis=1) ** 2 <= tol
+            ok = ~slow
+            Y = np.linalg.solve(L[ok], Zg[ok])                               # L^-1 Zd_g
+            out[ok] = np.einsum("cip,ciq->cpq", Y, Y)
+        except np.linalg.LinAlgError:
+            pass
+        if slow.any():
+            w, V = np.linalg.eigh(Mgg[slow])
+            winv = np.where(w > tol, 1.0 / np.where(w > tol, w, 1.0), 0.0)
+            VtZ = np.einsum("cij,cip->cjp", V, Zg[slow])
+            out[slow] = np.einsum("cjp,cj,cjq->cpq", VtZ, winv, VtZ)
+        return out
+
     def sweep(self, Z: np.ndarray) -> np.ndarray:
         """Residuals of ``Z`` (n x p) on country and year dummies."""
         Zc = self.country_demean(Z)
@@ -156,6 +216,38 @@ class TwoWaySweeper:
                       axis=1)                                    # D_t' M_c Z
         b = self.WtW_pinv @ yt                                   # T x p year coefficients
         return Zc - self.country_demean(b[self.t_codes])
+
+
+def _jackknife_vcov(XtX: np.ndarray, Xty: np.ndarray, beta: np.ndarray, loo: np.ndarray, kept: np.ndarray,
+                    iy: int) -> np.ndarray:
+    """CRV3: sum over countries of (b_(-g) - b)(b_(-g) - b)' from the leave-one-country-out downdates ``loo``."""
+    H = XtX[None, :, :] - loo[:, kept[:, None], kept[None, :]]
+    rhs = Xty[None, :] - loo[:, kept, iy]
+    try:
+        b_loo = np.linalg.solve(H, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:                                        # a regressor varies in one country only
+        b_loo = np.einsum("gij,gj->gi", np.linalg.pinv(H), rhs)
+    dev = b_loo - beta[None, :]
+    return dev.T @ dev
+
+
+def twfe_crv3(country: np.ndarray, year: np.ndarray, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and CRV3 (country jackknife) covariance of ``y ~ X | country + year``, without refits.
+
+    Rows in any order, no missing values, X of full rank after the fixed effects. Equals pyfixest's
+    ``feols(..., vcov={"CRV3": country}, ssc=ssc(k_adj=False, G_adj=False))`` (which refits the model once per
+    country) to rounding; see :meth:`TwoWaySweeper.loo_corrections` for why it is exact.
+    """
+    country = np.asarray(country)
+    order = np.argsort(country, kind="stable")
+    sw = TwoWaySweeper(country[order], np.asarray(year)[order])
+    Z = np.column_stack([np.asarray(y, float), np.asarray(X, float)])[order]
+    Zd = sw.sweep(Z)
+    Gram = Zd.T @ Zd
+    kept = np.arange(1, Z.shape[1])
+    XtX, Xty = Gram[1:, 1:], Gram[1:, 0]
+    beta = np.linalg.solve(XtX, Xty)
+    return beta, _jackknife_vcov(XtX, Xty, beta, sw.loo_corrections(Zd), kept, 0)
 
 
 def _build_store(panel: pd.DataFrame, grid: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[_Spec]]:
@@ -232,7 +324,7 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
     Returns one row per specification (:data:`RESULT_COLUMNS`, plus the grid's other columns), sorted by
     ``spec_id``. ``progress`` shows a tqdm bar (default: on for more than 2,000 specifications).
     """
-    check_choice("se", se, SPEC_SE_TYPES, hint="CRV3 is available per model through helpers.models.fit")
+    check_choice("se", se, SPEC_SE_TYPES)
     if grid is None:
         grid = specification_grid(panel=panel)
     bad = sorted(set(grid["estimator"]) - set(SPEC_ESTIMATORS))
@@ -285,6 +377,7 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
         Z = np.column_stack([store[c][m] for c in cols])
         Zd = sw.sweep(Z)
         Gram = Zd.T @ Zd
+        loo = sw.loo_corrections(Zd) if se == "CRV3" else None        # C x p x p, exact leave-one-country-out
         raw_ss = ((Z - Z.mean(axis=0)) ** 2).sum(axis=0)
         raw_sd = np.sqrt(raw_ss / max(n - 1, 1))
         G = sw.C
@@ -311,12 +404,15 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
             beta = XtX_inv @ Xty
             X = Zd[:, kept]
             e = Zd[:, iy] - X @ beta
-            scores = sw.country_sums(X * e[:, None])                    # G x k
-            meat = scores.T @ scores
-            k = len(kept)
-            K = k + sw.T if se == "CRV1" else k + sw.C + sw.T - 1
-            adj = G / (G - 1) * (n - 1) / (n - K)
-            V = adj * XtX_inv @ meat @ XtX_inv
+            if loo is not None:
+                V = _jackknife_vcov(XtX, Xty, beta, loo, kept, iy)
+            else:
+                scores = sw.country_sums(X * e[:, None])                # G x k
+                meat = scores.T @ scores
+                k = len(kept)
+                K = k + sw.T if se == "CRV1" else k + sw.C + sw.T - 1
+                adj = G / (G - 1) * (n - 1) / (n - K)
+                V = adj * XtX_inv @ meat @ XtX_inv
             j = int(np.where(kept == fi)[0][0])
             b, sej = float(beta[j]), float(np.sqrt(V[j, j]))
             t = b / sej
@@ -354,6 +450,32 @@ def summarize(results: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 CHOICE_COLUMNS = ["outcome", "coding", "controls", "lag", "window", "estimator"]
+CHOICE_TITLES = {"outcome": "Outcome", "coding": "Treatment coding", "controls": "Controls", "lag": "Lag",
+                 "window": "Years", "estimator": "Estimator"}
+SPEC_ESTIMATOR_LABELS = {"twfe": "TWFE", "twfe_ldv": "TWFE + lagged DV"}
+
+
+def choice_label(choice: str, value: object) -> str:
+    """Readable label of one value of a multiverse choice (e.g. ``("lag", 1)`` -> ``"1 year"``)."""
+    v = str(value)
+    if choice == "outcome":
+        return M.variable_label(v)
+    if choice == "coding":
+        return M.CODING_LABELS.get(v, v)
+    if choice == "controls":
+        return M.CONTROL_SET_LABELS.get(v, v)
+    if choice == "lag":
+        return f"{v} year" + ("" if v == "1" else "s")
+    if choice == "window":
+        return v.replace("-", "–")
+    if choice == "estimator":
+        return SPEC_ESTIMATOR_LABELS.get(v, v)
+    return v
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
 def spec_curve_figure(results: pd.DataFrame, choices: Sequence[str] = CHOICE_COLUMNS, alpha: float = 0.05,
@@ -361,9 +483,12 @@ def spec_curve_figure(results: pd.DataFrame, choices: Sequence[str] = CHOICE_COL
     """Specification curve: estimates sorted, with CIs (top), above an indicator panel of the choices (bottom).
 
     Points are coloured by sign and significance at ``alpha`` (positive significant, negative significant, not
-    significant). Skipped specifications are left out (their count is in the x-axis title). ``standardize``
-    (default: when there is more than one outcome) divides estimates and CIs by the outcome's standard deviation
-    in each specification's sample, so that outcomes on different scales share one axis (significance unchanged).
+    significant). The indicator panel has one row per value of each choice (readable labels,
+    :func:`choice_label`), grouped under a bold header per choice; a cell is filled, in the colour of the
+    specification's point, where that specification made that choice. Skipped specifications are left out
+    (their count is in the x-axis title). ``standardize`` (default: when there is more than one outcome)
+    divides estimates and CIs by the outcome's standard deviation in each specification's sample, so that
+    outcomes on different scales share one axis (significance unchanged).
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -378,51 +503,70 @@ def spec_curve_figure(results: pd.DataFrame, choices: Sequence[str] = CHOICE_COL
         for c in ("estimate", "conf_low", "conf_high"):
             ok[c] = ok[c] / ok["outcome_sd"]
     ok = ok.sort_values("estimate", kind="mergesort").reset_index(drop=True)
-    x = np.arange(len(ok))
-    sig = ok["p_value"] < alpha
-    cat = np.where(sig & (ok["estimate"] > 0), f"positive, p < {alpha:.2g}",
-                   np.where(sig & (ok["estimate"] < 0), f"negative, p < {alpha:.2g}", "not significant"))
-    colours = {f"positive, p < {alpha:.2g}": plots.OKABE_ITO["blue"],
-               f"negative, p < {alpha:.2g}": plots.OKABE_ITO["vermillion"], "not significant": "#999999"}
-    levels = [(c, v) for c in choices for v in sorted(ok[c].astype(str).unique())]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        row_heights=[0.45, 0.55])
-    for name, col in colours.items():
-        m = cat == name
+    n = len(ok)
+    x = np.arange(n)
+    sig = (ok["p_value"] < alpha).to_numpy()
+    pos = (ok["estimate"] > 0).to_numpy()
+    code = np.where(sig & pos, 1, np.where(sig & ~pos, 2, 0))              # 0 n.s., 1 positive, 2 negative
+    names = {1: f"positive, p < {alpha:.2g}", 2: f"negative, p < {alpha:.2g}", 0: "not significant"}
+    colours = {1: plots.OKABE_ITO["blue"], 2: plots.OKABE_ITO["vermillion"], 0: "#8C8C8C"}
+
+    # indicator rows: a header row per choice, then one row per value (in the grid's order)
+    row_text: list[str] = []
+    z_rows: list[np.ndarray] = []
+    for c in choices:
+        row_text.append(f"<b>{CHOICE_TITLES.get(c, c)}</b>")
+        z_rows.append(np.full(n, np.nan))
+        vals = ok[c].astype(str).to_numpy()
+        order = [str(v) for v in dict.fromkeys(results.sort_values("spec_id")[c].astype(str))] \
+            if "spec_id" in results.columns else sorted(set(vals))
+        for v in order:
+            if v not in set(vals):
+                continue
+            row_text.append(choice_label(c, v))
+            z_rows.append(np.where(vals == v, code, np.nan).astype(float))
+    n_rows = len(row_text)
+    row_px, top_px = 13, 300
+    total = height or (top_px + row_px * n_rows + 130)
+    frac_top = top_px / (top_px + row_px * n_rows)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.025,
+                        row_heights=[frac_top, 1 - frac_top])
+    thin = n > 300
+    ci_alpha = 0.3 if n > 1000 else (0.5 if thin else 0.6)
+    ci_width = 0.5 if n > 1000 else (0.9 if thin else 1.2)
+    for k in (1, 2, 0):
+        m = code == k
         if not m.any():
             continue
         d = ok[m]
         fig.add_trace(go.Scatter(
-            x=x[m], y=d["estimate"], mode="markers", name=name, marker={"color": col, "size": 3},
+            x=x[m], y=d["estimate"], mode="markers", name=names[k],
+            marker={"color": colours[k], "size": 3 if thin else 5},
             error_y={"type": "data", "symmetric": False, "array": d["conf_high"] - d["estimate"],
-                     "arrayminus": d["estimate"] - d["conf_low"], "thickness": 0.6, "width": 0, "color": col},
+                     "arrayminus": d["estimate"] - d["conf_low"], "thickness": ci_width, "width": 0,
+                     "color": _rgba(colours[k], ci_alpha)},
             customdata=d[choices].astype(str).to_numpy(),
             hovertemplate="estimate %{y:.4f}<br>" + "<br>".join(f"{c}: %{{customdata[{i}]}}"
                                                                  for i, c in enumerate(choices)) + "<extra></extra>",
         ), row=1, col=1)
     fig.add_hline(y=0, line={"color": "#000000", "width": 1, "dash": "dot"}, row=1, col=1)
-    ypos = {lv: len(levels) - 1 - i for i, lv in enumerate(levels)}
-    for c in choices:
-        vals = ok[c].astype(str).to_numpy()
-        for v in sorted(set(vals)):
-            m = vals == v
-            fig.add_trace(go.Scatter(x=x[m], y=np.full(m.sum(), ypos[(c, v)]), mode="markers",
-                                     marker={"symbol": "line-ns-open", "size": 6, "color": colours_for(cat[m], colours)},
-                                     showlegend=False, hoverinfo="skip"), row=2, col=1)
+    scale = [[0.0, colours[0]], [1 / 3, colours[0]], [1 / 3, colours[1]], [2 / 3, colours[1]],
+             [2 / 3, colours[2]], [1.0, colours[2]]]
+    fig.add_trace(go.Heatmap(z=np.vstack(z_rows) if z_rows else np.zeros((0, n)), x=x, y=np.arange(n_rows),
+                             zmin=-0.5, zmax=2.5, colorscale=scale, showscale=False, hoverinfo="skip", ygap=1),
+                  row=2, col=1)
     fig.update_yaxes(title_text="Estimate / SD of outcome (95% CI)" if standardize else "Estimate (95% CI)",
                      row=1, col=1)
-    fig.update_yaxes(tickmode="array", tickvals=[ypos[lv] for lv in levels],
-                     ticktext=[f"{c}: {v}" for c, v in levels], showgrid=False, row=2, col=1,
-                     range=[-0.7, len(levels) - 0.3])
-    n_skip = len(results) - len(ok)
-    fig.update_xaxes(title_text=f"Specifications sorted by estimate ({len(ok)} estimated"
-                                f"{f', {n_skip} skipped' if n_skip else ''})", row=2, col=1)
-    fig.update_layout(template=plots.TEMPLATE, title=title, height=height or max(560, 260 + 16 * len(levels)),
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "right", "x": 1},
-                      margin={"t": 70})
+    fig.update_yaxes(tickmode="array", tickvals=list(range(n_rows)), ticktext=row_text, showgrid=False,
+                     autorange=False, range=[n_rows - 0.5, -0.5], ticks="", showline=False,
+                     tickfont={"size": plots.FONT_SIZE - 2}, row=2, col=1)
+    n_skip = len(results) - n
+    fig.update_xaxes(range=[-0.5, n - 0.5], row=1, col=1)
+    fig.update_xaxes(range=[-0.5, n - 0.5], showgrid=False, row=2, col=1,
+                     title_text=f"Specifications sorted by estimate ({n:,} estimated"
+                                f"{f', {n_skip:,} skipped' if n_skip else ''})")
+    fig.update_layout(template=plots.TEMPLATE, title=title, height=total,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1,
+                              "itemsizing": "constant"},
+                      margin={"t": 70 if title else 40})
     return fig
-
-
-def colours_for(categories: np.ndarray, colours: dict[str, str]) -> list[str]:
-    """Marker colours for an array of significance categories."""
-    return [colours[c] for c in categories]

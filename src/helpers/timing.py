@@ -264,6 +264,10 @@ def odds_ratios(result: M.FitResult) -> pd.DataFrame:
                          "link": result.estimator.replace("hazard_", ""), "ratio_type": kind})
 
 
+def _group_name(g: object) -> str:
+    return "No regime data" if str(g) == "unknown" else str(g)
+
+
 def km_figure(km: pd.DataFrame, title: str | None = None, show_ci: bool | None = None):
     """Step plot of the Kaplan-Meier share ratified (1 - survival) by years since entry, one line per group.
 
@@ -285,25 +289,40 @@ def km_figure(km: pd.DataFrame, title: str | None = None, show_ci: bool | None =
                                      hoverinfo="skip", showlegend=False, legendgroup=str(g)))
         n = km.attrs.get("n_countries", {}).get(str(g))
         fig.add_trace(go.Scatter(x=d["time"], y=d["share_ratified"], mode="lines", line={"shape": "hv", "color": col},
-                                 name=f"{g} (n={n})" if n else str(g), legendgroup=str(g),
+                                 name=f"{_group_name(g)} (n={n})" if n else _group_name(g), legendgroup=str(g),
                                  hovertemplate="%{x} years: %{y:.0%}<extra>%{fullData.name}</extra>"))
+    # the curves rise towards the top right, so the legend sits inside the empty lower right corner
     fig.update_layout(template=plots.TEMPLATE, title=title, xaxis_title="Years since entry into the risk set",
                       yaxis_title="Share ratified (Kaplan-Meier)", yaxis_tickformat=".0%",
-                      yaxis_range=[0, 1.02], legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0})
+                      yaxis_range=[0, 1.02],
+                      legend={"orientation": "v", "yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.99,
+                              "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": plots.FONT_SIZE - 2},
+                              "title_text": "", "tracegroupgap": 0})
     return fig
 
 
 def ratio_figure(ratios: pd.DataFrame, title: str | None = None, labels: dict[str, str] | None = None):
-    """Odds-ratio / hazard-ratio dot-and-whisker plot on a log axis (several links dodged by ``link``)."""
+    """Odds-ratio / hazard-ratio dot-and-whisker plot on a log axis (several links dodged by ``link``).
+
+    Terms are shown with their readable labels (:func:`helpers.models.term_label`, overridden by ``labels``);
+    the log axis is ticked at 1-2-5 steps.
+    """
     from helpers import plots
 
     d = ratios.copy()
-    fig = plots.coef_plot(d, estimate="ratio", group="link" if d["link"].nunique() > 1 else None, labels=labels,
+    names = {t: M.term_label(t) for t in d["term"].unique()}
+    names.update(labels or {})
+    fig = plots.coef_plot(d, estimate="ratio", group="link" if d["link"].nunique() > 1 else None, labels=names,
                           title=title, xlabel="exp(coefficient), 95% CI (log scale)",
                           reference=1.0)
     lo = float(np.nanmin(np.r_[d["conf_low"].to_numpy(float), d["ratio"].to_numpy(float), 1.0]))
     hi = float(np.nanmax(np.r_[d["conf_high"].to_numpy(float), d["ratio"].to_numpy(float), 1.0]))
+    lo, hi = max(lo, 1e-6), max(hi, 1e-6)
+    ticks = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+             for m in (1, 2, 5)]
+    ticks = [t for t in ticks if lo / 1.3 <= t <= hi * 1.3]
     # on a log axis the range and shapes are given in log10 units: reference line at log10(1) = 0
-    fig.update_xaxes(type="log", range=[np.log10(max(lo, 1e-6)) - 0.1, np.log10(hi) + 0.1])
+    fig.update_xaxes(type="log", range=[np.log10(lo) - 0.1, np.log10(hi) + 0.1], tickmode="array",
+                     tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     fig.update_shapes(x0=0, x1=0, selector={"x0": 1.0})
     return fig

@@ -1,7 +1,8 @@
 """Path constants: every module finds the project's folders here and nowhere else.
 
 The project root is the folder that holds ``pyproject.toml``; it can be overridden with the environment
-variable ``TREATY_EFFECTS_ROOT`` (useful for running the package against another checkout).
+variable ``TREATY_EFFECTS_ROOT`` (useful for running the package against another checkout). The reports folder can
+be moved with ``TREATY_EFFECTS_REPORTS`` (the runner passes its own choice on to the notebook kernels).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ PROCESSED = DATA / "processed"
 REFERENCE = DATA / "reference"          # tracked, hand-reviewed tables (country maps, reservation coding)
 REGISTRY = DATA / "registry.tsv"        # tracked: one row per raw file (sha256, size, origin, licence, citation)
 NOTEBOOKS = ROOT / "notebooks"
-REPORTS = ROOT / "reports"
+REPORTS = Path(os.environ["TREATY_EFFECTS_REPORTS"]) if os.environ.get("TREATY_EFFECTS_REPORTS") else ROOT / "reports"
 FIGURES = REPORTS / "figures"
 TABLES = REPORTS / "tables"
 RESULTS = REPORTS / "results"

@@ -139,17 +139,24 @@ def run_notebook(notebook: Path | str, params: dict | None = None, label: str = 
     failed = out.with_name(f"{out.stem}.failed.ipynb")
     for k, v in THREAD_ENV.items():
         os.environ.setdefault(k, v)
+    previous = os.environ.get("TREATY_EFFECTS_REPORTS")
+    os.environ["TREATY_EFFECTS_REPORTS"] = str(paths.REPORTS)  # the kernel writes where this runner reports
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
                             progress_bar=False, log_output=log_output, execution_timeout=timeout)
-    except Exception as exc:
+    except Exception as exc:  # any kernel or cell failure: keep the failed copy, report, go on
         seconds = time.perf_counter() - t0
         if tmp.exists():
             os.replace(tmp, failed)
         msg = str(exc).strip().splitlines()
         short = next((m for m in reversed(msg) if m.strip()), type(exc).__name__)
         return RunResult(nb.stem, label, failed, seconds, False, short[:500])
+    finally:
+        if previous is None:
+            os.environ.pop("TREATY_EFFECTS_REPORTS", None)
+        else:
+            os.environ["TREATY_EFFECTS_REPORTS"] = previous
     os.replace(tmp, out)
     failed.unlink(missing_ok=True)
     return RunResult(nb.stem, label, out, time.perf_counter() - t0, True)

@@ -103,6 +103,9 @@ def check_parameter_names(notebook: Path, params: dict) -> None:
 def load_param_file(path: Path | str) -> tuple[Path, str, dict]:
     """Read a YAML parameter set: returns (notebook path, label, parameters)."""
     path = Path(path)
+    if not path.is_file():
+        raise ParameterError("params", str(path), sorted(str(p.relative_to(paths.ROOT)) for p in paths.PARAMS.glob("*.yml")),
+                             hint="no such parameter file")
     try:
         spec = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:

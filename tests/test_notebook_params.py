@@ -14,6 +14,8 @@ CASES = [
     ("02_ratification_timing", {"treaty": "cedwa"}, ["treaty", "cedwa", "cedaw_op"]),
     ("03_treaty_effects", {"estimator": "magic"}, ["estimator", "magic"]),
     ("04_staggered_did", {"control_group": "everyone"}, ["control_group", "notyettreated", "nevertreated"]),
+    ("04_staggered_did", {"honest_mbar": [-1]}, ["honest_mbar"]),
+    ("04_staggered_did", {"n_perm": -5}, ["n_perm"]),
     ("05_country_case", {"country": "Atlantis"}, ["country", "Atlantis"]),
     ("06_specification_curve", {"outcomes": ["v2x_gendr"]}, ["v2x_gendr", "v2x_gender"]),
 ]

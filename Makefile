@@ -42,7 +42,8 @@ run: venv  ## execute every notebook (defaults + params/*.yml) into reports/
 index: venv  ## write reports/index.html
 	$(PY) -m helpers index
 
-test: setup build  ## THE TEST COMMAND: unit, data, bad-input and notebook (nbval) tests
+test: setup build  ## THE TEST COMMAND: lint, then unit, data, bad-input and notebook (nbval) tests
+	$(PY) -m ruff check src tests notebooks
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 test-fast: venv  ## unit tests only (no notebook execution)

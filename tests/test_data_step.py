@@ -92,7 +92,7 @@ def test_a_good_file_is_never_replaced(sandbox):
 
 
 def test_no_mirror_no_network_lists_missing_files_and_origins(sandbox):
-    raw, mirror, files, reg = sandbox
+    _, _, files, reg = sandbox
     # the URLs point at a closed local port: the download fails fast, as it would offline
     with pytest.raises(MissingDataError) as e:
         data.fetch(mirror=None, download=True, progress=False, registry=reg)
@@ -103,7 +103,7 @@ def test_no_mirror_no_network_lists_missing_files_and_origins(sandbox):
 
 
 def test_unknown_file_parameter_lists_valid(sandbox):
-    raw, mirror, files, reg = sandbox
+    _, mirror, _, reg = sandbox
     with pytest.raises(ParameterError, match="src_a/a.csv"):
         data.fetch(["nope.csv"], mirror=mirror, registry=reg, progress=False)
 

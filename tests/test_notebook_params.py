@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers import paths, runner
+from helpers.errors import ParameterError
 
 CASES = [
     ("00_build_panel", {"successor_rule": "sometimes"}, ["successor_rule", "inherit", "own_act"]),
@@ -32,7 +33,7 @@ def tmp_reports(tmp_path, monkeypatch):
 def test_bad_parameter_value_is_rejected_with_valid_values(notebook, params, expected, tmp_reports, panel):
     try:
         nb = runner.resolve_notebook(notebook)
-    except Exception:
+    except ParameterError:
         pytest.skip(f"{notebook} not in this collection")
     res = runner.run_notebook(nb, params, "bad")
     assert not res.ok, f"{notebook} accepted {params}"

@@ -46,7 +46,7 @@ def test_notebooks_are_stored_clean_and_use_python3_kernel():
 
 def test_no_raw_or_generated_data_tracked():
     out = subprocess.run(["git", "ls-files", "data/raw", "data/processed", "reports"], cwd=paths.ROOT,
-                         capture_output=True, text=True).stdout.split()
+                         capture_output=True, text=True, check=True).stdout.split()
     assert all(p.endswith((".gitkeep", "README.md")) for p in out), out
 
 

@@ -75,7 +75,7 @@ def _all(args) -> int:
         rc = 0 if results and all(r.ok for r in results) else 1
     try:
         _index(args)
-    except Exception as exc:  # the index is a convenience; a failure is reported, not fatal
+    except Exception as exc:  # noqa: BLE001  (the index is a convenience; a failure is reported, not fatal)
         print(f"index not written: {exc}", file=sys.stderr)
         rc = rc or 1
     print(f"main job finished in {time.perf_counter() - t0:.1f} s (exit {rc})")

@@ -156,7 +156,7 @@ def fetch(files: list[str] | None = None, *, mirror: Path | str | None = "auto",
                     continue
                 except ChecksumError:
                     raise
-                except Exception as exc:  # network errors: collected and reported together
+                except Exception as exc:  # noqa: BLE001  (any network error: collected and reported together)
                     reason = f"download failed: {type(exc).__name__}: {exc}"
             else:
                 reason = "downloads disabled"

@@ -148,7 +148,7 @@ def run_notebook(notebook: Path | str, params: dict | None = None, label: str = 
     try:
         pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
                             progress_bar=False, log_output=log_output, execution_timeout=timeout)
-    except Exception as exc:  # any kernel or cell failure: keep the failed copy, report, go on
+    except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
         seconds = time.perf_counter() - t0
         if tmp.exists():
             os.replace(tmp, failed)

@@ -11,7 +11,7 @@ Contents
   :func:`sun_abraham`, :func:`callaway_santanna` (+ :meth:`CSResult.aggregate`), :func:`imputation`
   (Borusyak-Jaravel-Spiess) and its library-free check :func:`imputation_points`;
 - tests and plumbing: :func:`wald_test`, :func:`pretrend_test`, :func:`stack_event_studies`,
-  :func:`event_study_figure`, :func:`bacon_figure`, :func:`panel_view_figure`;
+  :func:`bacon_figure`, :func:`panel_view_figure` (event-study overlays: :func:`helpers.plots.event_study_plot`);
 - sensitivity to parallel-trends violations (Rambachan-Roth relative magnitudes, via diff-diff's ``HonestDiD``):
   :func:`honest_did`, :func:`honest_figure`, :func:`cs_event_vcov`.
 
@@ -1032,24 +1032,6 @@ def stack_event_studies(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out["event_time"] = out["event_time"].astype(int)
     return out.sort_values(["estimator_label", "event_time"]).reset_index(drop=True)
-
-
-def event_study_figure(stacked: pd.DataFrame, title: str = "Event study", ylab: str = "effect"):
-    """Overlay event studies from :func:`stack_event_studies`: points with pointwise CIs, offset per estimator."""
-    import plotly.graph_objects as go
-    fig = go.Figure()
-    labels = list(dict.fromkeys(stacked["estimator_label"]))
-    offs = np.linspace(-0.2, 0.2, len(labels)) if len(labels) > 1 else [0.0]
-    for off, lab in zip(offs, labels):
-        s = stacked[stacked["estimator_label"] == lab]
-        err = {"type": "data", "symmetric": False, "array": (s["conf_high"] - s["estimate"]).to_numpy(),
-                   "arrayminus": (s["estimate"] - s["conf_low"]).to_numpy()}
-        fig.add_trace(go.Scatter(x=s["event_time"] + off, y=s["estimate"], mode="markers+lines", name=lab,
-                                 error_y=err))
-    fig.add_hline(y=0, line_color="grey")
-    fig.add_vline(x=-0.5, line_dash="dot", line_color="grey")
-    fig.update_layout(title=title, xaxis_title="event time (periods since first treatment)", yaxis_title=ylab)
-    return fig
 
 
 # --------------------------------------------------------------------------------------------------

@@ -274,7 +274,13 @@ def build_index(reports_dir: Path = REPORTS, *, force: bool = False, registry: P
 
     nb_rows = []
     nb_dir = reports_dir / "notebooks"
-    notebooks = sorted(p for p in nb_dir.glob("*.ipynb") if not p.name.startswith(".")) if nb_dir.is_dir() else []
+    # by notebook, the default parameter set first, then the others by label
+    def _order(p: Path) -> tuple[str, bool, str]:
+        stem, _, label = p.stem.partition("--")
+        return stem, label != "default", label
+
+    notebooks = sorted((p for p in nb_dir.glob("*.ipynb") if not p.name.startswith(".")), key=_order) \
+        if nb_dir.is_dir() else []
     for ipynb in notebooks:
         out_html = ipynb.with_suffix(".html")
         if force or not out_html.exists() or out_html.stat().st_mtime < ipynb.stat().st_mtime:

@@ -28,14 +28,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from helpers.treaties import TREATIES as _TREATY_INFO
+
 TRUE_EFFECT = 0.05  # effect of cedaw_ratified (lagged one year) on v2x_gender in the synthetic panel
 
-_TREATIES = ["cedaw", "cedaw_op", "iccpr", "iccpr_op1", "iccpr_op2", "icescr", "icescr_op", "cat", "cat_op", "crc",
-             "crc_op_ac", "crc_op_sc", "crc_op_ic", "cerd", "crpd", "crpd_op", "cmw", "ced"]
-_OPEN_YEAR = {"cedaw": 1980, "cedaw_op": 2000, "iccpr": 1976, "iccpr_op1": 1976, "iccpr_op2": 1991,
-              "icescr": 1976, "icescr_op": 2013, "cat": 1987, "cat_op": 2006, "crc": 1990, "crc_op_ac": 2002,
-              "crc_op_sc": 2002, "crc_op_ic": 2014, "cerd": 1969, "crpd": 2008, "crpd_op": 2008, "cmw": 2003,
-              "ced": 2010}
+_TREATIES = list(_TREATY_INFO)
+_OPEN_YEAR = {k: t.entry_into_force.year for k, t in _TREATY_INFO.items()}  # synthetic adoption starts here
 _REGIONS = ["East Asia & Pacific", "Europe & Central Asia", "Latin America & Caribbean",
             "Middle East & North Africa", "North America", "South Asia", "Sub-Saharan Africa"]
 

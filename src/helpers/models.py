@@ -45,15 +45,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers import panel as _panel
+from helpers import treaties as _treaties
 from helpers.errors import ParameterError, check_choice, check_choices
 
-TREATIES = ["cedaw", "cedaw_op", "iccpr", "iccpr_op1", "iccpr_op2", "icescr", "icescr_op", "cat", "cat_op", "crc",
-            "crc_op_ac", "crc_op_sc", "crc_op_ic", "cerd", "crpd", "crpd_op", "cmw", "ced"]
-
-OUTCOMES = ["v2x_gender", "v2x_gencl", "v2x_gencs", "v2x_genpp", "v2lgfemleg", "v2clacjstw", "v2cldmovew",
-            "v2csgender", "v2pepwrgen", "v2cldiscw", "v2clslavef", "v2clprptyw", "v2mefemjrn", "v2clgencl",
-            "wecon", "wopol", "wosoc", "physint", "wbl_index", "sg_gen_parl_zs", "sh_sta_mmr"]
-ORDINAL_OUTCOMES = ["wecon", "wopol", "wosoc"]
+# one list of instruments (helpers.treaties) and one of outcomes (helpers.panel): add an outcome there, not here
+TREATIES = list(_treaties.TREATIES)
+OUTCOMES = list(_panel.OUTCOMES)
+ORDINAL_OUTCOMES = list(_panel.ORDINAL_OUTCOMES)
 
 CODINGS = ["ratified", "years_since", "years_since_binned", "optional_protocol",
            "res_any", "res_art2", "res_art16", "res_art29", "res_general"]
@@ -91,6 +90,8 @@ MODERATORS = ["v2x_polyarchy", "v2xcs_ccsi", "ln_gdppc", "nhri_a_status"]
 # readable labels for tables and figures (raw column names stay the keys; unknown names pass through unchanged)
 
 OUTCOME_LABELS: dict[str, str] = {
+    "v2xpe_exlgender": "Exclusion by gender (V-Dem)", "wecon_cirights": "Women's economic rights (CIRIGHTS)",
+    "wopol_cirights": "Women's political rights (CIRIGHTS)",
     "v2x_gender": "Women's political empowerment", "v2x_gencl": "Women's civil liberties",
     "v2x_gencs": "Women's civil society participation", "v2x_genpp": "Women's political participation",
     "v2lgfemleg": "Female legislators, lower chamber (%)", "v2clacjstw": "Access to justice for women",
@@ -277,11 +278,10 @@ class FitResult:
 
 
 def valid_outcomes(panel: pd.DataFrame | None = None) -> list[str]:
-    """Outcome names the functions accept: the contract's outcomes (and ``wbl_*`` sub-indices) present in ``panel``."""
+    """Outcome names the functions accept: :data:`helpers.panel.OUTCOMES` present in ``panel``."""
     if panel is None:
         return list(OUTCOMES)
-    extra = sorted(c for c in panel.columns if c.startswith("wbl_") and c not in OUTCOMES)
-    return [c for c in OUTCOMES if c in panel.columns] + extra
+    return [c for c in OUTCOMES if c in panel.columns]
 
 
 def resolve_controls(controls: str | Sequence[str]) -> tuple[str, list[str]]:

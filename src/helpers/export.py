@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import logging
 import os
 import platform
 import re
@@ -239,6 +240,10 @@ def _ensure_kaleido() -> None:
             return
         import kaleido
 
+        # kaleido and choreographer log every tab at INFO; some libraries switch the root logger to INFO, which
+        # would print those lines into executed notebooks
+        for name in ("kaleido", "choreographer", "logistro"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         browser = chromium_path()
         if browser is not None and not os.environ.get("BROWSER_PATH"):
             os.environ["BROWSER_PATH"] = str(browser)

@@ -399,6 +399,27 @@ def load(path: str | Path | None = None, columns: list[str] | None = None) -> pd
     return df
 
 
+def ratifications_path(panel_path: str | Path = "", explicit: str | Path = "", *,
+                       project_fallback: bool = True) -> Path | None:
+    """The ratification table that goes with a panel, or None.
+
+    ``explicit``: "none" -> None; a path -> that path. Otherwise, on the project panel (``panel_path`` empty) the
+    project table; on another panel a ``ratifications.parquet`` beside it if present, else the project table when
+    ``project_fallback`` (or None). A returned path exists.
+    """
+    if str(explicit).lower() == "none":
+        return None
+    if explicit:
+        candidates = [Path(explicit)]
+    elif not panel_path:
+        candidates = [paths.RATIFICATIONS]
+    else:
+        candidates = [Path(panel_path).with_name("ratifications.parquet")]
+        if project_fallback:
+            candidates.append(paths.RATIFICATIONS)
+    return next((c for c in candidates if c.exists()), None)
+
+
 def load_ratifications(path: str | Path | None = None) -> pd.DataFrame:
     p = Path(path) if path else paths.RATIFICATIONS
     if not p.exists():

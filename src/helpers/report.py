@@ -187,24 +187,14 @@ def notebook_info(ipynb: Path) -> dict[str, Any]:
 
 
 def _parameters_cell_defaults(nb) -> dict[str, Any]:
-    """Literal assignments of the cell tagged ``parameters`` (the notebook's defaults)."""
-    import ast
+    """Literal values of the cell tagged ``parameters`` (the notebook's defaults), parsed by the runner's parser."""
+    from .errors import HelpersError
+    from .runner import parameters_cell
 
-    out: dict[str, Any] = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in (cell.metadata.get("tags") or []):
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                return out
-            for node in tree.body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    try:
-                        out[node.targets[0].id] = ast.literal_eval(node.value)
-                    except ValueError:
-                        out[node.targets[0].id] = ast.unparse(node.value)
-            break
-    return out
+    try:
+        return {k: v["value"] for k, v in parameters_cell(nb).items()}
+    except HelpersError:
+        return {}
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -60,16 +60,14 @@ def resolve_notebook(name: str | Path) -> Path:
     raise ParameterError("notebook", str(name), [nb.stem for nb in options])
 
 
-def declared_parameters(notebook: Path) -> dict[str, dict]:
-    """Parameters declared in the notebook's tagged cell: name -> {"default": source text, "help": comment}.
+def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
+    """Parameters declared in the cell tagged ``parameters`` of a notebook node:
+    name -> {"default": source text, "value": the literal value (source text if not a literal), "help": comment}.
 
     Parsed with :mod:`ast` (papermill's own inspector skips any line whose comment contains "=")."""
     import ast
 
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in (c.metadata.get("tags") or [])]
     if not cells:
         return {}
     src = cells[0].source
@@ -77,17 +75,28 @@ def declared_parameters(notebook: Path) -> dict[str, dict]:
     try:
         tree = ast.parse(src)
     except SyntaxError as exc:
-        raise HelpersError(f"{notebook}: the parameters cell is not valid Python ({exc})") from exc
+        raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
     out: dict[str, dict] = {}
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         for t in targets:
             if isinstance(t, ast.Name):
                 line = lines[node.end_lineno - 1]
-                help_text = line.split("#", 1)[1].strip() if "#" in line else ""
-                out[t.id] = {"default": ast.get_source_segment(src, node.value) if node.value else "",
-                             "help": help_text}
+                text = ast.get_source_segment(src, node.value) if node.value else ""
+                try:
+                    value = ast.literal_eval(node.value) if node.value else None
+                except ValueError:
+                    value = text
+                out[t.id] = {"default": text, "value": value,
+                             "help": line.split("#", 1)[1].strip() if "#" in line else ""}
     return out
+
+
+def declared_parameters(notebook: Path) -> dict[str, dict]:
+    """:func:`parameters_cell` of a notebook file."""
+    import nbformat
+
+    return parameters_cell(nbformat.read(str(notebook), as_version=4), str(notebook))
 
 
 def check_parameter_names(notebook: Path, params: dict) -> None:

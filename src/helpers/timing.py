@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import models as M
-from helpers.errors import EmptySampleError, ParameterError, check_choice, check_choices
+from helpers.errors import ParameterError, check_choice, check_choices
 
 HAZARD_COVARIATES = ["ln_gdppc", "v2x_polyarchy", "v2xcs_ccsi", "region_density", "n_other_ratified", "ln_pop",
                      "polity2", "ucdp_conflict", "signed"]
@@ -39,20 +39,12 @@ REGIME_LABELS = {0: "Closed autocracy", 1: "Electoral autocracy", 2: "Electoral 
 
 
 def adoption_year(treaty: str, panel: pd.DataFrame | None = None) -> int:
-    """Year the treaty was adopted (helpers.treaties), else the first year any state signed or joined it."""
+    """Year the treaty was adopted by the UN General Assembly (helpers.treaties). ``panel`` is accepted for
+    backwards compatibility and not used."""
     check_choice("treaty", treaty, M.TREATIES)
-    try:
-        from helpers.treaties import TREATIES as INFO
+    from helpers.treaties import TREATIES as INFO
 
-        return int(INFO[treaty].adopted.year)
-    except Exception:
-        if panel is None:
-            raise
-        cols = [c for c in (f"{treaty}_signed", f"{treaty}_ratified") if c in panel]
-        first = panel.loc[panel[cols].fillna(0).astype(float).max(axis=1) > 0, "year"]
-        if first.empty:
-            raise EmptySampleError(f"treaty {treaty!r}: no state signed or joined it in the panel")
-        return int(first.min())
+    return int(INFO[treaty].adopted.year)
 
 
 def at_risk_set(panel: pd.DataFrame, treaty: str = "cedaw", covariates: Sequence[str] | None = None,

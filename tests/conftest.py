@@ -9,7 +9,7 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 import pandas as pd
 import pytest
 
-from helpers import paths
+from helpers.core import paths
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,9 @@ import re
 import pandas as pd
 import pytest
 
-from helpers import countries, paths
-from helpers.errors import DataError, ParameterError, UnmappedCountryError
+from helpers.core import paths
+from helpers.core.errors import DataError, ParameterError, UnmappedCountryError
+from helpers.data import countries
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import data, paths
-from helpers.errors import ChecksumError, DataError, MissingDataError, ParameterError
+from helpers.core import paths
+from helpers.core.errors import ChecksumError, DataError, MissingDataError, ParameterError
+from helpers.data import registry as data
 
 
 def _registry(tmp_path: Path, files: dict[str, bytes]) -> pd.DataFrame:

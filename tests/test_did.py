@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import did
-from helpers.errors import DataError, EmptySampleError, ParameterError
-from helpers.paths import RAW
+from helpers.core.errors import DataError, EmptySampleError, ParameterError
+from helpers.core.paths import RAW
+from helpers.estimate import did
+from helpers.report import figures
 
 MPDTA = RAW / "did_mpdta" / "mpdta.rda"
 
@@ -374,14 +375,14 @@ def test_timing_overview_and_panel_view(synth):
 def test_figures_use_readable_labels(synth):
     _, p = synth
     pv = did.panel_view(p)
-    fig = did.panel_view_figure(pv, title="timing")
+    fig = figures.panel_view_figure(pv, title="timing")
     assert fig.data[0].showscale is False  # discrete legend, not a continuous colour bar
     assert [t.name for t in fig.data[1:]] == ["not yet treated", "treated", "never treated"]
     assert fig.layout.yaxis.showticklabels is False and "300 units" in fig.layout.yaxis.title.text
-    small = did.panel_view_figure(pv.iloc[:20])
+    small = figures.panel_view_figure(pv.iloc[:20])
     assert small.layout.yaxis.showticklabels is True
     comp, _ = did.bacon_decomposition(p)
-    bf = did.bacon_figure(comp)
+    bf = figures.bacon_figure(comp)
     names = [t.name for t in bf.data]
     assert names[:3] == [did.BACON_LABELS[k] for k in ("treated_vs_never", "earlier_vs_later", "later_vs_earlier")]
     assert sum(len(t.x) for t in bf.data[:3]) == len(comp)

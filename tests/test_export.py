@@ -13,8 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from helpers import export, paths, plots
-from helpers.errors import ParameterError
+from helpers.core import paths
+from helpers.core.errors import ParameterError
+from helpers.report import export, plots
 
 HAVE_CHROMIUM = export.chromium_path() is not None
 needs_chromium = pytest.mark.skipif(not HAVE_CHROMIUM, reason="no Chromium: run tools/install_system_deps.sh")
@@ -319,7 +320,7 @@ def test_height_override_changes_png(out):
 
 def test_save_table_writes_a_rendered_table_object(out):
     # a self-rendering table (helpers.tables.RegressionTable): its own renderings, same file names, rule kept
-    from helpers.tables import RegressionTable
+    from helpers.report.tables import RegressionTable
 
     df = pd.DataFrame([["CEDAW ratified (t\u22121)", "0.011**"], ["", "(0.009)"], ["N", "6,593"]],
                       columns=["", "(1)"])

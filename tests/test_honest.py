@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from helpers import did
-from helpers.errors import DataError, ParameterError
+from helpers.core.errors import DataError, ParameterError
+from helpers.estimate import did
 
 Z = stats.norm.ppf(0.975)
 

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import countries, paths
-from helpers import indicators as ind
-from helpers.errors import DataError, ParameterError, UnmappedCountryError
+from helpers.core import paths
+from helpers.core.errors import DataError, ParameterError, UnmappedCountryError
+from helpers.data import countries
+from helpers.data import sources as ind
+from helpers.data.sources import apt, ciri, common, gapminder, maddison, polity, ucdp, vdem, wbl, wdi
 
 REAL_RAW = paths.RAW
 YEAR_LOADERS = ["load_vdem", "load_ciri", "load_cirights", "load_wbl", "load_wdi", "load_gapminder", "load_polity",
@@ -24,7 +26,7 @@ def frames():
 
     countries.clear_caches()
     t0 = time.perf_counter()
-    out = {name: getattr(ind, name)() for name in [*YEAR_LOADERS, "load_regions", "load_apt_indicators",
+    out = {name: ind.LOADER_FUNCTIONS[name]() for name in [*YEAR_LOADERS, "load_regions", "load_apt_indicators",
                                                     "load_vdem_codebook"]}
     out["_seconds"] = time.perf_counter() - t0
     return out
@@ -51,7 +53,7 @@ def test_tidy_contract(frames, name):
 
 @pytest.mark.realdata
 def test_variable_metadata_covers_every_output_column(frames):
-    meta = ind.variable_metadata()
+    meta = common.variable_metadata()
     assert list(meta.columns) == ["column", "meaning", "source", "unit", "loader"]
     assert not meta.duplicated(["loader", "column"]).any()
     assert (meta["meaning"].str.len() > 3).all() and (meta["unit"].str.len() > 0).all()
@@ -83,7 +85,7 @@ def test_vdem(frames):
     assert v["v2lgfemleg"].dropna().between(0, 100).all()
     assert v["year"].min() == 1970 and v["year"].max() == 2023
     # SOURCES.md: 9,170 country-years of 182 units; the loader drops exactly the excluded V-Dem units
-    raw = ind._read_r(ind.VDEM_FILE, "vdemlite")
+    raw = common.read_r(vdem.VDEM_FILE, "vdemlite")
     assert len(raw) == 9170 and raw["country_text_id"].nunique() == 182
     ex = countries.exclusions()
     dropped = raw["country_text_id"].isin(ex.loc[ex["scheme"] == "iso3c", "key"])
@@ -123,12 +125,12 @@ def test_ciri(frames):
 
 @pytest.mark.realdata
 def test_ciri_special_codes_become_nan():
-    raw = pd.read_csv(paths.raw_path(ind.CIRI_FILE))
+    raw = pd.read_csv(paths.raw_path(ciri.CIRI_FILE))
     raw = raw[raw["KILL"].notna()]
     assert len(raw) == 5043
     special = raw["WECON"].isin([-999, -66, -77])
     assert special.sum() > 0
-    assert ind.load_ciri()["wecon"].isna().sum() == special.sum() + raw["WECON"].isna().sum()
+    assert ciri.load_ciri()["wecon"].isna().sum() == special.sum() + raw["WECON"].isna().sum()
 
 
 @pytest.mark.realdata
@@ -175,9 +177,9 @@ def test_wbl(frames):
 
 @pytest.mark.realdata
 def test_wbl_report_year_shift_against_raw_sheet():
-    raw = ind._read_excel(ind.WBL_FILE, ind.WBL_SHEET, header=1, usecols="C,F,G")
+    raw = common.read_excel(wbl.WBL_FILE, wbl.WBL_SHEET, header=1, usecols="C,F,G")
     row = raw[(raw["Code"] == "PAK") & (raw["WBL Report Year"] == 2020)]
-    w = ind.load_wbl().set_index(["iso3", "year"])
+    w = wbl.load_wbl().set_index(["iso3", "year"])
     assert w.loc[("PAK", 2019), "wbl_index"] == row["WBL INDEX"].item()
     assert ("PAK", 2020) not in w.index
 
@@ -224,8 +226,8 @@ def test_regions(frames):
 @pytest.mark.realdata
 def test_gapminder(frames):
     g = frames["load_gapminder"]
-    assert set(ind.GAPMINDER_CONCEPTS) <= set(g)
-    lfpr = g.dropna(subset=[ind.GAPMINDER_LFPR])
+    assert set(gapminder.GAPMINDER_CONCEPTS) <= set(g)
+    lfpr = g.dropna(subset=[gapminder.GAPMINDER_LFPR])
     assert lfpr["year"].max() == 2023                                   # ILO projections (to 2026) dropped
     assert g["ratio_of_girls_to_boys_in_primary_and_secondary_education_perc"].max() < 2   # a ratio, not %
     assert "XKX" in set(g["iso3"])
@@ -237,7 +239,7 @@ def test_polity(frames):
     assert p["polity2"].dropna().between(-10, 10).all()
     assert p["polity"].dropna().between(-10, 10).all()
     assert p[["democ", "autoc"]].stack().dropna().between(0, 10).all()
-    raw = pd.read_csv(paths.raw_path(ind.POLITY_FILE), encoding="utf-8-sig")
+    raw = pd.read_csv(paths.raw_path(polity.POLITY_FILE), encoding="utf-8-sig")
     assert len(raw) == 17574                                            # SOURCES.md
     s = p.set_index(["iso3", "year"])
     # transition years keep the unit in force at year end (the one that continues)
@@ -271,7 +273,7 @@ def test_ucdp(frames):
     assert set(np.unique(u[cols])) == {0.0, 1.0}
     assert (u["ucdp_war"] <= u["ucdp_conflict"]).all() and (u["ucdp_conflict_intrastate"] <= u["ucdp_conflict"]).all()
     # independent recount from the raw file: every (GW location, year) of a conflict-year row
-    raw = pd.read_csv(paths.raw_path(ind.UCDP_FILE), dtype=str, keep_default_na=False)
+    raw = pd.read_csv(paths.raw_path(ucdp.UCDP_FILE), dtype=str, keep_default_na=False)
     assert len(raw) == 2626                                             # SOURCES.md
     s = u.set_index(["iso3", "year"])
     assert s.loc[("SRB", 1999), "ucdp_war"] == 1                         # Kosovo war, GW 345
@@ -290,13 +292,13 @@ def test_ucdp(frames):
 @pytest.mark.realdata
 def test_ucdp_with_a_caller_frame():
     frame = pd.DataFrame({"iso3": ["PAK", "PAK", "CHE", "CHE"], "year": [2010, 2023, 2010, 1940]})
-    u = ind.load_ucdp(frame).set_index(["iso3", "year"])
+    u = ucdp.load_ucdp(frame).set_index(["iso3", "year"])
     assert len(u) == 4
     assert u.loc[("PAK", 2010), "ucdp_conflict"] == 1 and u.loc[("CHE", 2010), "ucdp_conflict"] == 0
     assert np.isnan(u.loc[("PAK", 2023), "ucdp_conflict"])              # after the data's coverage: NaN, not 0
     assert np.isnan(u.loc[("CHE", 1940), "ucdp_war"])
     with pytest.raises(ParameterError):
-        ind.load_ucdp(pd.DataFrame({"country": ["PAK"], "year": [2010]}))
+        ucdp.load_ucdp(pd.DataFrame({"country": ["PAK"], "year": [2010]}))
 
 
 @pytest.mark.realdata
@@ -347,11 +349,11 @@ def raw_dir(tmp_path, monkeypatch):
     countries.clear_caches()
 
 
-CIRI_HEADER = ",".join(["CTRY", "YEAR", "CIRI", "COW", *[c.upper() for c in ind.CIRI_COLUMNS]])
+CIRI_HEADER = ",".join(["CTRY", "YEAR", "CIRI", "COW", *[c.upper() for c in ciri.CIRI_COLUMNS]])
 
 
 def _ciri_row(name: str, year: int, cow: str, value: int = 1) -> str:
-    return ",".join([name, str(year), "1", cow, *[str(value)] * len(ind.CIRI_COLUMNS)])
+    return ",".join([name, str(year), "1", cow, *[str(value)] * len(ciri.CIRI_COLUMNS)])
 
 
 def _write(raw_dir, rel: str, text: str):
@@ -363,107 +365,107 @@ def _write(raw_dir, rel: str, text: str):
 
 def test_missing_raw_file_names_it(raw_dir):
     with pytest.raises(DataError, match=r"ciri/CIRI.csv: raw file missing"):
-        ind.load_ciri()
+        ciri.load_ciri()
 
 
 @pytest.mark.realdata
 def test_synthetic_ciri_loads(raw_dir):
-    _write(raw_dir, ind.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770", 2),
+    _write(raw_dir, ciri.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770", 2),
                                               _ciri_row("Pakistan", 1991, "770", -999),
-                                              "Czech Republic,1990,1,316" + "," * len(ind.CIRI_COLUMNS)]) + "\n")
-    df = ind.load_ciri()
+                                              "Czech Republic,1990,1,316" + "," * len(ciri.CIRI_COLUMNS)]) + "\n")
+    df = ciri.load_ciri()
     assert df["iso3"].tolist() == ["PAK", "PAK"]                        # placeholder row dropped
     assert df["wecon"].tolist()[0] == 2 and np.isnan(df["wecon"].tolist()[1])
 
 
 def test_truncated_csv_names_the_file(raw_dir):
     text = "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770"), _ciri_row("Pakistan", 1991, "770")])
-    p = _write(raw_dir, ind.CIRI_FILE, text[:-25])                      # cut mid-line
+    p = _write(raw_dir, ciri.CIRI_FILE, text[:-25])                      # cut mid-line
     with pytest.raises(DataError, match="truncated") as err:
-        ind.load_ciri()
+        ciri.load_ciri()
     assert str(p) in str(err.value)
 
 
 def test_empty_csv(raw_dir):
-    _write(raw_dir, ind.POLITY_FILE, "")
+    _write(raw_dir, polity.POLITY_FILE, "")
     with pytest.raises(DataError, match="p5v2018.csv: file is empty"):
-        ind.load_polity()
+        polity.load_polity()
 
 
 def test_missing_column_names_file_and_column(raw_dir):
-    _write(raw_dir, ind.CIRI_FILE, CIRI_HEADER.replace(",WECON", ",WECONX") + "\n" + _ciri_row("Pakistan", 1990, "770") + "\n")
+    _write(raw_dir, ciri.CIRI_FILE, CIRI_HEADER.replace(",WECON", ",WECONX") + "\n" + _ciri_row("Pakistan", 1990, "770") + "\n")
     with pytest.raises(DataError, match=r"CIRI.csv: missing required column\(s\) \['WECON'\]"):
-        ind.load_ciri()
+        ciri.load_ciri()
 
 
 @pytest.mark.realdata
 def test_duplicate_country_year_names_the_keys(raw_dir):
-    _write(raw_dir, ind.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770"),
+    _write(raw_dir, ciri.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770"),
                                               _ciri_row("Pakistan again", 1990, "770"),
                                               _ciri_row("India", 1990, "750")]) + "\n")
     with pytest.raises(DataError, match=r"CIRI.csv: 1 duplicated iso3-year key\(s\).*PAK/1990"):
-        ind.load_ciri()
+        ciri.load_ciri()
 
 
 @pytest.mark.realdata
 def test_unknown_country_code_is_listed(raw_dir):
-    _write(raw_dir, ind.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Atlantis", 1990, "9999"),
+    _write(raw_dir, ciri.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Atlantis", 1990, "9999"),
                                               _ciri_row("Narnia", 1990, "9998"),
                                               _ciri_row("Pakistan", 1990, "770")]) + "\n")
     with pytest.raises(UnmappedCountryError) as err:
-        ind.load_ciri()
+        ciri.load_ciri()
     assert err.value.values == ["9998", "9999"] and "CIRI.csv column COW" in str(err.value)
 
 
 def test_non_numeric_value_names_the_column(raw_dir):
-    _write(raw_dir, ind.CIRI_FILE, CIRI_HEADER + "\n" + _ciri_row("Pakistan", 1990, "770").replace(",1,1,1", ",1,x,1", 1) + "\n")
+    _write(raw_dir, ciri.CIRI_FILE, CIRI_HEADER + "\n" + _ciri_row("Pakistan", 1990, "770").replace(",1,1,1", ",1,x,1", 1) + "\n")
     with pytest.raises(DataError, match=r"CIRI.csv: column '\w+' has non-numeric"):
-        ind.load_ciri()
+        ciri.load_ciri()
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 this is not really a zip archive", "half"])
 def test_corrupt_xlsx_names_the_file(raw_dir, content):
-    p = raw_dir / ind.WBL_FILE
+    p = raw_dir / wbl.WBL_FILE
     p.parent.mkdir(parents=True)
     if content == "half":                                               # a real workbook cut in half
-        full = REAL_RAW / ind.WBL_FILE
+        full = REAL_RAW / wbl.WBL_FILE
         if not full.exists():
             pytest.skip("real WBL workbook not fetched")
         data = full.read_bytes()
         content = data[: len(data) // 2]
     p.write_bytes(content)
     with pytest.raises(DataError) as err:
-        ind.load_wbl()
+        wbl.load_wbl()
     assert str(p) in str(err.value)
 
 
 def test_missing_sheet_names_the_sheet(raw_dir):
-    p = raw_dir / ind.MADDISON_FILE
+    p = raw_dir / maddison.MADDISON_FILE
     p.parent.mkdir(parents=True)
     pd.DataFrame({"a": [1]}).to_excel(p, sheet_name="Other", index=False, engine="openpyxl")
     with pytest.raises(DataError, match="Full data"):
-        ind.load_maddison()
+        maddison.load_maddison()
 
 
 @pytest.mark.realdata
 def test_synthetic_apt_dates_and_dprk_fix(raw_dir):
-    p = raw_dir / ind.APT_FILE
+    p = raw_dir / apt.APT_FILE
     p.parent.mkdir(parents=True)
-    rows = [("Asia-Pacific", "Pakistan", ind.APT_NHRI, "Yes", dt.datetime(2002, 1, 1)),
-            ("Asia-Pacific", "India ", ind.APT_NHRI, "Yes", 1999),
-            ("Europe", "Turkey", ind.APT_NHRI, "No", None),
-            ("Asia-Pacific", "Democratic People's Republic of Korea", ind.APT_NHRI, "Yes", dt.datetime(2004, 1, 1)),
+    rows = [("Asia-Pacific", "Pakistan", apt.APT_NHRI, "Yes", dt.datetime(2002, 1, 1)),
+            ("Asia-Pacific", "India ", apt.APT_NHRI, "Yes", 1999),
+            ("Europe", "Turkey", apt.APT_NHRI, "No", None),
+            ("Asia-Pacific", "Democratic People's Republic of Korea", apt.APT_NHRI, "Yes", dt.datetime(2004, 1, 1)),
             ("Asia-Pacific", "Pakistan", "Ratification of the UN Convention against Torture", "Yes", 2010)]
     pd.DataFrame(rows, columns=["Region", "Country", "Indicator", "Input", "Date"]).to_excel(
-        p, sheet_name=ind.APT_SHEET, index=False, engine="openpyxl")
-    a = ind.load_apt_nhri(years=(1998, 2005)).set_index(["iso3", "year"])["nhri_a_status"]
+        p, sheet_name=apt.APT_SHEET, index=False, engine="openpyxl")
+    a = apt.load_apt_nhri(years=(1998, 2005)).set_index(["iso3", "year"])["nhri_a_status"]
     assert a.loc["PAK"].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
     assert a.loc["IND"].tolist() == [0] + [1] * 7
     assert a.loc["TUR"].eq(0).all() and a.loc["PRK"].isna().all()
-    long = ind.load_apt_indicators()
+    long = apt.load_apt_indicators()
     assert long.set_index(["iso3", "indicator"]).loc[("PAK", "cat_ratified"), "year"] == 2010
     with pytest.raises(ParameterError):
-        ind.load_apt_nhri(years=(2005, 1998))
+        apt.load_apt_nhri(years=(2005, 1998))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -474,19 +476,19 @@ def test_keep_continuing_unit():
                        "iso3": ["DEU", "DEU", "DEU", "DEU", pd.NA],
                        "year": [1989, 1990, 1990, 1991, 1990],
                        "v": [1.0, 2.0, 3.0, 4.0, 5.0]})
-    out = ind.keep_continuing_unit(df, "unit", "demo.csv")
+    out = common.keep_continuing_unit(df, "unit", "demo.csv")
     assert out.loc[out["iso3"] == "DEU", "v"].tolist() == [1.0, 3.0, 4.0]
     assert "_last" not in out
     tie = pd.DataFrame({"unit": [1, 2], "iso3": ["AAA", "AAA"], "year": [2000, 2000], "v": [1.0, 2.0]})
     with pytest.raises(DataError, match="demo.csv: 1 duplicated iso3-year key.*AAA/2000"):
-        ind.keep_continuing_unit(tie, "unit", "demo.csv")
+        common.keep_continuing_unit(tie, "unit", "demo.csv")
 
 
 def test_wdi_column_names():
-    assert ind.wdi_column("SG.GEN.PARL.ZS") == "sg_gen_parl_zs"
-    assert ind.wdi_column("SP.URB.TOTL.IN.ZS") == "sp_urb_totl_in_zs"
+    assert wdi.wdi_column("SG.GEN.PARL.ZS") == "sg_gen_parl_zs"
+    assert wdi.wdi_column("SP.URB.TOTL.IN.ZS") == "sp_urb_totl_in_zs"
 
 
 def test_unknown_gapminder_concept():
     with pytest.raises(ParameterError, match="valid values"):
-        ind.load_gapminder(["no_such_concept"])
+        gapminder.load_gapminder(["no_such_concept"])

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import inference
-from helpers.errors import DataError, ParameterError
+from helpers.core import params
+from helpers.core.errors import DataError, ParameterError
+from helpers.estimate import fe, inference
+from helpers.report import figures
 
 
 def panel(seed=0, G=12, T=10, effect=0.0, cohorts=(3, 6, 8), n_never=3):
@@ -101,24 +103,24 @@ def test_demean_matches_pyfixest_unbalanced():
     codes = np.column_stack([rng.integers(0, 30, n), rng.integers(0, 12, n), rng.integers(0, 5, n)])
     M = rng.normal(size=(n, 3)) + codes[:, :1] * 0.3
     for k in (1, 2, 3):
-        ours = inference._demean(M, codes[:, :k])
+        ours = fe.demean(M, codes[:, :k])
         ref, ok = demean(M.copy(), codes[:, :k].astype(np.uint64), np.ones(n), tol=1e-12, maxiter=100_000)
         assert ok
         np.testing.assert_allclose(ours, ref, atol=1e-8)
     # the result is orthogonal to every fixed effect: group means are zero
-    out = inference._demean(M, codes[:, :2])
+    out = fe.demean(M, codes[:, :2])
     for j in range(2):
         means = pd.DataFrame(out).groupby(codes[:, j]).mean().to_numpy()
         assert np.abs(means).max() < 1e-7
 
 
 def test_check_draws():
-    assert inference.check_draws("n_wild", 0) == 0 and inference.check_draws("n_perm", 199) == 199
+    assert params.check_draws("n_wild", 0) == 0 and params.check_draws("n_perm", 199) == 199
     for bad in (-1, 2.5, "99", True, None):
         with pytest.raises(ParameterError, match="n_wild"):
-            inference.check_draws("n_wild", bad)
+            params.check_draws("n_wild", bad)
     with pytest.raises(ParameterError, match="at least 1"):
-        inference.check_draws("B", 0, minimum=1)
+        params.check_draws("B", 0, minimum=1)
     with pytest.raises(ParameterError, match="B"):
         inference.wild_cluster_bootstrap(panel(), "y", "D", fe=["id", "t"], cluster="id", B=0)
     with pytest.raises(ParameterError, match="n_perm"):
@@ -127,7 +129,7 @@ def test_check_draws():
 
 def test_permutation_figure_marks_observed():
     draws = np.random.default_rng(0).normal(size=200)
-    fig = inference.permutation_figure(draws, 2.5, p_value=0.01, observed_label="observed TWFE", title="RI")
+    fig = figures.permutation_figure(draws, 2.5, p_value=0.01, observed_label="observed TWFE", title="RI")
     assert len(fig.data) == 1 and len(fig.data[0].x) == 200
     line = next(s for s in fig.layout.shapes if s.type == "line")
     assert line.x0 == line.x1 == 2.5

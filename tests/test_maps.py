@@ -7,8 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from helpers import maps, paths
-from helpers.errors import DataError, ParameterError
+from helpers.core import paths
+from helpers.core.errors import DataError, ParameterError
+from helpers.report import maps
 
 pytestmark = pytest.mark.realdata
 NE_DIR = paths.RAW / "naturalearth"

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models as M
-from helpers import paths
-from helpers.bench import TRUE_EFFECT, synthetic_panel
-from helpers.errors import ParameterError
+from helpers.core import paths
+from helpers.core.errors import ParameterError
+from helpers.data import variables
+from helpers.estimate import fe
+from helpers.estimate import models as M
+from helpers.pipeline.bench import TRUE_EFFECT, synthetic_panel
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_crv1_equals_pyfixest_default_and_rescaled_statsmodels(panel):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=d, vcov={"CRV1": "iso3"},
-                     fixef_rm="none", demeaner=M._demeaner())  # pyfixest's default small-sample correction
+                     fixef_rm="none", demeaner=fe.pyfixest_demeaner())  # pyfixest's default small-sample correction
     np.testing.assert_allclose(r.coefs["std_error"], m.tidy()["Std. Error"].to_numpy(), rtol=1e-10)
     # independent: CRV1 = CR1 x sqrt((N - K_CR1) / (N - K_CRV1)), K_CR1 = k + C + T - 1, K_CRV1 = k + T
     sm = _sm_dummies(d, des.y, des.regressors)
@@ -100,7 +102,7 @@ def _pyfixest_crv3(d: pd.DataFrame, y: str, regressors: list[str]):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pf.feols(f"{y} ~ {' + '.join(regressors)} | iso3 + year", data=d, vcov={"CRV3": "iso3"},
-                        ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none", demeaner=M._demeaner())
+                        ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none", demeaner=fe.pyfixest_demeaner())
 
 
 @pytest.mark.parametrize("kw", [{"controls": "cole"}, {"estimator": "twfe_ldv", "coding": "years_since_binned"}])
@@ -116,16 +118,16 @@ def test_crv3_equals_pyfixest_refits(panel, kw):
 
 
 def test_term_labels():
-    assert M.term_label("cedaw_ratified_l1") == "CEDAW ratified (t\u22121)"
-    assert M.term_label("ln_gdppc_l1") == "ln GDP per capita (t\u22121)"
-    assert M.term_label("v2x_polyarchy_l1") == "Democracy (polyarchy, t\u22121)"
-    assert M.term_label("ced_ratified_l2") == "CPED ratified (t\u22122)"          # TREATIES[t].short, not upper()
-    assert M.term_label("cedaw_ratified_l1_x_v2xcs_ccsi") == ("CEDAW ratified (t\u22121) \u00d7 "
+    assert variables.term_label("cedaw_ratified_l1") == "CEDAW ratified (t\u22121)"
+    assert variables.term_label("ln_gdppc_l1") == "ln GDP per capita (t\u22121)"
+    assert variables.term_label("v2x_polyarchy_l1") == "Democracy (polyarchy, t\u22121)"
+    assert variables.term_label("ced_ratified_l2") == "CPED ratified (t\u22122)"          # TREATIES[t].short, not upper()
+    assert variables.term_label("cedaw_ratified_l1_x_v2xcs_ccsi") == ("CEDAW ratified (t\u22121) \u00d7 "
                                                              "Civil society (core index, t\u22121)")
-    assert M.term_label("no_such_column_l1") == "no_such_column_l1"        # unknown names pass through
+    assert variables.term_label("no_such_column_l1") == "no_such_column_l1"        # unknown names pass through
     # every contract outcome and control has a label
     for c in M.OUTCOMES + [c for c in M.CONTROL_COLUMNS if c != "region_density"]:
-        assert M.variable_label(c) != c
+        assert variables.variable_label(c) != c
 
 
 def test_tidy_keeps_raw_terms_and_adds_labels(panel):

@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import paths, runner
-from helpers.errors import ParameterError
+from helpers.core import paths
+from helpers.core.errors import ParameterError
+from helpers.pipeline import runner
 
 CASES = [
     ("00_build_panel", {"successor_rule": "sometimes"}, ["successor_rule", "inherit", "own_act"]),

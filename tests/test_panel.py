@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import panel as pnl
-from helpers.errors import DataError, ParameterError
-from helpers.schemas import validate_panel
+from helpers.core.errors import DataError, ParameterError
+from helpers.data import panel as pnl
+from helpers.data.schemas import validate_panel
 
 
 def _rat(rows):

@@ -10,8 +10,9 @@ import nbformat
 import pytest
 import yaml
 
-from helpers import paths, runner
-from helpers.errors import ParameterError
+from helpers.core import paths
+from helpers.core.errors import ParameterError
+from helpers.pipeline import runner
 
 
 def test_environment_yml_in_sync_with_pyproject():

@@ -11,7 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from helpers import export, paths, report
+from helpers.core import paths
+from helpers.report import export
+from helpers.report import site as report
 
 EXTERNAL = re.compile(r"<(script|link|img|iframe)[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
 SHA = "a" * 64

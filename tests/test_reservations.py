@@ -7,12 +7,12 @@ import re
 import pandas as pd
 import pytest
 
-from helpers import paths
-from helpers import reservations as R
-from helpers import treaties as T
-from helpers.errors import DataError, ParameterError
+from helpers.core import paths
+from helpers.core.errors import DataError, ParameterError
+from helpers.data import reservations as R
+from helpers.data import untc
 
-needs_pages = pytest.mark.skipif(not (paths.raw_path(T.HTML_DIR) / "cedaw.html").exists(),
+needs_pages = pytest.mark.skipif(not (paths.raw_path(untc.HTML_DIR) / "cedaw.html").exists(),
                                  reason="UNTC pages not fetched (make data)")
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
@@ -63,7 +63,7 @@ def test_normalised_hash_ignores_whitespace_only():
 @pytest.mark.realdata
 @needs_pages
 def test_table_covers_every_state_in_dgdec(res):
-    page = set(T.parse_declarations("cedaw")["participant"])
+    page = set(untc.parse_declarations("cedaw")["participant"])
     assert set(res.index) == page
     assert len(page) == 79  # SOURCES.md: CEDAW declarations table has 79 states
     assert res["iso3"].is_unique

@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models as M
-from helpers import specs as S
-from helpers.bench import TRUE_EFFECT, synthetic_panel
-from helpers.errors import ParameterError
+from helpers.core.errors import ParameterError
+from helpers.estimate import fe
+from helpers.estimate import models as M
+from helpers.estimate import specs as S
+from helpers.pipeline.bench import TRUE_EFFECT, synthetic_panel
+from helpers.report import figures
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +36,11 @@ def results(panel, grid) -> pd.DataFrame:
 def _feols(des: M.Design, se: str = "CRV1"):
     import pyfixest as pf
 
-    vcov, ssc = M._pyfixest_vcov(se)
+    vcov, ssc = M.pyfixest_vcov(se)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data, vcov=vcov, ssc=ssc,
-                        fixef_rm="none", demeaner=M._demeaner())
+                        fixef_rm="none", demeaner=fe.pyfixest_demeaner())
 
 
 def test_grid_is_full_product(grid):
@@ -97,7 +99,7 @@ def test_engine_recovers_true_effect(results):
 def test_two_way_sweep_is_exact_projection(panel):
     d = panel.dropna(subset=["ln_gdppc"]).sort_values(["iso3", "year"])
     d = d[d["year"] >= 1985]
-    sw = S.TwoWaySweeper(d["iso3"].to_numpy(), d["year"].to_numpy())
+    sw = fe.TwoWaySweeper(d["iso3"].to_numpy(), d["year"].to_numpy())
     Z = d[["ln_gdppc", "v2x_gender"]].to_numpy(float)
     R = sw.sweep(Z)
     # independent: residuals from least squares on explicit dummies
@@ -166,7 +168,7 @@ def test_engine_crv3_equals_pyfixest_refits(panel, grid):
             warnings.simplefilter("ignore")
             m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data,
                          vcov={"CRV3": "iso3"}, ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none",
-                         demeaner=M._demeaner())
+                         demeaner=fe.pyfixest_demeaner())
         ref = m.tidy().loc[des.focal]
         assert got.estimate == pytest.approx(ref["Estimate"], abs=1e-8)
         assert got.std_error == pytest.approx(ref["Std. Error"], rel=1e-7)
@@ -181,7 +183,7 @@ def test_leave_one_country_out_downdates_are_exact():
                    p[p["iso3"] == "C004"].head(1).assign(iso3="C999")]).sort_values(["iso3", "year"])
     p = p.dropna(subset=["v2x_gender", "ln_gdppc"])
     cols = ["v2x_gender", "cedaw_ratified", "ln_gdppc"]
-    sw = S.TwoWaySweeper(p["iso3"].to_numpy(), p["year"].to_numpy())
+    sw = fe.TwoWaySweeper(p["iso3"].to_numpy(), p["year"].to_numpy())
     Zd = sw.sweep(p[cols].to_numpy(float))
     loo, gram = sw.loo_corrections(Zd), Zd.T @ Zd
     refs = []
@@ -199,14 +201,14 @@ def test_leave_one_country_out_downdates_are_exact():
                              rcond=None)[0][:2]
     dev = np.array(refs) - b_full
     sh = p.sample(frac=1.0, random_state=3)
-    beta, V = S.twfe_crv3(sh["iso3"].to_numpy(), sh["year"].to_numpy(), sh[cols[0]].to_numpy(float),
+    beta, V = fe.twfe_crv3(sh["iso3"].to_numpy(), sh["year"].to_numpy(), sh[cols[0]].to_numpy(float),
                           sh[cols[1:]].to_numpy(float))
     np.testing.assert_allclose(beta, b_full, atol=1e-10)
     np.testing.assert_allclose(V, dev.T @ dev, rtol=1e-8)
 
 
 def test_spec_curve_figure_indicator_panel(results):
-    fig = S.spec_curve_figure(results, title="t")
+    fig = figures.spec_curve_figure(results, title="t")
     heat = [t for t in fig.data if t.type == "heatmap"]
     assert len(heat) == 1
     z = np.asarray(heat[0].z, dtype=float)

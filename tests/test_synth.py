@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import synth
-from helpers.errors import EmptySampleError, ParameterError
+from helpers.core.errors import EmptySampleError, ParameterError
+from helpers.estimate import synth
+from helpers.report import figures
 
 
 def factor_panel(seed=0, N=30, T=25, event=2015, effect=1.0, start=2000):
@@ -166,7 +167,7 @@ def test_treaty_timeline_act_type_only_on_act_rows():
     assert ev["treaty"].iloc[:3].tolist() == ["cedaw", "cerd", "iccpr_op1"]  # chosen first, then by first act
     assert len(ev) == 18 and ev.iloc[3:]["ratification_date"].isna().all()
     assert ev["instrument"].iloc[:3].tolist() == ["CEDAW", "CERD", "ICCPR-OP1"]
-    from helpers import plots
+    from helpers.report import plots
     fig = plots.country_timeline(ev, pd.DataFrame({"year": [1990, 2000], "value": [0.3, 0.4]}))
     assert "CEDAW" in fig.layout.yaxis.ticktext
     with pytest.raises(ParameterError, match="cedaw"):
@@ -177,9 +178,9 @@ def test_case_figures_readable():
     df = factor_panel()
     res = synth.run_case(df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status",
                          sdid_placebos=5)
-    fig = synth.case_figure(res["paths"], 2015, treated_label="Treatland")
+    fig = figures.case_figure(res["paths"], 2015, treated_label="Treatland")
     assert [t.name for t in fig.data][-1] == "Treatland" and fig.layout.legend.orientation == "h"
-    pf = synth.placebo_figure(res["placebos"], "sc", treated_label="Treatland")
+    pf = figures.placebo_figure(res["placebos"], "sc", treated_label="Treatland")
     g = res["placebos"][res["placebos"]["method"] == "sc"]
     np.testing.assert_allclose(np.sort(pf.data[0].x), np.sort(np.log10(g.loc[~g["is_treated"], "ratio"])))
     assert "log10" in pf.layout.xaxis.title.text and "Treatland" in pf.layout.annotations[0].text

@@ -9,10 +9,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from helpers import models as M
-from helpers import tables as T
-from helpers.bench import synthetic_panel
-from helpers.errors import ParameterError
+from helpers.core.errors import ParameterError
+from helpers.data import variables
+from helpers.estimate import models as M
+from helpers.pipeline.bench import synthetic_panel
+from helpers.report import tables as T
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_raw_names_and_label_overrides(fits):
     assert raw.df.loc[0, ""] == "cedaw_ratified_l1" and raw.terms[0] == "cedaw_ratified_l1"
     auto = T.regression_table(fits[:2])
     assert auto.terms == raw.terms                                   # raw names kept beside the labels
-    assert list(auto.df.loc[: auto.n_coef_rows - 1: 2, ""]) == [M.term_label(t) for t in auto.terms]
+    assert list(auto.df.loc[: auto.n_coef_rows - 1: 2, ""]) == [variables.term_label(t) for t in auto.terms]
     over = T.regression_table(fits[:2], term_labels={"ln_gdppc_l1": "GDP"})
     assert "GDP" in set(over.df[""]) and over.df.loc[0, ""] == "CEDAW ratified (t\u22121)"
     with pytest.raises(ParameterError, match="term_labels"):
@@ -114,7 +115,7 @@ def test_latex_escaping_is_compile_safe(fits):
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_latex_compiles_with_pdflatex(fits, tmp_path):
-    from helpers import export
+    from helpers.report import export
 
     tab = T.regression_table(fits, term_labels={"cedaw_ratified_l1": NASTY}, title="CEDAW & outcomes (t\u22121)")
     files = export.save_table(tab, "reg", tmp_path)

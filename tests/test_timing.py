@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models as M
-from helpers import timing as TM
-from helpers.bench import synthetic_panel
-from helpers.errors import ParameterError
+from helpers.core.errors import ParameterError
+from helpers.estimate import models as M
+from helpers.estimate import timing as TM
+from helpers.pipeline.bench import synthetic_panel
+from helpers.report import figures
 
 
 def _tiny() -> pd.DataFrame:
@@ -142,14 +143,14 @@ def test_too_few_events_is_skipped():
 def test_figures_use_readable_labels_and_log_ticks(risk):
     hz = [TM.hazard_model(risk, link=link) for link in TM.LINKS]
     ratios = pd.concat([TM.odds_ratios(r) for r in hz], ignore_index=True)
-    fig = TM.ratio_figure(ratios, title="t")
+    fig = figures.ratio_figure(ratios, title="t")
     ticks = list(fig.layout.yaxis.ticktext)
     assert "ln GDP per capita" in ticks and "Democracy (polyarchy)" in ticks and "ln_gdppc" not in ticks
     vals = list(fig.layout.xaxis.tickvals)
     lo, hi = ratios[["conf_low", "ratio"]].min().min(), ratios[["conf_high", "ratio"]].max().max()
     assert all(f"{v:e}"[0] in "125" for v in vals) and min(vals) <= max(lo, 1e-6) * 1.3 and max(vals) >= hi / 1.3
     km = TM.kaplan_meier(risk, by="region")
-    kfig = TM.km_figure(km)
+    kfig = figures.km_figure(km)
     names = [t.name for t in kfig.data if t.showlegend is not False]
     assert len(names) == km["group"].nunique() and all("(n=" in n for n in names)
     assert kfig.layout.legend.x > 0.5 and kfig.layout.legend.y < 0.5      # inside, lower right

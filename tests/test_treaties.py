@@ -7,11 +7,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from helpers import paths
-from helpers import treaties as T
-from helpers.errors import DataError, ParameterError
+from helpers.core import paths
+from helpers.core.errors import DataError, ParameterError
+from helpers.data import treaties as T
+from helpers.data import untc
 
-HTML = paths.raw_path(T.HTML_DIR)
+HTML = paths.raw_path(untc.HTML_DIR)
 CSV = paths.raw_path("untc_hr_treaties_2026/un_hr_ratifications.csv")
 needs_pages = pytest.mark.skipif(not (HTML / "cedaw.html").exists(), reason="UNTC pages not fetched (make data)")
 
@@ -25,7 +26,7 @@ SOURCES_MD_PARTIES = {
 
 @pytest.fixture(scope="module")
 def rat() -> pd.DataFrame:
-    return T.ratifications()
+    return untc.ratifications()
 
 
 def _parties(rat: pd.DataFrame, treaty: str) -> pd.DataFrame:
@@ -59,7 +60,7 @@ def test_treaties_registry_order_and_keys():
 @needs_pages
 @pytest.mark.parametrize("treaty", list(T.TREATIES))
 def test_registry_facts_match_page(treaty):
-    h = T.page_header(treaty)
+    h = untc.page_header(treaty)
     t = T.TREATIES[treaty]
     assert h["title"] == t.name
     assert h["untc_date"] == t.untc_date
@@ -73,7 +74,7 @@ def test_registry_facts_match_page(treaty):
 def test_party_counts(rat, treaty):
     """Parties = participants with an act that was not denounced; equal to the page's own 'Parties' line and SOURCES.md."""
     n = len(_parties(rat, treaty))
-    assert n == T.page_header(treaty)["parties"]
+    assert n == untc.page_header(treaty)["parties"]
     if treaty in SOURCES_MD_PARTIES:
         assert n == SOURCES_MD_PARTIES[treaty]
 
@@ -126,9 +127,9 @@ def test_cedaw_entry_into_force_needs_the_gdr(rat):
     gdr = _row(rat, "DDR", "cedaw")
     assert gdr["ratification_date"] == pd.Timestamp("1980-07-09") and gdr["is_predecessor"]
     assert gdr["successors"] == ["DEU"]
-    assert T.entry_into_force("cedaw") == date(1981, 9, 3)
+    assert untc.entry_into_force("cedaw") == date(1981, 9, 3)
     # without the GDR the 20th instrument is a day later: the footnote act is needed to reproduce the page
-    assert T.entry_into_force("cedaw", include_predecessors=False) == date(1981, 9, 4)
+    assert untc.entry_into_force("cedaw", include_predecessors=False) == date(1981, 9, 4)
 
 
 @pytest.mark.realdata
@@ -136,7 +137,7 @@ def test_cedaw_entry_into_force_needs_the_gdr(rat):
 @pytest.mark.parametrize("treaty", list(T.TREATIES))
 def test_entry_into_force_matches_page(treaty):
     """n-th instrument + lag (the treaty's EIF article, encoded in TREATIES) reproduces the date the page states."""
-    assert T.entry_into_force(treaty) == T.page_header(treaty)["entry_into_force"]
+    assert untc.entry_into_force(treaty) == untc.page_header(treaty)["entry_into_force"]
 
 
 @pytest.mark.realdata
@@ -154,14 +155,14 @@ def test_predecessor_rows_cedaw(rat):
     # the objection dates of footnote 2 (the derived CSV's wrong rows) are not signatures
     assert not (rat["signature_date"].isin([pd.Timestamp("1980-12-11"), pd.Timestamp("1981-03-10")])
                 & rat["is_predecessor"]).any()
-    pred = T.predecessor_acts("cedaw").set_index("iso3")
+    pred = untc.predecessor_acts("cedaw").set_index("iso3")
     assert bool(pred.loc["YMD", "listed_under_successor"]) and not pred.loc["DDR", "listed_under_successor"]
 
 
 @pytest.mark.realdata
 @needs_pages
 def test_trinidad_and_tobago_and_other_denunciations(rat):
-    den = T.denunciations()
+    den = untc.denunciations()
     tto = den[(den["iso3"] == "TTO") & (den["treaty"] == "iccpr_op1")]
     assert tto["notified_date"].tolist() == [pd.Timestamp("1998-05-26"), pd.Timestamp("2000-03-27")]
     assert tto["effective_date"].tolist() == [pd.Timestamp("1998-08-26"), pd.Timestamp("2000-06-27")]
@@ -205,10 +206,10 @@ def test_every_participant_maps_to_iso3(rat):
 @pytest.mark.realdata
 @needs_pages
 def test_contract_columns_types_and_order(rat):
-    assert list(rat.columns) == T.RATIFICATION_COLUMNS
+    assert list(rat.columns) == untc.RATIFICATION_COLUMNS
     for c in ("signature_date", "ratification_date", "denounced_date", "first_act_date", "effective_date"):
         assert str(rat[c].dtype) == "datetime64[ns]"
-    assert set(rat["act_type"].dropna()) <= set(T.ACT_TYPES)
+    assert set(rat["act_type"].dropna()) <= set(untc.ACT_TYPES)
     assert not rat.duplicated(["iso3", "treaty"]).any()
     order = rat["treaty"].map({t: i for i, t in enumerate(T.TREATIES)})
     assert order.is_monotonic_increasing
@@ -232,23 +233,17 @@ def test_table_round_trips_through_parquet(rat, tmp_path):
     assert (back["ratification_date"].fillna(pd.Timestamp(0)) == rat["ratification_date"].fillna(pd.Timestamp(0))).all()
 
 
-@pytest.mark.realdata
-@needs_pages
-def test_reservation_functions_reexported():
-    s = T.reservation_status((1995, 1997))
-    assert set(s["year"]) == {1995, 1996, 1997}
-    assert "Pakistan" in set(T.cedaw_reservations()["participant"])
 
 
 @pytest.mark.realdata
 @needs_pages
 def test_ratifications_are_cached():
-    T.ratifications()
-    before = T._ratifications_cached.cache_info().hits
-    a = T.ratifications()
-    assert T._ratifications_cached.cache_info().hits == before + 1
+    untc.ratifications()
+    before = untc._ratifications_cached.cache_info().hits
+    a = untc.ratifications()
+    assert untc._ratifications_cached.cache_info().hits == before + 1
     a.loc[0, "participant"] = "changed"  # callers get a copy
-    assert T.ratifications().loc[0, "participant"] != "changed"
+    assert untc.ratifications().loc[0, "participant"] != "changed"
 
 
 @pytest.mark.realdata
@@ -318,28 +313,28 @@ def _write(tmp_path, text, name="page.html"):
 
 def test_synthetic_page_parses(tmp_path):
     p = _write(tmp_path, _page(GOOD_ROWS, {1: "A note.", 2: "Another note."}))
-    df = T.parse_participants("cedaw", path=p)
+    df = untc.parse_participants("cedaw", path=p)
     assert df["participant"].tolist() == ["Alpha", "Beta", "Gamma", "Delta"]
     assert df["footnotes"].tolist() == [[1], [1, 2], [], []]
     assert df["act_type"].tolist() == ["ratification", "accession", "ratification", "acceptance"]
     assert df["act_date"].tolist() == [pd.Timestamp(x) for x in ("2003-03-05", "1994-05-11", "1975-10-03", "1995-02-06")]
     assert df["denounced"].tolist() == [False, False, True, False]
     assert pd.isna(df.loc[1, "signature_date"])
-    assert T.parse_footnotes("cedaw", path=p) == {1: "A note.", 2: "Another note."}
-    assert T.page_header("cedaw", path=p)["entry_into_force"] == date(1981, 9, 3)
+    assert untc.parse_footnotes("cedaw", path=p) == {1: "A note.", 2: "Another note."}
+    assert untc.page_header("cedaw", path=p)["entry_into_force"] == date(1981, 9, 3)
 
 
 def test_truncated_page_is_an_error_naming_the_file(tmp_path):
     full = _page(GOOD_ROWS, {1: "n", 2: "m"})
     p = _write(tmp_path, full[: len(full) // 2], "truncated.html")
     with pytest.raises(DataError, match=r"truncated\.html.*truncated"):
-        T.parse_participants("cedaw", path=p)
+        untc.parse_participants("cedaw", path=p)
 
 
 def test_page_without_participant_table(tmp_path):
     p = _write(tmp_path, _page([], grid=False), "nogrid.html")
     with pytest.raises(DataError, match=r"nogrid\.html: no participant table"):
-        T.parse_participants("cedaw", path=p)
+        untc.parse_participants("cedaw", path=p)
 
 
 def test_unparseable_date_names_row_and_cell(tmp_path):
@@ -347,40 +342,40 @@ def test_unparseable_date_names_row_and_cell(tmp_path):
     p = _write(tmp_path, _page(rows, {1: "n"}), "baddate.html")
     with pytest.raises(DataError, match=r"baddate\.html, participant table row 2 \(Beta\), act: cannot parse "
                                         r"the date cell '31 Foo 1994 a'"):
-        T.parse_participants("cedaw", path=p)
+        untc.parse_participants("cedaw", path=p)
 
 
 def test_impossible_date_is_an_error(tmp_path):
     p = _write(tmp_path, _page([("Beta", "", "31 Feb 1994")]), "feb31.html")
     with pytest.raises(DataError, match=r"row 1 \(Beta\).*invalid date"):
-        T.parse_participants("cedaw", path=p)
+        untc.parse_participants("cedaw", path=p)
 
 
 def test_suffix_outside_the_legend(tmp_path):
     p = _write(tmp_path, _page([("Beta", "", "6 Feb 1995 c")]), "suffix.html")
     with pytest.raises(DataError, match=r"suffix 'c' in cell '6 Feb 1995 c' is not in the column legend"):
-        T.parse_participants("cedaw", path=p)
+        untc.parse_participants("cedaw", path=p)
 
 
 def test_cited_footnote_missing(tmp_path):
     p = _write(tmp_path, _page(GOOD_ROWS, {1: "only one"}), "notes.html")
     with pytest.raises(DataError, match=r"footnote\(s\) \[2\].*dgNotesAll"):
-        T.parse_participants("cedaw", path=p)
+        untc.parse_participants("cedaw", path=p)
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match=r"nothere\.html.*missing"):
-        T.parse_participants("cedaw", path=tmp_path / "nothere.html")
+        untc.parse_participants("cedaw", path=tmp_path / "nothere.html")
 
 
 def test_unknown_treaty_lists_the_18():
     with pytest.raises(ParameterError) as e:
-        T.ratifications(["cedaw", "cedwa"])
+        untc.ratifications(["cedaw", "cedwa"])
     msg = str(e.value)
     assert "'treaty'" in msg and "'cedwa'" in msg
     for k in T.TREATIES:
         assert k in msg
     with pytest.raises(ParameterError):
-        T.parse_participants("icc")
+        untc.parse_participants("icc")
     with pytest.raises(ParameterError):
-        T.entry_into_force("CEDAW")
+        untc.entry_into_force("CEDAW")

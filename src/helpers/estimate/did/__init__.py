@@ -1,0 +1,95 @@
+"""Staggered-adoption difference-in-differences on any tidy panel (facade: import everything from here).
+
+Everything here takes a long (unit x time) DataFrame and column names, so it runs on the project panel
+(``iso3``, ``year``, a treaty's ``{treaty}_year`` as the cohort) and on any other panel (e.g. ``mpdta``).
+
+Contents
+- cohort handling: :func:`cohort_from_treaty`, :func:`normalize_cohort`, :func:`prepare_panel`
+  (documented rules for never-treated codes, always-treated units, late adopters, balancing);
+- diagnostics: :func:`timing_overview`, :func:`panel_view`, :func:`bacon_decomposition`;
+- estimators: :func:`twfe` (static), :func:`twfe_event_study` (relative-time dummies),
+  :func:`sun_abraham`, :func:`callaway_santanna` (+ :meth:`CSResult.aggregate`), :func:`imputation`
+  (Borusyak-Jaravel-Spiess) and its library-free check :func:`imputation_points`;
+- tests and plumbing: :func:`wald_test`, :func:`pretrend_test`, :func:`stack_event_studies` (figures live in :mod:`helpers.report.figures`);
+- sensitivity to parallel-trends violations (Rambachan-Roth relative magnitudes, via diff-diff's ``HonestDiD``):
+  :func:`honest_did`, :func:`cs_event_vcov`.
+
+Libraries: pyfixest (TWFE, event-study regressions), diff-diff 3.13.0 (Goodman-Bacon, Sun-Abraham,
+Borusyak-Jaravel-Spiess imputation with standard errors). Callaway-Sant'Anna is implemented here (diff-diff does
+not offer the calendar aggregation nor expose influence functions); it follows the R package ``did`` 2.x
+(``att_gt`` with ``est_method="reg"`` and ``aggte``) and reproduces its published ``mpdta`` numbers.
+
+Every estimator returns a tidy DataFrame with the broom-style columns ``term, estimate, std_error, statistic,
+p_value, conf_low, conf_high, n_obs, n_units`` plus ``estimator`` and, where relevant, ``event_time``.
+
+Modules (one per estimator or step): ``common``, ``cohorts``, ``twfe``, ``bacon``, ``sun_abraham``, ``callaway``, ``imputation``, ``pretrends``, ``honest``.
+"""
+
+from __future__ import annotations
+
+from helpers.estimate.did.bacon import BACON_LABELS, bacon_decomposition
+from helpers.estimate.did.callaway import (
+    AGGREGATIONS,
+    BASE_PERIODS,
+    BOOT_WEIGHTS,
+    CONTROL_GROUPS,
+    CSResult,
+    callaway_santanna,
+    mboot_weights,
+)
+from helpers.estimate.did.cohorts import (
+    COHORT_RULE,
+    NEVER,
+    PANEL_VIEW_STATES,
+    StaggeredPanel,
+    check_columns,
+    cohort_from_treaty,
+    normalize_cohort,
+    panel_view,
+    prepare_panel,
+    timing_overview,
+)
+from helpers.estimate.did.common import TIDY_COLUMNS, dd_frame, tidy_from_arrays
+from helpers.estimate.did.honest import HONEST_CI_METHOD, HONEST_METHODS, cs_event_vcov, honest_did
+from helpers.estimate.did.imputation import imputation, imputation_points
+from helpers.estimate.did.pretrends import pretrend_test, stack_event_studies, wald_test
+from helpers.estimate.did.sun_abraham import sun_abraham, sun_abraham_dd
+from helpers.estimate.did.twfe import twfe, twfe_event_study
+
+__all__ = [
+    "AGGREGATIONS",
+    "BACON_LABELS",
+    "BASE_PERIODS",
+    "BOOT_WEIGHTS",
+    "COHORT_RULE",
+    "CONTROL_GROUPS",
+    "HONEST_CI_METHOD",
+    "HONEST_METHODS",
+    "NEVER",
+    "PANEL_VIEW_STATES",
+    "TIDY_COLUMNS",
+    "CSResult",
+    "StaggeredPanel",
+    "bacon_decomposition",
+    "callaway_santanna",
+    "check_columns",
+    "cohort_from_treaty",
+    "cs_event_vcov",
+    "dd_frame",
+    "honest_did",
+    "imputation",
+    "imputation_points",
+    "mboot_weights",
+    "normalize_cohort",
+    "panel_view",
+    "prepare_panel",
+    "pretrend_test",
+    "stack_event_studies",
+    "sun_abraham",
+    "sun_abraham_dd",
+    "tidy_from_arrays",
+    "timing_overview",
+    "twfe",
+    "twfe_event_study",
+    "wald_test",
+]

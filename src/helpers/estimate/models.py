@@ -1,0 +1,697 @@
+"""Cole-style treaty-effect regressions on the country-year panel, returning one result type.
+
+Every estimator returns a :class:`FitResult` (coefficient table, N, countries, R² within, fixed effects, named
+standard-error convention, the run's parameters, notes, a ``skipped`` reason when the specification could not be
+estimated, and marginal effects for moderated models). ``FitResult.tidy()`` gives the broom-style table of the
+results contract; :mod:`helpers.tables` and the plotting code consume the same object.
+
+Knobs (see docs/METHODS.md), each validated against the lists below (an unknown value raises
+:class:`helpers.errors.ParameterError` listing the valid ones):
+
+* ``treaty``: one of :data:`TREATIES`.
+* ``outcome``: any outcome column of the panel contract present in the panel (:func:`valid_outcomes`).
+* ``coding`` (:data:`CODINGS`): ``ratified`` (0/1), ``years_since`` (linear), ``years_since_binned`` (dummies for
+  0-4, 5-9 and 10+ years since the act; reference: not a party), ``optional_protocol`` (the treaty's complaints /
+  optional protocol, :data:`OPTIONAL_PROTOCOLS`, with the main ratification dummy kept as a control),
+  ``res_any``/``res_art2``/``res_art16``/``res_art29``/``res_general`` (CEDAW reservation in force, with the
+  ratification dummy kept as a control).
+* ``estimator`` (:data:`ESTIMATORS`): ``twfe`` (OLS, country and year fixed effects, pyfixest), ``twfe_ldv``
+  (+ outcome lagged one year; Nickell bias noted), ``ologit`` (pooled ordered logit with year dummies,
+  statsmodels ``OrderedModel``; integer outcomes with <= 10 levels only), ``iv`` (2SLS, country and year fixed
+  effects, the treatment instrumented by the lagged regional ratification density ``{treaty}_region_density``).
+* ``controls``: a named set (:data:`CONTROL_SETS`) or a list of :data:`CONTROL_COLUMNS`.
+* ``lag``: years by which treatment and controls are lagged, within country by calendar year (not by row).
+* ``years``, ``region``, ``income_group``: sample filters (applied after lagging).
+* ``moderator`` (:data:`MODERATORS`): treaty x moderator interaction; marginal effects of the treatment over the
+  moderator's 5th-95th percentile range with delta-method CIs.
+* ``se`` (:data:`SE_TYPES`): clustered by country. ``CRV1`` = fixest/pyfixest default (G/(G-1) x (N-1)/(N-K),
+  K not counting the country FE nested in the cluster); ``CR1`` = Stata / statsmodels convention (K counts
+  every fixed-effect dummy); ``CRV3`` = cluster jackknife (sum of squared leave-one-country-out
+  deviations, no small-sample factor; for OLS computed exactly by :func:`helpers.estimate.fe.twfe_crv3` without the
+  G refits pyfixest makes, for 2SLS by pyfixest). All observations are kept (no singleton removal,
+  as in fixest and statsmodels). Inference uses t(G-1). pyfixest runs with ``fixef_tol=1e-12`` so that its
+  results equal the exact dummy-variable solution (statsmodels) to ~1e-13.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers.core.errors import ParameterError
+from helpers.core.params import check_choice, check_choices
+from helpers.data import panel as _panel
+from helpers.data import treaties as _treaties
+from helpers.data.variables import YEARS_SINCE_BINS, term_label
+from helpers.estimate import fe
+
+# one list of instruments (helpers.data.treaties) and one of outcomes (helpers.data.panel): add an outcome there, not here
+TREATIES = list(_treaties.TREATIES)
+OUTCOMES = list(_panel.OUTCOMES)
+ORDINAL_OUTCOMES = list(_panel.ORDINAL_OUTCOMES)
+
+CODINGS = ["ratified", "years_since", "years_since_binned", "optional_protocol",
+           "res_any", "res_art2", "res_art16", "res_art29", "res_general"]
+
+OPTIONAL_PROTOCOLS = {"cedaw": "cedaw_op", "iccpr": "iccpr_op1", "icescr": "icescr_op", "cat": "cat_op",
+                      "crc": "crc_op_ic", "crpd": "crpd_op"}
+
+ESTIMATORS = ["twfe", "twfe_ldv", "ologit", "iv"]
+ESTIMATOR_LABELS = {"twfe": "OLS, country + year FE", "twfe_ldv": "OLS, country + year FE, lagged DV",
+                    "ologit": "Ordered logit, year dummies", "iv": "2SLS, country + year FE",
+                    "hazard_logit": "Discrete-time hazard, logit", "hazard_cloglog": "Discrete-time hazard, cloglog"}
+
+ESTIMATOR_SHORT = {"twfe": "OLS", "twfe_ldv": "OLS, lagged DV", "ologit": "Ordered logit", "iv": "2SLS",
+                   "hazard_logit": "Hazard, logit", "hazard_cloglog": "Hazard, cloglog"}
+
+SE_TYPES = ["CRV1", "CR1", "CRV3"]
+SE_LABELS = {"CRV1": "CRV1 by country (fixest: G/(G-1)(N-1)/(N-K), nested country FE not in K)",
+             "CR1": "CR1 by country (Stata/statsmodels: G/(G-1)(N-1)/(N-K), every FE dummy in K)",
+             "CRV3": "CRV3 by country (cluster jackknife)"}
+
+CONTROL_COLUMNS = ["ln_gdppc", "ln_pop", "v2x_polyarchy", "polity2", "v2xcs_ccsi", "ucdp_conflict", "ucdp_war",
+                   "nhri_a_status", "region_density", "income_group"]
+CONTROL_SETS: dict[str, list[str]] = {
+    "none": [],
+    "cole": ["ln_gdppc", "v2x_polyarchy", "ln_pop", "ucdp_conflict"],
+    "cole_plus": ["ln_gdppc", "v2x_polyarchy", "ln_pop", "ucdp_conflict", "v2xcs_ccsi", "region_density",
+                  "income_group"],
+}
+INCOME_LEVELS = ["L", "LM", "UM", "H"]  # reference level: L
+
+MODERATORS = ["v2x_polyarchy", "v2xcs_ccsi", "ln_gdppc", "nhri_a_status"]
+
+CODING_LABELS: dict[str, str] = {
+    "ratified": "Ratified (0/1)", "years_since": "Years since ratification",
+    "years_since_binned": "Years since, 10+ bin", "optional_protocol": "Optional protocol ratified",
+    "res_any": "Reservation (any)", "res_art2": "Reservation (Art. 2)", "res_art16": "Reservation (Art. 16)",
+    "res_art29": "Reservation (Art. 29)", "res_general": "Reservation (general)",
+}
+CONTROL_SET_LABELS: dict[str, str] = {"none": "None", "cole": "Cole", "cole_plus": "Cole plus"}
+
+
+NICKELL_NOTE = ("Lagged dependent variable with country fixed effects: OLS carries Nickell bias of order 1/T "
+                "(T = years per country); the treatment coefficient is a short-run effect.")
+
+
+COEF_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
+
+
+@dataclass
+class FitResult:
+    """One estimated (or skipped) specification.
+
+    ``coefs`` has the columns :data:`COEF_COLUMNS`; ``focal_term`` names the treatment coefficient of interest
+    (for ``years_since_binned`` the 10+ years bin). ``skipped`` is ``None`` or the reason the model was not
+    estimated (empty sample, no variation in treatment, ...), in which case ``coefs`` is empty.
+    """
+
+    coefs: pd.DataFrame
+    n_obs: int
+    n_units: int
+    r2_within: float
+    fixed_effects: list[str]
+    se_type: str
+    model: str
+    outcome: str
+    treaty: str
+    estimator: str
+    coding: str
+    controls: str
+    lag: int
+    years: tuple[int, int] | None
+    focal_term: str
+    terms: list[str] = field(default_factory=list)
+    moderator: str | None = None
+    sample: str = "all"
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+    marginal_effects: pd.DataFrame | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def se_label(self) -> str:
+        """Human-readable name of the standard-error convention."""
+        return SE_LABELS.get(self.se_type, self.se_type)
+
+    def params(self) -> dict[str, Any]:
+        """The run's parameters, as columns for the tidy results."""
+        return {"model": self.model, "outcome": self.outcome, "treaty": self.treaty, "estimator": self.estimator,
+                "coding": self.coding, "controls": self.controls, "lag": self.lag,
+                "years": "" if self.years is None else f"{self.years[0]}-{self.years[1]}",
+                "sample": self.sample, "moderator": self.moderator or "", "se_type": self.se_type,
+                "fixed_effects": "+".join(self.fixed_effects), "r2_within": self.r2_within,
+                "skipped": self.skipped or ""}
+
+    def tidy(self) -> pd.DataFrame:
+        """Broom-style table: one row per coefficient (one all-NaN row for the focal term if skipped).
+
+        ``term`` keeps the raw name (e.g. ``cedaw_ratified_l1``); ``term_label`` is its readable label
+        (:func:`term_label`).
+        """
+        coefs = self.coefs
+        if self.skipped is not None or coefs.empty:
+            coefs = pd.DataFrame([{c: (self.focal_term if c == "term" else np.nan) for c in COEF_COLUMNS}])
+        out = coefs[COEF_COLUMNS].copy()
+        out["n_obs"], out["n_units"] = self.n_obs, self.n_units
+        for k, v in self.params().items():
+            out[k] = v
+        out["focal"] = out["term"].eq(self.focal_term)
+        out["term_label"] = [term_label(t) for t in out["term"]]
+        return out.reset_index(drop=True)
+
+    def focal(self) -> pd.Series:
+        """The focal term's row of ``coefs`` (NaN values if skipped)."""
+        row = self.coefs.loc[self.coefs["term"].eq(self.focal_term)] if not self.coefs.empty else self.coefs
+        if row.empty:
+            return pd.Series({c: (self.focal_term if c == "term" else np.nan) for c in COEF_COLUMNS})
+        return row.iloc[0]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# validation and design
+
+
+def valid_outcomes(panel: pd.DataFrame | None = None) -> list[str]:
+    """Outcome names the functions accept: :data:`helpers.panel.OUTCOMES` present in ``panel``."""
+    if panel is None:
+        return list(OUTCOMES)
+    return [c for c in OUTCOMES if c in panel.columns]
+
+
+def resolve_controls(controls: str | Sequence[str]) -> tuple[str, list[str]]:
+    """(label, list of control names) for a named set or an explicit list; unknown names raise ParameterError."""
+    if isinstance(controls, str):
+        check_choice("controls", controls, list(CONTROL_SETS), hint=f"or a list of {CONTROL_COLUMNS}")
+        return controls, list(CONTROL_SETS[controls])
+    cols = check_choices("controls", list(controls), CONTROL_COLUMNS)
+    return "+".join(cols) if cols else "none", cols
+
+
+def treatment_columns(treaty: str, coding: str) -> tuple[list[str], str]:
+    """Panel columns a coding needs and the focal panel column (before lagging)."""
+    check_choice("treaty", treaty, TREATIES)
+    check_choice("coding", coding, CODINGS)
+    if coding == "ratified":
+        return [f"{treaty}_ratified"], f"{treaty}_ratified"
+    if coding == "years_since":
+        return [f"{treaty}_years_since"], f"{treaty}_years_since"
+    if coding == "years_since_binned":
+        return [f"{treaty}_ratified", f"{treaty}_years_since"], f"{treaty}_years_since"
+    if coding == "optional_protocol":
+        if treaty not in OPTIONAL_PROTOCOLS:
+            raise ParameterError("coding", coding, [c for c in CODINGS if not c.startswith(("optional", "res_"))],
+                                 hint=f"treaty {treaty!r} has no optional protocol coding; treaties with one: "
+                                      f"{', '.join(OPTIONAL_PROTOCOLS)}")
+        op = OPTIONAL_PROTOCOLS[treaty]
+        return [f"{op}_ratified", f"{treaty}_ratified"], f"{op}_ratified"
+    if treaty != "cedaw":
+        raise ParameterError("coding", coding, [c for c in CODINGS if not c.startswith("res_")],
+                             hint="reservation codings exist for treaty 'cedaw' only")
+    return [f"cedaw_{coding}", "cedaw_ratified"], f"cedaw_{coding}"
+
+
+def _suffix(lag: int) -> str:
+    return f"_l{lag}" if lag else ""
+
+
+def as_float(s: pd.Series) -> np.ndarray:
+    if s.dtype.kind in "fiub":
+        return s.to_numpy(dtype=float)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def lag_within(panel: pd.DataFrame, cols: Sequence[str], lag: int) -> pd.DataFrame:
+    """Columns ``cols`` lagged ``lag`` calendar years within country (value of year t-lag; NaN if that row is absent).
+
+    Returns float columns aligned with ``panel``'s rows.
+    """
+    if lag == 0:
+        return pd.DataFrame({c: as_float(panel[c]) for c in cols}, index=panel.index)
+    key = pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy() - lag])
+    src = pd.DataFrame({c: as_float(panel[c]) for c in cols},
+                       index=pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy()]))
+    out = src.reindex(key)
+    out.index = panel.index
+    return out
+
+
+def treatment_block(lagged: pd.DataFrame, treaty: str, coding: str, lag: int
+                    ) -> tuple[dict[str, np.ndarray], list[str], str, list[str]]:
+    """Treatment regressors of a coding from already-lagged panel columns.
+
+    Returns (columns by name, term names, focal term, notes). Names carry the lag suffix (``_l1`` ...).
+    """
+    raw_t, focal_raw = treatment_columns(treaty, coding)
+    sfx = _suffix(lag)
+    cols: dict[str, np.ndarray] = {}
+    notes: list[str] = []
+    if coding == "years_since_binned":
+        rat = lagged[f"{treaty}_ratified"].to_numpy(dtype=float)
+        ys = lagged[f"{treaty}_years_since"].to_numpy(dtype=float)
+        bad = np.isnan(rat) | np.isnan(ys)
+        terms = []
+        for lo, hi in YEARS_SINCE_BINS:
+            name = f"{treaty}_ys_{lo}_{hi}{sfx}" if hi is not None else f"{treaty}_ys_{lo}plus{sfx}"
+            with np.errstate(invalid="ignore"):
+                inbin = (rat == 1) & (ys >= lo) & ((ys <= hi) if hi is not None else True)
+            cols[name] = np.where(bad, np.nan, inbin.astype(float))
+            terms.append(name)
+        notes.append("Years-since bins 0-4, 5-9, 10+ (reference: not a party); the focal term is the 10+ bin.")
+        return cols, terms, terms[-1], notes
+    terms = [f"{c}{sfx}" for c in raw_t]
+    for c, name in zip(raw_t, terms):
+        cols[name] = lagged[c].to_numpy(dtype=float)
+    if coding == "optional_protocol":
+        notes.append(f"Focal term: {focal_raw} (optional protocol); {treaty}_ratified kept as a control.")
+    elif coding.startswith("res_"):
+        notes.append(f"Focal term: {focal_raw} (reservation in force); cedaw_ratified kept as a control.")
+    return cols, terms, f"{focal_raw}{sfx}", notes
+
+
+def control_block(panel: pd.DataFrame, ctl_cols: Sequence[str], lag: int, lagged: pd.DataFrame
+                  ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Control regressors (lagged; ``income_group`` expanded to LM/UM/H dummies, reference L)."""
+    sfx = _suffix(lag)
+    cols: dict[str, np.ndarray] = {}
+    names: list[str] = []
+    for c in ctl_cols:
+        if c == "income_group":
+            idx = pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy()])
+            key = pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy() - lag])
+            g = pd.Series(panel["income_group"].astype("string").to_numpy(), index=idx).reindex(key).to_numpy()
+            gna = pd.isna(g)
+            for lev in INCOME_LEVELS[1:]:
+                name = f"income_{lev}{sfx}"
+                cols[name] = np.where(gna, np.nan, (g == lev).astype(float))
+                names.append(name)
+        else:
+            name = f"{c}{sfx}"
+            cols[name] = lagged[c].to_numpy(dtype=float)
+            names.append(name)
+    return cols, names
+
+
+def control_columns(treaty: str, controls: Sequence[str], estimator: str) -> tuple[list[str], list[str]]:
+    """Panel columns for resolved control names (``region_density`` -> ``{treaty}_region_density``) and notes."""
+    out, notes = [], []
+    for c in controls:
+        if c == "region_density":
+            if estimator == "iv":
+                notes.append("Regional ratification density is the instrument, so it is not used as a control.")
+                continue
+            out.append(f"{treaty}_region_density")
+        else:
+            out.append(c)
+    return out, notes
+
+
+@dataclass
+class Design:
+    """A specification's estimation frame: ``data`` holds iso3, year, the outcome and every regressor."""
+
+    data: pd.DataFrame
+    y: str
+    terms: list[str]            # treatment terms (focal first or as coded)
+    focal: str
+    controls: list[str]         # lagged control columns (income dummies expanded)
+    ldv: str | None
+    instrument: str | None
+    moderator: str | None
+    interaction: str | None
+    notes: list[str]
+
+    @property
+    def regressors(self) -> list[str]:
+        out = list(self.terms)
+        if self.interaction:
+            out.append(self.interaction)
+        if self.moderator and self.moderator not in self.controls:
+            out.append(self.moderator)
+        out += self.controls
+        if self.ldv:
+            out.append(self.ldv)
+        return out
+
+
+def _check_years(years: Sequence[int] | None) -> tuple[int, int] | None:
+    if years is None:
+        return None
+    if len(years) != 2 or int(years[0]) > int(years[1]):
+        raise ParameterError("years", years, hint="a (first_year, last_year) pair with first <= last")
+    return int(years[0]), int(years[1])
+
+
+def build_design(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x_gender",
+                 coding: str = "ratified", controls: str | Sequence[str] = "cole", lag: int = 1,
+                 estimator: str = "twfe", years: Sequence[int] | None = None,
+                 region: str | Sequence[str] | None = None, income_group: str | Sequence[str] | None = None,
+                 moderator: str | None = None) -> Design:
+    """Validate every choice and build the estimation frame (rows with any missing value dropped)."""
+    check_choice("treaty", treaty, TREATIES)
+    check_choice("outcome", outcome, valid_outcomes(panel))
+    check_choice("estimator", estimator, ESTIMATORS)
+    ctl_label, ctl = resolve_controls(controls)
+    if not isinstance(lag, (int, np.integer)) or lag < 0 or lag > 10:
+        raise ParameterError("lag", lag, list(range(11)))
+    lag = int(lag)
+    if moderator is not None:
+        check_choice("moderator", moderator, MODERATORS + [None])
+    yrs = _check_years(years)
+    raw_t, _focal_raw = treatment_columns(treaty, coding)
+    missing = [c for c in ["iso3", "year", *raw_t] if c not in panel.columns]
+    if missing:
+        raise ParameterError("treaty", treaty, hint=f"panel lacks column(s) {missing}")
+    notes: list[str] = []
+    if estimator == "ologit" and outcome not in ORDINAL_OUTCOMES:
+        vals = pd.to_numeric(panel[outcome], errors="coerce").dropna()
+        ok = len(vals) > 0 and np.allclose(vals, np.round(vals)) and vals.nunique() <= 10
+        if not ok:
+            raise ParameterError("estimator", estimator, [e for e in ESTIMATORS if e != "ologit"],
+                                 hint=f"outcome {outcome!r} is continuous ({vals.nunique()} distinct values); "
+                                      f"ordered logit needs an integer outcome with <= 10 levels, e.g. "
+                                      f"{', '.join(ORDINAL_OUTCOMES)}")
+    if estimator == "iv" and coding == "years_since_binned":
+        raise ParameterError("coding", coding, [c for c in CODINGS if c != "years_since_binned"],
+                             hint="estimator 'iv' instruments one treatment term")
+    if estimator == "iv" and moderator is not None:
+        raise ParameterError("moderator", moderator, [None], hint="estimator 'iv' does not take moderators")
+    if moderator is not None and coding == "years_since_binned":
+        raise ParameterError("coding", coding, [c for c in CODINGS if c != "years_since_binned"],
+                             hint="moderated models need a single treatment term")
+
+    sfx = _suffix(lag)
+    ctl_cols, cnotes = control_columns(treaty, ctl, estimator)
+    notes += cnotes
+    need = [c for c in ctl_cols if c != "income_group"]
+    mod_raw = moderator
+    if mod_raw and mod_raw not in need:
+        need.append(mod_raw)
+    absent = [c for c in [outcome, *need] + (["income_group"] if "income_group" in ctl_cols else [])
+              if c not in panel.columns]
+    if absent:
+        raise ParameterError("controls", ctl_label, hint=f"panel lacks column(s) {absent}")
+
+    lagged = lag_within(panel, list(dict.fromkeys(raw_t + need)), lag)
+    data = pd.DataFrame({"iso3": panel["iso3"].astype(str).to_numpy(), "year": panel["year"].astype(int).to_numpy(),
+                         outcome: as_float(panel[outcome])}, index=panel.index)
+    tcols, terms, focal, tnotes = treatment_block(lagged, treaty, coding, lag)
+    ccols, controls_out = control_block(panel, ctl_cols, lag, lagged)
+    notes += tnotes
+    for name, v in {**tcols, **ccols}.items():
+        data[name] = v
+    moderator_col = interaction = None
+    if moderator:
+        moderator_col = f"{moderator}{sfx}"
+        if moderator_col not in data.columns:
+            data[moderator_col] = lagged[moderator].to_numpy()
+        interaction = f"{focal}_x_{moderator}"
+        data[interaction] = data[focal] * data[moderator_col]
+    ldv = None
+    if estimator == "twfe_ldv":
+        ldv = f"{outcome}_l1"
+        data[ldv] = lag_within(panel, [outcome], 1)[outcome].to_numpy()
+        notes.append(NICKELL_NOTE)
+    instrument = None
+    if estimator == "iv":
+        instrument = f"{treaty}_region_density{sfx}"
+        if f"{treaty}_region_density" not in panel.columns:
+            raise ParameterError("estimator", estimator, hint=f"panel lacks column {treaty}_region_density")
+        data[instrument] = lag_within(panel, [f"{treaty}_region_density"], lag)[f"{treaty}_region_density"].to_numpy()
+    # sample filters
+    keep = np.ones(len(data), dtype=bool)
+    if yrs is not None:
+        keep &= (data["year"] >= yrs[0]).to_numpy() & (data["year"] <= yrs[1]).to_numpy()
+    if region is not None:
+        regions = [region] if isinstance(region, str) else list(region)
+        check_choices("region", regions, sorted(panel["region"].dropna().astype(str).unique()))
+        keep &= panel["region"].astype(str).isin(regions).to_numpy()
+    if income_group is not None:
+        groups = [income_group] if isinstance(income_group, str) else list(income_group)
+        check_choices("income_group", groups, INCOME_LEVELS)
+        keep &= panel["income_group"].astype("string").isin(groups).fillna(False).to_numpy(dtype=bool)
+    des = Design(data=data, y=outcome, terms=terms, focal=focal, controls=controls_out, ldv=ldv,
+                 instrument=instrument, moderator=moderator_col, interaction=interaction, notes=notes)
+    cols = [outcome, *des.regressors] + ([instrument] if instrument else [])
+    keep &= data[cols].notna().all(axis=1).to_numpy()
+    des.data = data.loc[keep, ["iso3", "year", *dict.fromkeys(cols)]].reset_index(drop=True)
+    return des
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# estimation
+
+
+def _sample_label(region, income_group) -> str:
+    parts = []
+    if region is not None:
+        parts.append("region=" + ("|".join([region] if isinstance(region, str) else region)))
+    if income_group is not None:
+        parts.append("income=" + ("|".join([income_group] if isinstance(income_group, str) else income_group)))
+    return ", ".join(parts) or "all"
+
+
+def _skip_reason(des: Design, estimator: str) -> str | None:
+    d = des.data
+    if len(d) == 0:
+        return "empty sample"
+    if d["iso3"].nunique() < 2:
+        return "fewer than 2 countries (clusters) in sample"
+    for t in des.terms:
+        v = d[t].to_numpy()
+        if np.nanstd(v) == 0:
+            return f"no variation in treatment ({t} constant in sample)"
+    if estimator in ("twfe", "twfe_ldv", "iv"):
+        # within-country variation is needed once country FE are swept out
+        within = d.groupby("iso3")[des.focal].transform(lambda s: s - s.mean()).abs().max()
+        if not within > 0:
+            return f"no within-country variation in treatment ({des.focal})"
+    if d[des.y].nunique() < 2:
+        return f"outcome {des.y} constant in sample"
+    return None
+
+
+def coef_frame(terms, est, se, df_t: float | None, level: float = 0.95) -> pd.DataFrame:
+    est, se = np.asarray(est, float), np.asarray(se, float)
+    stat = est / se
+    if df_t is None:
+        p = 2 * stats.norm.sf(np.abs(stat))
+        q = stats.norm.ppf(0.5 + level / 2)
+    else:
+        p = 2 * stats.t.sf(np.abs(stat), df_t)
+        q = stats.t.ppf(0.5 + level / 2, df_t)
+    return pd.DataFrame({"term": list(terms), "estimate": est, "std_error": se, "statistic": stat,
+                         "p_value": p, "conf_low": est - q * se, "conf_high": est + q * se})
+
+
+def pyfixest_vcov(se: str) -> tuple[dict, dict]:
+    import pyfixest as pf
+
+    if se == "CRV1":
+        return {"CRV1": "iso3"}, pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True)
+    if se == "CR1":
+        return {"CRV1": "iso3"}, pf.ssc(k_adj=True, k_fixef="full", G_adj=True)
+    return {"CRV3": "iso3"}, pf.ssc(k_adj=False, k_fixef="nonnested", G_adj=False)
+
+
+def marginal_effects(coefs: pd.Series, vcov: pd.DataFrame, focal: str, interaction: str,
+                     values: np.ndarray, df_t: float | None, level: float = 0.95) -> pd.DataFrame:
+    """d outcome / d treatment = b_focal + b_interaction * m over moderator values m, with delta-method CIs."""
+    b1, b2 = coefs[focal], coefs[interaction]
+    v11, v22, v12 = vcov.loc[focal, focal], vcov.loc[interaction, interaction], vcov.loc[focal, interaction]
+    m = np.asarray(values, float)
+    est = b1 + b2 * m
+    se = np.sqrt(np.maximum(v11 + m ** 2 * v22 + 2 * m * v12, 0))
+    q = stats.norm.ppf(0.5 + level / 2) if df_t is None else stats.t.ppf(0.5 + level / 2, df_t)
+    return pd.DataFrame({"moderator_value": m, "estimate": est, "std_error": se,
+                         "conf_low": est - q * se, "conf_high": est + q * se})
+
+
+def fit(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x_gender", coding: str = "ratified",
+        controls: str | Sequence[str] = "cole", lag: int = 1, estimator: str = "twfe", se: str = "CRV1",
+        years: Sequence[int] | None = None, region: str | Sequence[str] | None = None,
+        income_group: str | Sequence[str] | None = None, moderator: str | None = None,
+        model: str | None = None, level: float = 0.95) -> FitResult:
+    """Fit one Cole-style specification (see the module docstring for every knob) and return a FitResult.
+
+    A specification whose sample is empty or whose treatment does not vary is returned with ``skipped`` set.
+    """
+    check_choice("se", se, SE_TYPES)
+    if estimator == "ologit" and se == "CRV3":
+        raise ParameterError("se", se, ["CRV1", "CR1"], hint="ordered logit takes a country-clustered sandwich")
+    des = build_design(panel, treaty, outcome, coding, controls, lag, estimator, years, region, income_group,
+                       moderator)
+    ctl_label = resolve_controls(controls)[0]
+    yrs = _check_years(years)
+    fe = ["iso3", "year"] if estimator != "ologit" else ["year (dummies)"]
+    base = {"model": model or f"{treaty}:{outcome}:{estimator}", "outcome": outcome, "treaty": treaty,
+                "estimator": estimator, "coding": coding, "controls": ctl_label, "lag": int(lag), "years": yrs,
+                "focal_term": des.focal, "terms": des.regressors, "moderator": moderator,
+                "sample": _sample_label(region, income_group), "se_type": se, "fixed_effects": fe, "notes": list(des.notes)}
+    reason = _skip_reason(des, estimator)
+    n_obs, n_units = len(des.data), int(des.data["iso3"].nunique())
+    if reason:
+        return FitResult(coefs=pd.DataFrame(columns=COEF_COLUMNS), n_obs=n_obs, n_units=n_units,
+                         r2_within=np.nan, skipped=reason, **base)
+    if estimator == "ologit":
+        return _fit_ologit(des, se, base, level)
+    return _fit_feols(des, estimator, se, base, level)
+
+
+def _fit_feols(des: Design, estimator: str, se: str, base: dict, level: float) -> FitResult:
+    import pyfixest as pf
+
+    d = des.data
+    vcov, ssc = pyfixest_vcov(se)
+    rhs = des.regressors
+    if estimator == "iv":
+        exog = [r for r in rhs if r != des.focal]
+        fml = f"{des.y} ~ {' + '.join(exog) if exog else '1'} | iso3 + year | {des.focal} ~ {des.instrument}"
+    else:
+        fml = f"{des.y} ~ {' + '.join(rhs)} | iso3 + year"
+    if se == "CRV3" and estimator != "iv":
+        vcov, ssc = pyfixest_vcov("CRV1")      # CRV3 computed below without pyfixest's G refits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = pf.feols(fml, data=d, vcov=vcov, ssc=ssc, fixef_rm="none", demeaner=fe.pyfixest_demeaner())
+    names = list(m._coefnames)
+    notes = list(base.pop("notes"))
+    if des.focal not in names:
+        return FitResult(coefs=pd.DataFrame(columns=COEF_COLUMNS), n_obs=len(d), n_units=d["iso3"].nunique(),
+                         r2_within=np.nan, skipped=f"treatment {des.focal} collinear with fixed effects/controls",
+                         notes=notes, **base)
+    dropped = [r for r in rhs if r not in names]
+    if dropped:
+        notes.append(f"Dropped as collinear: {', '.join(dropped)}.")
+    beta = np.asarray(m._beta_hat, float)
+    V = np.asarray(m._vcov, float)
+    if se == "CRV3" and estimator != "iv":
+        # exact leave-one-country-out downdates instead of G refits (same numbers as pyfixest's CRV3; tested)
+        V = fe.twfe_crv3(d["iso3"].to_numpy(), d["year"].to_numpy(), d[des.y].to_numpy(float),
+                      d[names].to_numpy(float))[1]
+    df_t = float(m._G[0] - 1) if np.ndim(m._G) else float(m._G - 1)
+    coefs = coef_frame(names, beta, np.sqrt(np.diag(V)), df_t, level)
+    r2w = float(getattr(m, "_r2_within", np.nan))
+    st: dict[str, float] = {"df_t": df_t}
+    if estimator == "iv":
+        fs = pf.feols(f"{des.focal} ~ {des.instrument}" + (" + " + " + ".join(
+            [r for r in rhs if r != des.focal]) if len(rhs) > 1 else "") + " | iso3 + year", data=d,
+            vcov=vcov, ssc=ssc, fixef_rm="none", demeaner=fe.pyfixest_demeaner())
+        tt = fs.tidy().loc[des.instrument, "t value"]
+        st["first_stage_F"] = float(tt ** 2)
+        notes.append(f"First stage: {des.focal} on {des.instrument}, cluster-robust F = {tt ** 2:.1f}"
+                     + (" (weak instrument: F < 10)." if tt ** 2 < 10 else "."))
+        r2w = np.nan
+    me = None
+    if des.interaction and des.interaction in names:
+        Vdf = pd.DataFrame(V, index=names, columns=names)
+        grid = np.linspace(*np.nanquantile(d[des.moderator], [0.05, 0.95]), 21)
+        me = marginal_effects(pd.Series(beta, index=names), Vdf, des.focal, des.interaction, grid, df_t, level)
+        me.insert(0, "moderator", base["moderator"])
+    return FitResult(coefs=coefs, n_obs=int(m._N), n_units=int(d["iso3"].nunique()), r2_within=r2w,
+                     notes=notes, marginal_effects=me, stats=st, **base)
+
+
+def ordered_logit_model(endog: np.ndarray, exog: pd.DataFrame):
+    """statsmodels ``OrderedModel`` (logit) with an analytic score (and a Hessian from it).
+
+    statsmodels differentiates the ordered-logit likelihood numerically (2K log-likelihood evaluations per
+    gradient, K^2 per Hessian), which takes several seconds with year dummies; the likelihood, the
+    parameterisation (thresholds as first cut + log increments) and the optimiser are statsmodels' own.
+    """
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.tools.numdiff import approx_fprime
+
+    class _AnalyticOrderedLogit(OrderedModel):
+        def score_obs(self, params, **kwds):
+            params = np.asarray(params, float)
+            k = self.k_vars
+            th = self.transform_threshold_params(params)          # [-inf, c0, c1, ..., inf]
+            xb = self.exog @ params[:k] if k else np.zeros(self.nobs)
+            j = np.asarray(self.endog, int)
+            upp, low = th[j + 1] - xb, th[j] - xb
+            F = lambda z: stats.logistic.cdf(z)
+            f = lambda z: np.where(np.isfinite(z), stats.logistic.pdf(np.where(np.isfinite(z), z, 0)), 0.0)
+            prob = np.maximum(F(upp) - F(low), 1e-300)
+            fu, fl = f(upp), f(low)
+            n_thr = len(th) - 3                                    # number of log-increment parameters
+            out = np.empty((self.nobs, k + 1 + n_thr))
+            out[:, :k] = -((fu - fl) / prob)[:, None] * self.exog
+            out[:, k] = (fu - fl) / prob
+            incr = np.exp(params[k + 1:])
+            for li in range(n_thr):                                # th[m] contains incr[li] for m >= li + 2
+                l_idx = li + 1
+                out[:, k + 1 + li] = incr[li] * (fu * (j >= l_idx) - fl * (j >= l_idx + 1)) / prob
+            return out
+
+        def score(self, params):
+            return self.score_obs(params).sum(axis=0)
+
+        def hessian(self, params):
+            h = approx_fprime(np.asarray(params, float), self.score, centered=True)
+            return (h + h.T) / 2
+
+    return _AnalyticOrderedLogit(endog, exog, distr="logit")
+
+
+def _fit_ologit(des: Design, se: str, base: dict, level: float) -> FitResult:
+    d = des.data
+    notes = list(base.pop("notes"))
+    y = d[des.y].round().astype(int)
+    X = ologit_exog(d, des.regressors)
+    mod = ordered_logit_model(y.to_numpy(), X)
+    groups = pd.factorize(d["iso3"])[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mod.fit(method="bfgs", maxiter=2000, disp=False, gtol=1e-7, cov_type="cluster",
+                      cov_kwds={"groups": groups})
+    if not res.mle_retvals.get("converged", True):
+        notes.append("Ordered logit optimiser did not report convergence.")
+    names = list(X.columns)
+    k = len(names)
+    beta = np.asarray(res.params[:k], float)
+    V = np.asarray(res.cov_params())[:k, :k]
+    if se == "CRV1":
+        # statsmodels' cluster sandwich is CR1: G/(G-1) (N-1)/(N-K); CRV1 for likelihood models (fixest): G/(G-1)
+        n, K = len(d), len(res.params)
+        V = V / ((n - 1) / (n - K))
+    idx = [i for i, c in enumerate(names) if c in des.regressors]
+    dropped = [c for c in des.regressors if c not in names]
+    if dropped:
+        notes.append(f"Dropped as constant in sample: {', '.join(dropped)}.")
+    coefs = coef_frame([names[i] for i in idx], beta[idx], np.sqrt(np.diag(V))[idx], None, level)
+    notes.append("Pooled ordered logit with year dummies (no country effects); coefficients are log-odds.")
+    me = None
+    if des.interaction:
+        Vdf = pd.DataFrame(V, index=names, columns=names)
+        grid = np.linspace(*np.nanquantile(d[des.moderator], [0.05, 0.95]), 21)
+        me = marginal_effects(pd.Series(beta, index=names), Vdf, des.focal, des.interaction, grid, None, level)
+        me.insert(0, "moderator", base["moderator"])
+    return FitResult(coefs=coefs, n_obs=len(d), n_units=int(d["iso3"].nunique()), r2_within=np.nan,
+                     notes=notes, marginal_effects=me, stats={"pseudo_r2": float(res.prsquared),
+                                                               "llf": float(res.llf)}, **base)
+
+
+def ologit_exog(d: pd.DataFrame, regressors: Sequence[str]) -> pd.DataFrame:
+    """Regressors plus year dummies (first year dropped), no constant: the ordered-logit design matrix."""
+    yd = pd.get_dummies(d["year"].astype(int), prefix="yr", drop_first=True, dtype=float)
+    X = pd.concat([d[list(regressors)].astype(float).reset_index(drop=True), yd.reset_index(drop=True)], axis=1)
+    keep = X.columns[X.std(ddof=0) > 0]
+    return X[keep]
+
+
+def fit_many(panel: pd.DataFrame, outcomes: Sequence[str], **kwargs: Any) -> list[FitResult]:
+    """:func:`fit` for each outcome (same other parameters); outcomes are validated before any fit."""
+    check_choices("outcomes", list(outcomes), valid_outcomes(panel))
+    return [fit(panel, outcome=o, **kwargs) for o in outcomes]
+
+
+def tidy_all(results: Sequence[FitResult]) -> pd.DataFrame:
+    """Concatenate the tidy tables of several results (the results contract)."""
+    return pd.concat([r.tidy() for r in results], ignore_index=True)

@@ -1,0 +1,1 @@
+"""Running the collection: ``runner`` (papermill), ``bench`` (benchmarks), ``cli`` (``python -m helpers``)."""

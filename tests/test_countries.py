@@ -26,22 +26,35 @@ def iso(values, scheme, years=None, **kw):
 # --------------------------------------------------------------------------------------------------------------
 # crosswalk and reviewed map (real reference files)
 
+
 @pytest.mark.realdata
 def test_crosswalk_codes_and_names():
     assert iso(["PAK", "DEU"], "iso3c") == ["PAK", "DEU"]
-    assert iso([770, "770", 770.0], "cown") == ["PAK"] * 3          # numeric codes normalised
+    assert iso([770, "770", 770.0], "cown") == ["PAK"] * 3  # numeric codes normalised
     assert iso(["586"], "iso3n") == ["PAK"]
-    assert iso(["pak", "AFG"], "gapminder") == ["PAK", "AFG"]       # Gapminder geo is lower-case ISO3
-    assert iso(["Pakistan", "Syria ", "Cote d'Ivoire", "Swaziland", "Turkey"], "name") == \
-        ["PAK", "SYR", "CIV", "SWZ", "TUR"]
+    assert iso(["pak", "AFG"], "gapminder") == ["PAK", "AFG"]  # Gapminder geo is lower-case ISO3
+    assert iso(["Pakistan", "Syria ", "Cote d'Ivoire", "Swaziland", "Turkey"], "name") == [
+        "PAK",
+        "SYR",
+        "CIV",
+        "SWZ",
+        "TUR",
+    ]
     s = countries.to_iso3(pd.Series(["PAK", "IND"], index=[10, 20]), "iso3c")
-    assert list(s.index) == [10, 20]                                 # a Series keeps its index
+    assert list(s.index) == [10, 20]  # a Series keeps its index
 
 
 @pytest.mark.realdata
 def test_kosovo_has_one_code_in_every_scheme():
-    cases = {"iso3c": ["XKX", "KOS"], "wb": ["XKX", "KSV"], "cown": ["347"], "gwn": ["347"], "p5n": ["341"],
-             "gapminder": ["kos"], "name": ["Kosovo"]}
+    cases = {
+        "iso3c": ["XKX", "KOS"],
+        "wb": ["XKX", "KSV"],
+        "cown": ["347"],
+        "gwn": ["347"],
+        "p5n": ["341"],
+        "gapminder": ["kos"],
+        "name": ["Kosovo"],
+    }
     for scheme, codes in cases.items():
         assert iso(codes, scheme, years=[2010] * len(codes)) == ["XKX"] * len(codes), scheme
     assert countries.iso3_name("XKX") == "Kosovo"
@@ -85,10 +98,14 @@ def test_exclusions_map_to_na_on_purpose():
 @pytest.mark.realdata
 def test_unmapped_values_are_all_listed_with_the_source():
     with pytest.raises(UnmappedCountryError) as err:
-        countries.to_iso3(["Atlantis", "Pakistan", "Narnia", "Atlantis"], "name", source="demo.csv column CTRY")
+        countries.to_iso3(
+            ["Atlantis", "Pakistan", "Narnia", "Atlantis"], "name", source="demo.csv column CTRY"
+        )
     assert err.value.values == ["Atlantis", "Narnia"]
     msg = str(err.value)
-    assert "Atlantis" in msg and "Narnia" in msg and "demo.csv column CTRY" in msg and "country_map.csv" in msg
+    assert (
+        "Atlantis" in msg and "Narnia" in msg and "demo.csv column CTRY" in msg and "country_map.csv" in msg
+    )
     lenient = countries.to_iso3(["Atlantis", "Pakistan"], "name", strict=False)
     assert lenient.isna().tolist() == [True, False]
 
@@ -104,7 +121,9 @@ def test_real_reference_files_are_valid_and_target_known_codes():
     ex = countries.exclusions()
     assert len(ov) > 0 and len(ex) > 0
     known = set(countries.crosswalk()["iso3c"]) - {""}
-    assert set(ov["iso3"]) - known <= {"XKX", "EUU"}, "map targets must be ISO3 codes (or the project's XKX/EUU)"
+    assert set(ov["iso3"]) - known <= {"XKX", "EUU"}, (
+        "map targets must be ISO3 codes (or the project's XKX/EUU)"
+    )
     assert (ov["note"].str.len() > 10).all() and (ex["reason"].str.len() > 10).all()
     # no code is both mapped without year bounds and excluded (that exclusion would be dead)
     unbounded = ov[(ov["year_from"] == "") & (ov["year_to"] == "")]
@@ -126,8 +145,9 @@ def test_year_specific_codes_agree_with_countrycode_panel(scheme, cc_panel):
     """Second implementation: countrycode's own year-specific panel (where it gives an iso3c), 1946-2020."""
     full = cc_panel[cc_panel[scheme].notna()]
     assert len(full) > 5000
-    ours = countries.to_iso3(full[scheme].astype(int).astype(str), scheme, years=full["year"].astype(int),
-                             strict=False)
+    ours = countries.to_iso3(
+        full[scheme].astype(int).astype(str), scheme, years=full["year"].astype(int), strict=False
+    )
     agree = ours.to_numpy() == full["iso3c"].to_numpy()
     assert agree.all(), full.loc[~agree, ["country.name.en", "year", scheme, "iso3c"]].head()
 
@@ -138,9 +158,9 @@ def test_state_system_frame():
     assert not gw.duplicated(["iso3", "year"]).any()
     assert gw["year"].between(1946, 2022).all() and gw["year"].dtype == "int64"
     xkx = gw.loc[gw["iso3"] == "XKX", "year"]
-    assert xkx.min() == 2008 and xkx.max() == 2022                   # carried forward past the panel's 2020
-    assert {1970, 1989}.issubset(set(gw.loc[gw["iso3"] == "DEU", "year"]))   # GW 260 West Germany
-    assert 1980 in set(gw.loc[gw["iso3"] == "YEM", "year"])          # GW 678 North Yemen
+    assert xkx.min() == 2008 and xkx.max() == 2022  # carried forward past the panel's 2020
+    assert {1970, 1989}.issubset(set(gw.loc[gw["iso3"] == "DEU", "year"]))  # GW 260 West Germany
+    assert 1980 in set(gw.loc[gw["iso3"] == "YEM", "year"])  # GW 678 North Yemen
     assert not gw["iso3"].isin(["DDR", "YMD"]).any()
     # the two systems have the same states in 2022 apart from micro-states (GW) and Vietnam (missing gwn)
     cow = countries.state_system_frame("cown", 2022, 2022)
@@ -175,14 +195,23 @@ def _write_map(ref_dir, body: str):
     countries.clear_caches()
 
 
-@pytest.mark.parametrize("body, pattern", [
-    ("cown,260,DEU,,1990,West Germany\nisoo3,XXX,PAK,,,typo in scheme\n", r"unknown scheme.*isoo3.*line\(s\) \[3\]"),
-    ("cown,260,DEU,,1990,West Germany\ncown,999,pak,,,lower case\n", r"three capital letters.*line\(s\) \[3\]"),
-    ("cown,260,DEU,,1990,\n", r"needs a note.*line\(s\) \[2\]"),
-    ("cown,260,DEU,19x0,,bad year\n", r"year_from.*line\(s\) \[2\]"),
-    ("cown,260,DEU,,1990,a\ncown,260,DEU,1985,,b\n", r"overlapping year ranges.*\[2, 3\]"),
-    ("cown,260,DEU,1995,1990,inverted\n", r"year_from after year_to.*\[2\]"),
-])
+@pytest.mark.parametrize(
+    "body, pattern",
+    [
+        (
+            "cown,260,DEU,,1990,West Germany\nisoo3,XXX,PAK,,,typo in scheme\n",
+            r"unknown scheme.*isoo3.*line\(s\) \[3\]",
+        ),
+        (
+            "cown,260,DEU,,1990,West Germany\ncown,999,pak,,,lower case\n",
+            r"three capital letters.*line\(s\) \[3\]",
+        ),
+        ("cown,260,DEU,,1990,\n", r"needs a note.*line\(s\) \[2\]"),
+        ("cown,260,DEU,19x0,,bad year\n", r"year_from.*line\(s\) \[2\]"),
+        ("cown,260,DEU,,1990,a\ncown,260,DEU,1985,,b\n", r"overlapping year ranges.*\[2, 3\]"),
+        ("cown,260,DEU,1995,1990,inverted\n", r"year_from after year_to.*\[2\]"),
+    ],
+)
 def test_malformed_map_names_file_and_line(ref_dir, body, pattern):
     _write_map(ref_dir, body)
     with pytest.raises(DataError, match=pattern) as err:
@@ -216,4 +245,4 @@ def test_synthetic_map_rows_take_precedence_with_years(ref_dir):
     assert iso(["999", "999"], "cown", years=[1990, 1991]) == ["AAA", "BBB"]
     (ref_dir / "country_exclusions.csv").write_text("scheme,code,reason\ncown,770,pretend aggregate\n")
     countries.clear_caches()
-    assert countries.to_iso3(["770"], "cown").isna().all()           # exclusions beat the crosswalk
+    assert countries.to_iso3(["770"], "cown").isna().all()  # exclusions beat the crosswalk

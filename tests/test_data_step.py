@@ -14,9 +14,20 @@ from helpers.data import registry as data
 def _registry(tmp_path: Path, files: dict[str, bytes]) -> pd.DataFrame:
     rows = []
     for name, content in files.items():
-        rows.append({"source": name.split("/")[0], "file": name, "sha256": hashlib.sha256(content).hexdigest(),
-                     "bytes": str(len(content)), "url": f"http://127.0.0.1:9/{name}", "origin_repo": "x/y",
-                     "commit": "0" * 40, "path_in_repo": name, "licence": "CC0", "citation": "test"})
+        rows.append(
+            {
+                "source": name.split("/")[0],
+                "file": name,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "bytes": str(len(content)),
+                "url": f"http://127.0.0.1:9/{name}",
+                "origin_repo": "x/y",
+                "commit": "0" * 40,
+                "path_in_repo": name,
+                "licence": "CC0",
+                "citation": "test",
+            }
+        )
     reg = pd.DataFrame(rows)
     path = tmp_path / "registry.tsv"
     reg.to_csv(path, sep="\t", index=False)
@@ -111,8 +122,10 @@ def test_unknown_file_parameter_lists_valid(sandbox):
 
 def test_malformed_registry_names_file_and_row(tmp_path):
     p = tmp_path / "registry.tsv"
-    p.write_text("source\tfile\tsha256\tbytes\turl\torigin_repo\tcommit\tpath_in_repo\tlicence\tcitation\n"
-                 "a\ta/x\tnothex\t1\tu\tr\tc\tp\tl\tc\n")
+    p.write_text(
+        "source\tfile\tsha256\tbytes\turl\torigin_repo\tcommit\tpath_in_repo\tlicence\tcitation\n"
+        "a\ta/x\tnothex\t1\tu\tr\tc\tp\tl\tc\n"
+    )
     with pytest.raises(DataError, match=r"registry.tsv: malformed sha256 at row\(s\) \[2\]"):
         data.load_registry(p)
 

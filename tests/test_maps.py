@@ -17,7 +17,22 @@ CODELIST = paths.RAW / "countrycode" / "codelist_without_cldr.csv"
 if not (NE_DIR / "ne_50m_admin_0_countries.7z").is_file():
     pytest.skip("Natural Earth raw files not fetched", allow_module_level=True)
 
-SMALL_STATES = ["MLT", "SGP", "BHR", "MDV", "AND", "LIE", "MCO", "SMR", "NRU", "PLW", "KNA", "BRB", "SYC", "TON"]
+SMALL_STATES = [
+    "MLT",
+    "SGP",
+    "BHR",
+    "MDV",
+    "AND",
+    "LIE",
+    "MCO",
+    "SMR",
+    "NRU",
+    "PLW",
+    "KNA",
+    "BRB",
+    "SYC",
+    "TON",
+]
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +102,21 @@ def _all_locations(fig: go.Figure) -> dict[str, set[str]]:
 
 def test_choropleth_every_un_member_drawn(un_members):
     rng = np.random.default_rng(7)
-    df = pd.DataFrame({"iso3": un_members + ["XKX"], "v": rng.uniform(size=194),
-                       "act": rng.choice(["Ratification", "Accession"], 194)})
+    df = pd.DataFrame(
+        {
+            "iso3": un_members + ["XKX"],
+            "v": rng.uniform(size=194),
+            "act": rng.choice(["Ratification", "Accession"], 194),
+        }
+    )
     fig = maps.choropleth(df, "iso3", "v", hover_cols=["act"], title="t")
     locs = _all_locations(fig)
     names = maps.load_countries("50m").set_index("iso3")["name"]
-    marker_iso = {iso for iso in df["iso3"] if names.get(iso, maps.EXTRA_POINTS.get(iso, ("", "", ""))[2])
-                  in locs["markers"]}
+    marker_iso = {
+        iso
+        for iso in df["iso3"]
+        if names.get(iso, maps.EXTRA_POINTS.get(iso, ("", "", ""))[2]) in locs["markers"]
+    }
     drawn = locs["topo"] | locs["geojson"] | marker_iso
     assert set(df["iso3"]) <= drawn, sorted(set(df["iso3"]) - drawn)
     assert "XKX" in locs["geojson"]  # Kosovo is not in the plotly topojson: drawn from Natural Earth
@@ -103,20 +126,29 @@ def test_choropleth_every_un_member_drawn(un_members):
     fine = _all_locations(maps.choropleth(df, "iso3", "v", resolution=50))
     assert "CPV" in fine["topo"] and "CPV" not in {i for i in df["iso3"] if names.get(i) in fine["markers"]}
     assert "CPV" in fine["topo"] and set(df["iso3"]) <= fine["topo"] | fine["geojson"] | {
-        iso for iso in df["iso3"] if names.get(iso, "Tuvalu") in fine["markers"]}
+        iso for iso in df["iso3"] if names.get(iso, "Tuvalu") in fine["markers"]
+    }
     geo = fig.layout.geo
     assert geo.projection.type == "robinson" and geo.projection.rotation.lon == 0 and geo.resolution == 110
     t0 = fig.data[0]
     assert "act:" in t0.hovertemplate and t0.coloraxis == "coloraxis"
     i = list(t0.locations).index("PAK")
     assert t0.customdata[i][0] == "Pakistan" and t0.customdata[i][2] == df.set_index("iso3").loc["PAK", "act"]
-    assert any(getattr(a, "name", None) == "source_note" and "Natural Earth" in a.text for a in fig.layout.annotations)
+    assert any(
+        getattr(a, "name", None) == "source_note" and "Natural Earth" in a.text
+        for a in fig.layout.annotations
+    )
 
 
 def test_choropleth_categorical_legend():
     df = pd.DataFrame({"iso3": ["FRA", "PAK", "MLT", "USA"], "status": ["party", "party", "signed", "none"]})
-    fig = maps.choropleth(df, "iso3", "status", categories=["party", "signed", "none"],
-                          colors={"party": "#0072B2", "signed": "#56B4E9", "none": "#E69F00"})
+    fig = maps.choropleth(
+        df,
+        "iso3",
+        "status",
+        categories=["party", "signed", "none"],
+        colors={"party": "#0072B2", "signed": "#56B4E9", "none": "#E69F00"},
+    )
     legend = [t.name for t in fig.data if t.showlegend]
     assert legend == ["party", "signed", "none"]
     party = next(t for t in fig.data if t.type == "choropleth" and t.name == "party" and t.geojson is None)
@@ -137,8 +169,10 @@ def test_choropleth_errors():
 
 def test_choropleth_animated_frames():
     years = [1990, 2000, 2010]
-    df = pd.DataFrame([(iso, y, float(y > 1995 or iso == "NOR")) for iso in ["FRA", "NOR", "MLT"] for y in years],
-                      columns=["iso3", "year", "v"])
+    df = pd.DataFrame(
+        [(iso, y, float(y > 1995 or iso == "NOR")) for iso in ["FRA", "NOR", "MLT"] for y in years],
+        columns=["iso3", "year", "v"],
+    )
     fig = maps.choropleth_animated(df, "iso3", "v", "year", title="Party")
     assert [f.name for f in fig.frames] == ["1990", "2000", "2010"]
     assert all(len(f.data) == len(fig.data) for f in fig.frames)

@@ -50,9 +50,15 @@ def test_known_effect_is_zero_when_absent():
     assert abs(f["estimate"]) < 4 * f["std_error"]
 
 
-@pytest.mark.parametrize("kw", [{"controls": "cole"}, {"controls": "cole_plus", "coding": "years_since_binned"},
-                                {"controls": "none", "coding": "optional_protocol", "lag": 2},
-                                {"estimator": "twfe_ldv", "coding": "res_art16", "years": (1985, 2008)}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"controls": "cole"},
+        {"controls": "cole_plus", "coding": "years_since_binned"},
+        {"controls": "none", "coding": "optional_protocol", "lag": 2},
+        {"estimator": "twfe_ldv", "coding": "res_art16", "years": (1985, 2008)},
+    ],
+)
 def test_twfe_equals_statsmodels_dummies_cr1(panel, kw):
     r = M.fit(panel, se="CR1", **kw)
     des = M.build_design(panel, **kw)
@@ -73,8 +79,13 @@ def test_crv1_equals_pyfixest_default_and_rescaled_statsmodels(panel):
     d = des.data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=d, vcov={"CRV1": "iso3"},
-                     fixef_rm="none", demeaner=fe.pyfixest_demeaner())  # pyfixest's default small-sample correction
+        m = pf.feols(
+            f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year",
+            data=d,
+            vcov={"CRV1": "iso3"},
+            fixef_rm="none",
+            demeaner=fe.pyfixest_demeaner(),
+        )  # pyfixest's default small-sample correction
     np.testing.assert_allclose(r.coefs["std_error"], m.tidy()["Std. Error"].to_numpy(), rtol=1e-10)
     # independent: CRV1 = CR1 x sqrt((N - K_CR1) / (N - K_CRV1)), K_CR1 = k + C + T - 1, K_CRV1 = k + T
     sm = _sm_dummies(d, des.y, des.regressors)
@@ -101,11 +112,19 @@ def _pyfixest_crv3(d: pd.DataFrame, y: str, regressors: list[str]):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pf.feols(f"{y} ~ {' + '.join(regressors)} | iso3 + year", data=d, vcov={"CRV3": "iso3"},
-                        ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none", demeaner=fe.pyfixest_demeaner())
+        return pf.feols(
+            f"{y} ~ {' + '.join(regressors)} | iso3 + year",
+            data=d,
+            vcov={"CRV3": "iso3"},
+            ssc=pf.ssc(k_adj=False, G_adj=False),
+            fixef_rm="none",
+            demeaner=fe.pyfixest_demeaner(),
+        )
 
 
-@pytest.mark.parametrize("kw", [{"controls": "cole"}, {"estimator": "twfe_ldv", "coding": "years_since_binned"}])
+@pytest.mark.parametrize(
+    "kw", [{"controls": "cole"}, {"estimator": "twfe_ldv", "coding": "years_since_binned"}]
+)
 def test_crv3_equals_pyfixest_refits(panel, kw):
     # unbalanced sample: pyfixest's CRV3 refits the model without each country (every FE re-estimated)
     p = panel[~((panel["year"] > 2005) & panel["iso3"].isin(["C001", "C002", "C003"]))]
@@ -121,10 +140,13 @@ def test_term_labels():
     assert variables.term_label("cedaw_ratified_l1") == "CEDAW ratified (t\u22121)"
     assert variables.term_label("ln_gdppc_l1") == "ln GDP per capita (t\u22121)"
     assert variables.term_label("v2x_polyarchy_l1") == "Democracy (polyarchy, t\u22121)"
-    assert variables.term_label("ced_ratified_l2") == "CPED ratified (t\u22122)"          # TREATIES[t].short, not upper()
-    assert variables.term_label("cedaw_ratified_l1_x_v2xcs_ccsi") == ("CEDAW ratified (t\u22121) \u00d7 "
-                                                             "Civil society (core index, t\u22121)")
-    assert variables.term_label("no_such_column_l1") == "no_such_column_l1"        # unknown names pass through
+    assert (
+        variables.term_label("ced_ratified_l2") == "CPED ratified (t\u22122)"
+    )  # TREATIES[t].short, not upper()
+    assert variables.term_label("cedaw_ratified_l1_x_v2xcs_ccsi") == (
+        "CEDAW ratified (t\u22121) \u00d7 Civil society (core index, t\u22121)"
+    )
+    assert variables.term_label("no_such_column_l1") == "no_such_column_l1"  # unknown names pass through
     # every contract outcome and control has a label
     for c in M.OUTCOMES + [c for c in M.CONTROL_COLUMNS if c != "region_density"]:
         assert variables.variable_label(c) != c
@@ -164,9 +186,14 @@ def test_moderator_marginal_effects(panel):
     b1, b2 = c.loc["cedaw_ratified_l1", "estimate"], c.loc["cedaw_ratified_l1_x_v2x_polyarchy", "estimate"]
     np.testing.assert_allclose(me["estimate"], b1 + b2 * me["moderator_value"], atol=1e-12)
     # at m = 0 the delta-method SE is the SE of the main term
-    z = M.marginal_effects(c["estimate"], pd.DataFrame(np.diag(c["std_error"] ** 2), index=c.index,
-                                                       columns=c.index), "cedaw_ratified_l1",
-                           "cedaw_ratified_l1_x_v2x_polyarchy", np.array([0.0]), None)
+    z = M.marginal_effects(
+        c["estimate"],
+        pd.DataFrame(np.diag(c["std_error"] ** 2), index=c.index, columns=c.index),
+        "cedaw_ratified_l1",
+        "cedaw_ratified_l1_x_v2x_polyarchy",
+        np.array([0.0]),
+        None,
+    )
     assert z["std_error"].iloc[0] == pytest.approx(c.loc["cedaw_ratified_l1", "std_error"])
     assert me["moderator_value"].is_monotonic_increasing and len(me) == 21
 
@@ -190,7 +217,12 @@ def test_ologit_equals_statsmodels(panel):
     from statsmodels.miscmodels.ordinal_model import OrderedModel
     from statsmodels.tools.numdiff import approx_fprime
 
-    kw = {"outcome": "wopol", "estimator": "ologit", "controls": ["ln_gdppc", "v2x_polyarchy"], "years": (1981, 2011)}
+    kw = {
+        "outcome": "wopol",
+        "estimator": "ologit",
+        "controls": ["ln_gdppc", "v2x_polyarchy"],
+        "years": (1981, 2011),
+    }
     r = M.fit(panel, se="CR1", **kw)
     des = M.build_design(panel, **kw)
     X = M.ologit_exog(des.data, des.regressors)
@@ -201,16 +233,25 @@ def test_ologit_equals_statsmodels(panel):
     fast = M.ordered_logit_model(y, X)
     rng = np.random.default_rng(0)
     par = np.asarray(fast.start_params) + rng.normal(0, 0.1, len(fast.start_params))
-    np.testing.assert_allclose(fast.score(par), approx_fprime(par, plain.loglike, centered=True),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        fast.score(par), approx_fprime(par, plain.loglike, centered=True), rtol=1e-5, atol=1e-6
+    )
     groups = {"groups": pd.factorize(des.data["iso3"])[0]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mine = fast.fit(method="bfgs", maxiter=2000, disp=False, gtol=1e-7, cov_type="cluster", cov_kwds=groups)
+        mine = fast.fit(
+            method="bfgs", maxiter=2000, disp=False, gtol=1e-7, cov_type="cluster", cov_kwds=groups
+        )
         default = plain.fit(method="bfgs", maxiter=2000, disp=False, cov_type="cluster", cov_kwds=groups)
         # statsmodels (numerical derivatives) started at our optimum stays there
-        res = plain.fit(start_params=np.asarray(mine.params), method="bfgs", maxiter=2000, disp=False,
-                        cov_type="cluster", cov_kwds=groups)
+        res = plain.fit(
+            start_params=np.asarray(mine.params),
+            method="bfgs",
+            maxiter=2000,
+            disp=False,
+            cov_type="cluster",
+            cov_kwds=groups,
+        )
     k = len(des.regressors)
     np.testing.assert_allclose(r.coefs["estimate"], np.asarray(mine.params)[:k], rtol=1e-12)
     np.testing.assert_allclose(r.coefs["estimate"], np.asarray(res.params)[:k], rtol=1e-5, atol=1e-7)
@@ -219,11 +260,15 @@ def test_ologit_equals_statsmodels(panel):
     assert float(mine.llf) >= float(default.llf) - 1e-8
     np.testing.assert_allclose(r.coefs["estimate"], np.asarray(default.params)[:k], rtol=2e-2, atol=1e-3)
     assert r.fixed_effects == ["year (dummies)"]
-    assert r.coefs.set_index("term").loc["cedaw_ratified_l1", "estimate"] > 0  # true latent effect is positive
+    assert (
+        r.coefs.set_index("term").loc["cedaw_ratified_l1", "estimate"] > 0
+    )  # true latent effect is positive
     # CRV1 for a likelihood model drops the (N-1)/(N-K) factor only
     r1 = M.fit(panel, se="CRV1", **kw)
     n, K = r.n_obs, len(mine.params)
-    np.testing.assert_allclose(r1.coefs["std_error"], r.coefs["std_error"] / np.sqrt((n - 1) / (n - K)), rtol=1e-10)
+    np.testing.assert_allclose(
+        r1.coefs["std_error"], r.coefs["std_error"] / np.sqrt((n - 1) / (n - K)), rtol=1e-10
+    )
 
 
 # ---------------------------------------------------------------------------------------------- tidy contract
@@ -231,8 +276,21 @@ def test_ologit_equals_statsmodels(panel):
 
 def test_tidy_contract(panel):
     t = M.fit(panel, outcome="v2x_gencl").tidy()
-    for c in ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high", "n_obs",
-              "n_units", "model", "outcome", "treaty", "estimator"]:
+    for c in [
+        "term",
+        "estimate",
+        "std_error",
+        "statistic",
+        "p_value",
+        "conf_low",
+        "conf_high",
+        "n_obs",
+        "n_units",
+        "model",
+        "outcome",
+        "treaty",
+        "estimator",
+    ]:
         assert c in t.columns
     assert t["outcome"].eq("v2x_gencl").all() and t["focal"].sum() == 1
 
@@ -240,21 +298,24 @@ def test_tidy_contract(panel):
 # ---------------------------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("kw,name,valid", [
-    ({"treaty": "cedawx"}, "treaty", "cedaw_op"),
-    ({"outcome": "gdp"}, "outcome", "v2x_gender"),
-    ({"controls": "colee"}, "controls", "cole_plus"),
-    ({"controls": ["ln_gdppc", "gdp"]}, "controls", "v2xcs_ccsi"),
-    ({"coding": "dummy"}, "coding", "years_since_binned"),
-    ({"estimator": "ols"}, "estimator", "twfe_ldv"),
-    ({"se": "HC1"}, "se", "CRV3"),
-    ({"moderator": "gdp"}, "moderator", "v2xcs_ccsi"),
-    ({"coding": "res_any", "treaty": "iccpr"}, "coding", "ratified"),
-    ({"coding": "optional_protocol", "treaty": "cerd"}, "coding", "years_since"),
-    ({"region": "Atlantis"}, "region", "South Asia"),
-    ({"income_group": "XL"}, "income_group", "UM"),
-    ({"lag": -1}, "lag", "0"),
-])
+@pytest.mark.parametrize(
+    "kw,name,valid",
+    [
+        ({"treaty": "cedawx"}, "treaty", "cedaw_op"),
+        ({"outcome": "gdp"}, "outcome", "v2x_gender"),
+        ({"controls": "colee"}, "controls", "cole_plus"),
+        ({"controls": ["ln_gdppc", "gdp"]}, "controls", "v2xcs_ccsi"),
+        ({"coding": "dummy"}, "coding", "years_since_binned"),
+        ({"estimator": "ols"}, "estimator", "twfe_ldv"),
+        ({"se": "HC1"}, "se", "CRV3"),
+        ({"moderator": "gdp"}, "moderator", "v2xcs_ccsi"),
+        ({"coding": "res_any", "treaty": "iccpr"}, "coding", "ratified"),
+        ({"coding": "optional_protocol", "treaty": "cerd"}, "coding", "years_since"),
+        ({"region": "Atlantis"}, "region", "South Asia"),
+        ({"income_group": "XL"}, "income_group", "UM"),
+        ({"lag": -1}, "lag", "0"),
+    ],
+)
 def test_bad_parameters_list_valid_values(panel, kw, name, valid):
     with pytest.raises(ParameterError) as e:
         M.fit(panel, **kw)

@@ -55,10 +55,24 @@ def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports):
     mpdta = pyreadr.read_r(str(paths.raw_path("did_mpdta/mpdta.rda")))["mpdta"]
     path = tmp_path / "mpdta.csv"
     mpdta.to_csv(path, index=False)
-    res = runner.run_notebook("04_staggered_did", {
-        "panel_path": str(path), "unit_col": "countyreal", "time_col": "year", "cohort_col": "first.treat",
-        "outcome": "lemp", "covariates": [], "control_group": "nevertreated", "years": [], "event_window": [-3, 3],
-        "n_boot": 99, "n_wild": 99, "n_perm": 49}, "mpdta")
+    res = runner.run_notebook(
+        "04_staggered_did",
+        {
+            "panel_path": str(path),
+            "unit_col": "countyreal",
+            "time_col": "year",
+            "cohort_col": "first.treat",
+            "outcome": "lemp",
+            "covariates": [],
+            "control_group": "nevertreated",
+            "years": [],
+            "event_window": [-3, 3],
+            "n_boot": 99,
+            "n_wild": 99,
+            "n_perm": 49,
+        },
+        "mpdta",
+    )
     assert res.ok, res.error
     simple = pd.read_csv(tmp_reports / "04_staggered_did" / "mpdta" / "results" / "cs_simple.csv")
     # the published simple ATT of the R did package for mpdta (never-treated controls): -0.0400
@@ -74,15 +88,38 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports):
         level = rng.normal(0, 0.3)
         for t in range(1990, 2011):
             y = level + 0.02 * (t - 1990) + rng.normal(0, 0.01) + (0.5 if (u == "U00" and t >= 2000) else 0.0)
-            rows.append({"unit": u, "period": t, "y": y, "event": 2000 if u == "U00" else np.nan,
-                         "treated": int(u == "U00" and t >= 2000)})
+            rows.append(
+                {
+                    "unit": u,
+                    "period": t,
+                    "y": y,
+                    "event": 2000 if u == "U00" else np.nan,
+                    "treated": int(u == "U00" and t >= 2000),
+                }
+            )
     path = tmp_path / "synthetic.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    res = runner.run_notebook("05_country_case", {
-        "panel_path": str(path), "ratifications_path": "none", "unit_col": "unit", "time_col": "period",
-        "name_col": "", "country": "U00", "treaty": "cedaw", "event_year": 2000, "outcome": "y", "window": [8, 8],
-        "donor_rule": "status", "status_col": "treated", "cohort_col": "event", "sdid_placebos": 10,
-        "n_wild": 99}, "synthetic")
+    res = runner.run_notebook(
+        "05_country_case",
+        {
+            "panel_path": str(path),
+            "ratifications_path": "none",
+            "unit_col": "unit",
+            "time_col": "period",
+            "name_col": "",
+            "country": "U00",
+            "treaty": "cedaw",
+            "event_year": 2000,
+            "outcome": "y",
+            "window": [8, 8],
+            "donor_rule": "status",
+            "status_col": "treated",
+            "cohort_col": "event",
+            "sdid_placebos": 10,
+            "n_wild": 99,
+        },
+        "synthetic",
+    )
     assert res.ok, res.error
     est = pd.read_csv(tmp_reports / "05_country_case" / "synthetic" / "results" / "case_estimates.csv")
     sc = est.loc[est["estimator"].str.contains("synthetic_control"), "estimate"].iloc[0]

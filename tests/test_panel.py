@@ -10,23 +10,36 @@ from helpers.data.schemas import validate_panel
 
 
 def _rat(rows):
-    cols = ["iso3", "participant", "treaty", "signature_date", "ratification_date", "act_type", "denounced_date",
-            "is_state", "is_predecessor", "successors"]
+    cols = [
+        "iso3",
+        "participant",
+        "treaty",
+        "signature_date",
+        "ratification_date",
+        "act_type",
+        "denounced_date",
+        "is_state",
+        "is_predecessor",
+        "successors",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     for c in ["signature_date", "ratification_date", "denounced_date"]:
         df[c] = pd.to_datetime(df[c])
     return df
 
 
-SYN = _rat([
-    ["AAA", "A", "cedaw", "1980-07-17", "1985-03-01", "ratification", None, True, False, None],
-    ["BBB", "B", "cedaw", "1980-07-17", None, None, None, True, False, None],                      # signed only
-    ["CCC", "C", "cedaw", None, "1993-02-22", "succession", None, True, False, None],               # successor
-    ["XXX", "Pred", "cedaw", "1980-07-17", "1982-02-16", "ratification", None, False, True, ["CCC"]],
-    ["DDD", "D", "cedaw", None, "1990-01-01", "accession", "1995-06-01", True, False, None],      # denounced
-])
-FRAME = pd.MultiIndex.from_product([["AAA", "BBB", "CCC", "DDD"], range(1978, 2001)],
-                                   names=["iso3", "year"]).to_frame(index=False)
+SYN = _rat(
+    [
+        ["AAA", "A", "cedaw", "1980-07-17", "1985-03-01", "ratification", None, True, False, None],
+        ["BBB", "B", "cedaw", "1980-07-17", None, None, None, True, False, None],  # signed only
+        ["CCC", "C", "cedaw", None, "1993-02-22", "succession", None, True, False, None],  # successor
+        ["XXX", "Pred", "cedaw", "1980-07-17", "1982-02-16", "ratification", None, False, True, ["CCC"]],
+        ["DDD", "D", "cedaw", None, "1990-01-01", "accession", "1995-06-01", True, False, None],  # denounced
+    ]
+)
+FRAME = pd.MultiIndex.from_product(
+    [["AAA", "BBB", "CCC", "DDD"], range(1978, 2001)], names=["iso3", "year"]
+).to_frame(index=False)
 FRAME["region"] = ["R1"] * 23 * 2 + ["R2"] * 23 * 2
 
 
@@ -38,7 +51,9 @@ def test_ratified_years_since_and_signed():
     assert a.loc[1979, "cedaw_signed"] == 0 and a.loc[1980, "cedaw_signed"] == 1
     assert (a["cedaw_year"] == 1985).all()
     b = p.loc["BBB"]
-    assert b["cedaw_ratified"].sum() == 0 and b.loc[2000, "cedaw_signed"] == 1 and b["cedaw_year"].isna().all()
+    assert (
+        b["cedaw_ratified"].sum() == 0 and b.loc[2000, "cedaw_signed"] == 1 and b["cedaw_year"].isna().all()
+    )
 
 
 def test_denunciation_ends_status():
@@ -48,7 +63,9 @@ def test_denunciation_ends_status():
 
 
 def test_rejoining_after_denunciation_restores_status():
-    rat = pd.concat([SYN, _rat([["DDD", "D", "cedaw", None, "1998-01-01", "accession", None, True, False, None]])])
+    rat = pd.concat(
+        [SYN, _rat([["DDD", "D", "cedaw", None, "1998-01-01", "accession", None, True, False, None]])]
+    )
     d = pnl.treaty_columns(FRAME, rat, ["cedaw"]).set_index(["iso3", "year"]).loc["DDD"]
     assert d.loc[1994, "cedaw_ratified"] == 1 and d.loc[2000, "cedaw_ratified"] == 1
 
@@ -106,7 +123,11 @@ def test_real_panel_known_facts(panel):
     assert p.loc[("PAK", 1990), "crc_ratified"] == 1 and p.loc[("PAK", 1989), "crc_ratified"] == 0
     # the United States signed CEDAW (17 July 1980) and never ratified
     usa = p.loc["USA"]
-    assert usa["cedaw_ratified"].sum() == 0 and usa.loc[1980, "cedaw_signed"] == 1 and usa.loc[1979, "cedaw_signed"] == 0
+    assert (
+        usa["cedaw_ratified"].sum() == 0
+        and usa.loc[1980, "cedaw_signed"] == 1
+        and usa.loc[1979, "cedaw_signed"] == 0
+    )
     for iso in ["IRN", "SOM", "SDN", "TON"]:
         assert p.loc[iso, "cedaw_ratified"].sum() == 0, iso
     # Trinidad and Tobago: ICCPR-OP1 acceded 1980, last denunciation effective 27 June 2000

@@ -24,7 +24,9 @@ def test_environment_yml_in_sync_with_pyproject():
     pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
     assert pip == ["-e .[dev]"], "environment.yml must install the project itself (pins live in pyproject)"
     # no conda package may shadow a pinned Python dependency with another version
-    pinned = {re.split(r"[=<>]", d)[0].lower() for d in proj["dependencies"] + proj["optional-dependencies"]["dev"]}
+    pinned = {
+        re.split(r"[=<>]", d)[0].lower() for d in proj["dependencies"] + proj["optional-dependencies"]["dev"]
+    }
     conda_names = {re.split(r"[=<>]", d)[0].lower() for d in deps if isinstance(d, str)}
     assert not (conda_names & pinned), conda_names & pinned
     for d in proj["dependencies"] + proj["optional-dependencies"]["dev"]:
@@ -39,15 +41,22 @@ def test_notebooks_are_stored_clean_and_use_python3_kernel():
         assert nb.metadata.get("kernelspec", {}).get("name") == "python3", nb_path
         for cell in nb.cells:
             if cell.cell_type == "code":
-                assert not cell.outputs and cell.execution_count is None, f"{nb_path.name} stored with outputs"
+                assert not cell.outputs and cell.execution_count is None, (
+                    f"{nb_path.name} stored with outputs"
+                )
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(tagged) == 1, f"{nb_path.name}: exactly one cell tagged 'parameters'"
         assert "run_label" in runner.declared_parameters(nb_path), nb_path.name
 
 
 def test_no_raw_or_generated_data_tracked():
-    out = subprocess.run(["git", "ls-files", "data/raw", "data/processed", "reports"], cwd=paths.ROOT,
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["git", "ls-files", "data/raw", "data/processed", "reports"],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert all(p.endswith((".gitkeep", "README.md")) for p in out), out
 
 

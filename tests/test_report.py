@@ -28,11 +28,27 @@ def _executed_notebook(path: Path, failed: bool = False) -> None:
     injected = nbformat.v4.new_code_cell('# Parameters\ntreaty = "iccpr"\n')
     injected.metadata["tags"] = ["injected-parameters"]
     fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[2, 1, 3], name="series-xyz")).to_plotly_json()
-    plot = nbformat.v4.new_code_cell("fig", outputs=[nbformat.v4.new_output(
-        "display_data", data={"application/vnd.plotly.v1+json": fig, "text/plain": "Figure"})])
-    nb.cells = [nbformat.v4.new_markdown_cell("# Ratification atlas\nWho ratified when."), params, injected, plot]
-    nb.metadata["papermill"] = {"parameters": {"treaty": "iccpr"}, "default_parameters": {},
-                                "duration": 3.25, "exception": failed, "start_time": "2026-01-01T00:00:00"}
+    plot = nbformat.v4.new_code_cell(
+        "fig",
+        outputs=[
+            nbformat.v4.new_output(
+                "display_data", data={"application/vnd.plotly.v1+json": fig, "text/plain": "Figure"}
+            )
+        ],
+    )
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Ratification atlas\nWho ratified when."),
+        params,
+        injected,
+        plot,
+    ]
+    nb.metadata["papermill"] = {
+        "parameters": {"treaty": "iccpr"},
+        "default_parameters": {},
+        "duration": 3.25,
+        "exception": failed,
+        "start_time": "2026-01-01T00:00:00",
+    }
     nbformat.write(nb, path)
 
 
@@ -64,9 +80,14 @@ def test_build_index_links_everything_offline(reports, tmp_path):
     html = index.read_text()
     assert not EXTERNAL.search(html)
     links = _links(html)
-    for rel in ["notebooks/01_atlas--default.html", "notebooks/01_atlas--default.ipynb", "01_atlas/default/figures/bars.html",
-                "01_atlas/default/tables/tab1.tex", "01_atlas/default/tables/tab1.md",
-                "01_atlas/default/results/tidy.csv"]:
+    for rel in [
+        "notebooks/01_atlas--default.html",
+        "notebooks/01_atlas--default.ipynb",
+        "01_atlas/default/figures/bars.html",
+        "01_atlas/default/tables/tab1.tex",
+        "01_atlas/default/tables/tab1.md",
+        "01_atlas/default/results/tidy.csv",
+    ]:
         assert rel in links, rel
     assert "#run-01_atlas/default" in html and 'id="run-01_atlas/default"' in html
     assert ".running" not in html
@@ -78,7 +99,7 @@ def test_build_index_links_everything_offline(reports, tmp_path):
     assert "<b><code>treaty = &quot;iccpr&quot;</code></b>" in html
     assert "<code>year = 2000</code>" in html  # a default from the parameters cell
     assert SHA in html and "naturalearth/ne.json" in html
-    assert f"<td>pandas</td><td class=\"mono\">{pd.__version__}</td>" in html
+    assert f'<td>pandas</td><td class="mono">{pd.__version__}</td>' in html
 
 
 def test_rendered_notebook_is_offline_and_interactive(reports, tmp_path):

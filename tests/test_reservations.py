@@ -12,10 +12,23 @@ from helpers.core.errors import DataError, ParameterError
 from helpers.data import reservations as R
 from helpers.data import untc
 
-needs_pages = pytest.mark.skipif(not (paths.raw_path(untc.HTML_DIR) / "cedaw.html").exists(),
-                                 reason="UNTC pages not fetched (make data)")
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+needs_pages = pytest.mark.skipif(
+    not (paths.raw_path(untc.HTML_DIR) / "cedaw.html").exists(), reason="UNTC pages not fetched (make data)"
+)
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +45,28 @@ def status() -> pd.DataFrame:
 # draft rules (synthetic text)
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_draft_rules_on_small_texts():
-    d = R.draft_codes("Reservation:\nThe Government does not consider itself bound by article 29, paragraph 1.")
+    d = R.draft_codes(
+        "Reservation:\nThe Government does not consider itself bound by article 29, paragraph 1."
+    )
     assert (d["res_any"], d["res_art29_1"], d["res_art2"], d["res_general"]) == (1, 1, 0, 0)
     d = R.draft_codes("Declaration:\nThe Government understands the Convention as a step towards equality.")
     assert d["res_any"] == 0
-    d = R.draft_codes('Declaration:\n"The accession to the Convention is subject to the provisions of the Constitution."')
+    d = R.draft_codes(
+        'Declaration:\n"The accession to the Convention is subject to the provisions of the Constitution."'
+    )
     assert d["res_any"] == 1 and d["res_general"] == 1
-    d = R.draft_codes("Reservations:\nArticle 16:\nThe provisions of article 16 should not contradict the Family Code.")
+    d = R.draft_codes(
+        "Reservations:\nArticle 16:\nThe provisions of article 16 should not contradict the Family Code."
+    )
     assert d["res_art16"] == 1 and d["res_art2"] == 0
     # an article of another instrument is not an article of CEDAW
-    d = R.draft_codes("Declaration:\narticle 5 will be applied subject to respect for article 17 of the International "
-                      "Covenant on Civil and Political Rights; it reserves the right to apply article 3 of the "
-                      "Liechtenstein Constitution.")
+    d = R.draft_codes(
+        "Declaration:\narticle 5 will be applied subject to respect for article 17 of the International "
+        "Covenant on Civil and Political Rights; it reserves the right to apply article 3 of the "
+        "Liechtenstein Constitution."
+    )
     assert "17" not in d["other_articles"].split(";") and "3" not in d["other_articles"].split(";")
     # lists: "articles 2 (f), 5, and 16"
     d = R.draft_codes("reserves the right not to apply the provisions of Articles 2 (f), 5, and 16 to titles")
@@ -59,6 +81,7 @@ def test_normalised_hash_ignores_whitespace_only():
 # ---------------------------------------------------------------------------------------------------------------
 # the reviewed table against the real page
 # ---------------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.realdata
 @needs_pages
@@ -200,6 +223,7 @@ def test_bad_code_values_are_errors(tmp_path):
 # country-year status
 # ---------------------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.realdata
 @needs_pages
 def test_status_shape_and_types(status):
@@ -219,11 +243,12 @@ def test_status_shape_and_types(status):
 @needs_pages
 def test_status_follows_act_and_withdrawal_years(status):
     s = status.set_index(["iso3", "year"])
-    assert s.loc[("PAK", 1995)].sum() == 0                       # acceded 12 Mar 1996
-    assert tuple(s.loc[("PAK", 1996), ["cedaw_res_any", "cedaw_res_general", "cedaw_res_art29",
-                                       "cedaw_res_art2"]]) == (1, 1, 1, 0)
+    assert s.loc[("PAK", 1995)].sum() == 0  # acceded 12 Mar 1996
+    assert tuple(
+        s.loc[("PAK", 1996), ["cedaw_res_any", "cedaw_res_general", "cedaw_res_art29", "cedaw_res_art2"]]
+    ) == (1, 1, 1, 0)
     assert s.loc[("PAK", 2023), "cedaw_res_general"] == 1
-    assert s.loc[("AUT", 1981), "cedaw_res_any"] == 0             # ratified 1982
+    assert s.loc[("AUT", 1981), "cedaw_res_any"] == 0  # ratified 1982
     assert s.loc[("AUT", 2014), "cedaw_res_any"] == 1 and s.loc[("AUT", 2015), "cedaw_res_any"] == 0
     assert s.loc[("HUN", 1988), "cedaw_res_art29"] == 1 and s.loc[("HUN", 1989), "cedaw_res_art29"] == 0
     assert s.loc[("BHS", 2010), "cedaw_res_art16"] == 1 and s.loc[("BHS", 2011), "cedaw_res_art16"] == 0

@@ -24,8 +24,12 @@ def panel() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def grid(panel) -> pd.DataFrame:
-    return S.specification_grid(panel=panel, outcomes=["v2x_gender", "v2x_genpp", "v2lgfemleg"],
-                                lags=[0, 1, 2], windows=[(1981, 2012), (1990, 2012)])
+    return S.specification_grid(
+        panel=panel,
+        outcomes=["v2x_gender", "v2x_genpp", "v2lgfemleg"],
+        lags=[0, 1, 2],
+        windows=[(1981, 2012), (1990, 2012)],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +43,26 @@ def _feols(des: M.Design, se: str = "CRV1"):
     vcov, ssc = M.pyfixest_vcov(se)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data, vcov=vcov, ssc=ssc,
-                        fixef_rm="none", demeaner=fe.pyfixest_demeaner())
+        return pf.feols(
+            f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year",
+            data=des.data,
+            vcov=vcov,
+            ssc=ssc,
+            fixef_rm="none",
+            demeaner=fe.pyfixest_demeaner(),
+        )
 
 
 def test_grid_is_full_product(grid):
     assert len(grid) == 3 * 5 * 3 * 3 * 2 * 2
     assert grid["spec_id"].is_unique
-    assert set(grid["coding"]) == {"ratified", "years_since", "years_since_binned", "optional_protocol", "res_any"}
+    assert set(grid["coding"]) == {
+        "ratified",
+        "years_since",
+        "years_since_binned",
+        "optional_protocol",
+        "res_any",
+    }
 
 
 def test_default_grid_has_at_least_1000_specs(panel):
@@ -58,9 +74,16 @@ def test_engine_equals_pyfixest_loop(panel, grid, results):
     sub = grid.groupby(["coding", "controls", "estimator"], group_keys=False).head(2)
     assert len(sub) >= 60
     for row in sub.itertuples():
-        des = M.build_design(panel, treaty=row.treaty, outcome=row.outcome, coding=row.coding,
-                             controls=row.controls, lag=row.lag, estimator=row.estimator,
-                             years=(row.year_start, row.year_end))
+        des = M.build_design(
+            panel,
+            treaty=row.treaty,
+            outcome=row.outcome,
+            coding=row.coding,
+            controls=row.controls,
+            lag=row.lag,
+            estimator=row.estimator,
+            years=(row.year_start, row.year_end),
+        )
         m = _feols(des)
         got = results.loc[results["spec_id"] == row.spec_id].iloc[0]
         ref = m.tidy().loc[des.focal]
@@ -80,18 +103,31 @@ def test_engine_equals_statsmodels_dummies_cr1(panel, grid):
     sub = grid[(grid["lag"] == 1) & (grid["coding"].isin(["ratified", "years_since_binned"]))].head(8)
     res = S.run_specs(panel, sub, se="CR1")
     for row, got in zip(sub.itertuples(), res.itertuples()):
-        des = M.build_design(panel, outcome=row.outcome, coding=row.coding, controls=row.controls, lag=row.lag,
-                             estimator=row.estimator, years=(row.year_start, row.year_end))
+        des = M.build_design(
+            panel,
+            outcome=row.outcome,
+            coding=row.coding,
+            controls=row.controls,
+            lag=row.lag,
+            estimator=row.estimator,
+            years=(row.year_start, row.year_end),
+        )
         d = des.data
         sm = smf.ols(f"{des.y} ~ {' + '.join(des.regressors)} + C(iso3) + C(year)", data=d).fit(
-            cov_type="cluster", cov_kwds={"groups": pd.factorize(d["iso3"])[0]})
+            cov_type="cluster", cov_kwds={"groups": pd.factorize(d["iso3"])[0]}
+        )
         assert got.estimate == pytest.approx(sm.params[des.focal], abs=1e-8)
         assert got.std_error == pytest.approx(sm.bse[des.focal], rel=1e-10)
 
 
 def test_engine_recovers_true_effect(results):
-    r = results[(results["outcome"] == "v2x_gender") & (results["coding"] == "ratified") & (results["lag"] == 1)
-                & (results["estimator"] == "twfe") & (results["controls"] == "cole")]
+    r = results[
+        (results["outcome"] == "v2x_gender")
+        & (results["coding"] == "ratified")
+        & (results["lag"] == 1)
+        & (results["estimator"] == "twfe")
+        & (results["controls"] == "cole")
+    ]
     assert len(r) == 2
     assert (abs(r["estimate"] - TRUE_EFFECT) < 4 * r["std_error"]).all()
 
@@ -109,8 +145,15 @@ def test_two_way_sweep_is_exact_projection(panel):
 
 
 def test_skipped_specs_have_reasons(panel):
-    g = S.specification_grid(panel=panel, outcomes=["v2x_gender"], codings=["ratified"], controls=["none"],
-                             lags=[1], windows=[(1950, 1960), (1981, 2012)], estimators=["twfe"])
+    g = S.specification_grid(
+        panel=panel,
+        outcomes=["v2x_gender"],
+        codings=["ratified"],
+        controls=["none"],
+        lags=[1],
+        windows=[(1950, 1960), (1981, 2012)],
+        estimators=["twfe"],
+    )
     res = S.run_specs(panel, g)
     assert res.loc[0, "skipped"] == "empty sample" and np.isnan(res.loc[0, "estimate"])
     assert res.loc[1, "skipped"] == "" and np.isfinite(res.loc[1, "estimate"])
@@ -122,8 +165,15 @@ def test_skipped_specs_have_reasons(panel):
 def test_collinear_control_dropped_like_pyfixest(panel):
     # a control identical to the treatment is dropped (pyfixest drops the later duplicate too)
     p = panel.assign(ln_pop=panel["cedaw_ratified"].astype(float))
-    g = S.specification_grid(panel=p, outcomes=["v2x_gender"], codings=["ratified"], controls=["cole"],
-                             lags=[1], windows=[(1981, 2012)], estimators=["twfe"])
+    g = S.specification_grid(
+        panel=p,
+        outcomes=["v2x_gender"],
+        codings=["ratified"],
+        controls=["cole"],
+        lags=[1],
+        windows=[(1981, 2012)],
+        estimators=["twfe"],
+    )
     res = S.run_specs(p, g)
     des = M.build_design(p, outcome="v2x_gender", controls="cole", lag=1, years=(1981, 2012))
     m = _feols(des)
@@ -141,10 +191,18 @@ def test_summary(results):
     assert s["share_positive"] == pytest.approx((ok["estimate"] > 0).mean())
 
 
-@pytest.mark.parametrize("kw,name", [({"outcomes": ["nope"]}, "outcomes"), ({"codings": ["x"]}, "codings"),
-                                     ({"controls": ["all"]}, "controls"), ({"estimators": ["ologit"]}, "estimators"),
-                                     ({"lags": [-1]}, "lags"), ({"treaty": "xyz"}, "treaty"),
-                                     ({"treaty": "iccpr", "codings": ["res_any"]}, "coding")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        ({"outcomes": ["nope"]}, "outcomes"),
+        ({"codings": ["x"]}, "codings"),
+        ({"controls": ["all"]}, "controls"),
+        ({"estimators": ["ologit"]}, "estimators"),
+        ({"lags": [-1]}, "lags"),
+        ({"treaty": "xyz"}, "treaty"),
+        ({"treaty": "iccpr", "codings": ["res_any"]}, "coding"),
+    ],
+)
 def test_bad_grid(panel, kw, name):
     with pytest.raises(ParameterError, match=f"parameter '{name}'.*valid values"):
         S.specification_grid(panel=panel, **kw)
@@ -162,13 +220,25 @@ def test_engine_crv3_equals_pyfixest_refits(panel, grid):
     sub = grid.groupby(["coding", "estimator"], group_keys=False).head(1).head(8)
     res = S.run_specs(panel, sub, se="CRV3")
     for row, got in zip(sub.itertuples(), res.itertuples()):
-        des = M.build_design(panel, outcome=row.outcome, coding=row.coding, controls=row.controls, lag=row.lag,
-                             estimator=row.estimator, years=(row.year_start, row.year_end))
+        des = M.build_design(
+            panel,
+            outcome=row.outcome,
+            coding=row.coding,
+            controls=row.controls,
+            lag=row.lag,
+            estimator=row.estimator,
+            years=(row.year_start, row.year_end),
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data,
-                         vcov={"CRV3": "iso3"}, ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none",
-                         demeaner=fe.pyfixest_demeaner())
+            m = pf.feols(
+                f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year",
+                data=des.data,
+                vcov={"CRV3": "iso3"},
+                ssc=pf.ssc(k_adj=False, G_adj=False),
+                fixef_rm="none",
+                demeaner=fe.pyfixest_demeaner(),
+            )
         ref = m.tidy().loc[des.focal]
         assert got.estimate == pytest.approx(ref["Estimate"], abs=1e-8)
         assert got.std_error == pytest.approx(ref["Std. Error"], rel=1e-7)
@@ -179,8 +249,13 @@ def test_leave_one_country_out_downdates_are_exact():
     # awkward sample: unbalanced, a year observed in one country only, a single-year country
     p = synthetic_panel(n_countries=25, n_years=15, first_year=1990, seed=2)
     p = p[np.random.default_rng(1).random(len(p)) > 0.15]
-    p = pd.concat([p, p[p["iso3"] == "C003"].head(1).assign(year=2010),
-                   p[p["iso3"] == "C004"].head(1).assign(iso3="C999")]).sort_values(["iso3", "year"])
+    p = pd.concat(
+        [
+            p,
+            p[p["iso3"] == "C003"].head(1).assign(year=2010),
+            p[p["iso3"] == "C004"].head(1).assign(iso3="C999"),
+        ]
+    ).sort_values(["iso3", "year"])
     p = p.dropna(subset=["v2x_gender", "ln_gdppc"])
     cols = ["v2x_gender", "cedaw_ratified", "ln_gdppc"]
     sw = fe.TwoWaySweeper(p["iso3"].to_numpy(), p["year"].to_numpy())
@@ -189,20 +264,26 @@ def test_leave_one_country_out_downdates_are_exact():
     refs = []
     for gi, g in enumerate(sw.c_uni):
         q = p[p["iso3"] != g]
-        D = pd.get_dummies(q[["iso3", "year"]].astype(str), dtype=float).to_numpy()   # refit with dummies
-        ref = np.linalg.lstsq(np.column_stack([q[cols[1:]].to_numpy(float), D]), q[cols[0]].to_numpy(float),
-                              rcond=None)[0][:2]
+        D = pd.get_dummies(q[["iso3", "year"]].astype(str), dtype=float).to_numpy()  # refit with dummies
+        ref = np.linalg.lstsq(
+            np.column_stack([q[cols[1:]].to_numpy(float), D]), q[cols[0]].to_numpy(float), rcond=None
+        )[0][:2]
         got = np.linalg.solve(gram[1:, 1:] - loo[gi][1:, 1:], gram[1:, 0] - loo[gi][1:, 0])
         np.testing.assert_allclose(got, ref, atol=1e-10)
         refs.append(ref)
     # and the jackknife covariance equals the one built from those refits (rows given in shuffled order)
     D = pd.get_dummies(p[["iso3", "year"]].astype(str), dtype=float).to_numpy()
-    b_full = np.linalg.lstsq(np.column_stack([p[cols[1:]].to_numpy(float), D]), p[cols[0]].to_numpy(float),
-                             rcond=None)[0][:2]
+    b_full = np.linalg.lstsq(
+        np.column_stack([p[cols[1:]].to_numpy(float), D]), p[cols[0]].to_numpy(float), rcond=None
+    )[0][:2]
     dev = np.array(refs) - b_full
     sh = p.sample(frac=1.0, random_state=3)
-    beta, V = fe.twfe_crv3(sh["iso3"].to_numpy(), sh["year"].to_numpy(), sh[cols[0]].to_numpy(float),
-                          sh[cols[1:]].to_numpy(float))
+    beta, V = fe.twfe_crv3(
+        sh["iso3"].to_numpy(),
+        sh["year"].to_numpy(),
+        sh[cols[0]].to_numpy(float),
+        sh[cols[1:]].to_numpy(float),
+    )
     np.testing.assert_allclose(beta, b_full, atol=1e-10)
     np.testing.assert_allclose(V, dev.T @ dev, rtol=1e-8)
 

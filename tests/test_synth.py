@@ -42,8 +42,9 @@ def test_sc_recovers_known_weights():
 
 def test_case_effect_recovered():
     df = factor_panel()
-    res = synth.run_case(df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status",
-                         sdid_placebos=10)
+    res = synth.run_case(
+        df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status", sdid_placebos=10
+    )
     t = res["tidy"].set_index("estimator")
     assert t.loc["synthetic_control", "estimate"] == pytest.approx(1.0, abs=0.1)
     assert t.loc["synthetic_did", "estimate"] == pytest.approx(1.0, abs=0.15)
@@ -62,14 +63,24 @@ def prop99():
 
 def test_prop99_published_estimates(prop99):
     # Arkhangelsky et al. (2021, Table 1): SDID -15.6, SC -19.6, DiD -27.3 (synthdid R package: -15.604)
-    res = synth.run_case(prop99, "State", "Year", "PacksPerCapita", "California", 1989, window=(19, 11),
-                         status_col="treated", placebos=False)
+    res = synth.run_case(
+        prop99,
+        "State",
+        "Year",
+        "PacksPerCapita",
+        "California",
+        1989,
+        window=(19, 11),
+        status_col="treated",
+        placebos=False,
+    )
     t = res["tidy"].set_index("estimator")["estimate"]
     assert round(t["synthetic_did"], 3) == -15.604
     assert round(t["did_2x2"], 2) == -27.35
     assert t["synthetic_control"] == pytest.approx(-19.6, abs=0.15)
     # our exact simplex solution fits the pre-period at least as well as synthdid's Frank-Wolfe SC
     import synthdid as sd
+
     case = res["case"]
     Y = case.Y.to_numpy()
     om = np.asarray(sd.sc_estimate(Y, case.N0, case.T0).weights.omega)
@@ -89,8 +100,16 @@ def test_donor_rule_and_errors():
     assert "[2010, 2020]" in rule
     assert excl.set_index("unit").loc["u05", "reason"].startswith("status changes")
     with pytest.raises(EmptySampleError, match="no usable donors"):
-        synth.donor_pool(df.assign(status=np.where(df["year"] >= 2015, 1, 0)), "unit", "year", "y", "TRT",
-                         2015, (5, 5), status_col="status")
+        synth.donor_pool(
+            df.assign(status=np.where(df["year"] >= 2015, 1, 0)),
+            "unit",
+            "year",
+            "y",
+            "TRT",
+            2015,
+            (5, 5),
+            status_col="status",
+        )
     with pytest.raises(ParameterError):
         synth.donor_pool(df, "unit", "year", "y", "XXX", 2015, (5, 5))
     with pytest.raises(ParameterError, match="window"):
@@ -99,8 +118,9 @@ def test_donor_rule_and_errors():
 
 def test_placebo_p_values_null_case():
     df = factor_panel(effect=0.0, seed=3)
-    res = synth.run_case(df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status",
-                         sdid_placebos=8)
+    res = synth.run_case(
+        df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status", sdid_placebos=8
+    )
     pv = res["p_values"].set_index("method")
     assert pv.loc["sc", "n_placebos"] == 30 and pv.loc["sdid", "n_placebos"] == 8
     assert res["tidy"].set_index("estimator").loc["synthetic_did", "p_value"] > 0.1
@@ -112,13 +132,17 @@ def one_treated_panel(seed=0, N=25, T=16, start=2000, event=2008, effect=0.0):
     years = np.arange(start, start + T)
     a, b = rng.normal(size=N + 1), rng.normal(size=T).cumsum()
     units = [f"u{i:02d}" for i in range(N)] + ["TRT"]
-    rows = [(u, t, a[i] + b[j] + effect * (u == "TRT" and t >= event) + rng.normal(0, 0.3))
-            for i, u in enumerate(units) for j, t in enumerate(years)]
+    rows = [
+        (u, t, a[i] + b[j] + effect * (u == "TRT" and t >= event) + rng.normal(0, 0.3))
+        for i, u in enumerate(units)
+        for j, t in enumerate(years)
+    ]
     return pd.DataFrame(rows, columns=["unit", "year", "y"])
 
 
 def test_did_regression_equals_2x2_and_pyfixest():
     import pyfixest as pf
+
     df = one_treated_panel(effect=0.5)
     donors = sorted(set(df["unit"]) - {"TRT"})
     case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 5), donors)
@@ -126,8 +150,12 @@ def test_did_regression_equals_2x2_and_pyfixest():
     assert len(long) == case.Y.size and long["treated_post"].sum() == 6  # 2008..2013
     w = synth.did_wild_bootstrap(case, B=99, seed=1)
     assert w["estimate"].iloc[0] == pytest.approx(synth.did_2x2(case)["estimate"], abs=1e-10)
-    fit = pf.feols("y ~ treated_post | unit + time", data=long, vcov={"CRV1": "unit"},
-                   ssc=pf.ssc(k_adj=False, G_adj=True))
+    fit = pf.feols(
+        "y ~ treated_post | unit + time",
+        data=long,
+        vcov={"CRV1": "unit"},
+        ssc=pf.ssc(k_adj=False, G_adj=True),
+    )
     assert w["statistic"].iloc[0] == pytest.approx(fit.tstat()["treated_post"], rel=1e-6)
     assert w["p_value_crv1"].iloc[0] == pytest.approx(fit.pvalue()["treated_post"], rel=1e-6)
     assert w["n_treated_clusters"].iloc[0] == 1 and "MacKinnon" in w["caveat"].iloc[0]
@@ -141,8 +169,12 @@ def test_wild_bootstrap_fails_with_one_treated_cluster():
     case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 5), donors)
     chk = synth.did_wild_placebo_check(case, B=99, seed=2)
     assert list(chk["unit"]) == donors
-    first = synth.Case(pd.concat([case.Y.iloc[:-1].drop(index=donors[0]), case.Y.iloc[:-1].loc[[donors[0]]]]),
-                       donors[0], 2008, 6)
+    first = synth.Case(
+        pd.concat([case.Y.iloc[:-1].drop(index=donors[0]), case.Y.iloc[:-1].loc[[donors[0]]]]),
+        donors[0],
+        2008,
+        6,
+    )
     assert chk["estimate"].iloc[0] == pytest.approx(synth.did_2x2(first)["estimate"], abs=1e-10)
     assert (chk["p_wild"] <= 0.05).mean() < 0.05
     assert (chk["p_crv1"] <= 0.05).mean() > 0.2
@@ -150,15 +182,25 @@ def test_wild_bootstrap_fails_with_one_treated_cluster():
 
 
 def test_treaty_timeline_act_type_only_on_act_rows():
-    rat = pd.DataFrame({
-        "iso3": ["PAK", "PAK", "PAK", "FRA"], "treaty": ["cerd", "cedaw", "iccpr_op1", "cerd"],
-        "signature_date": pd.to_datetime(["1966-09-19", None, "1990-01-01", "1971-07-28"]),
-        "ratification_date": pd.to_datetime(["1966-09-21", "1996-03-12", "1991-01-01", "1971-07-28"]),
-        "act_type": pd.array(["ratification", "accession", pd.NA, "accession"], dtype="string"),
-        "denounced_date": pd.to_datetime([None, None, "1999-05-01", None])})
+    rat = pd.DataFrame(
+        {
+            "iso3": ["PAK", "PAK", "PAK", "FRA"],
+            "treaty": ["cerd", "cedaw", "iccpr_op1", "cerd"],
+            "signature_date": pd.to_datetime(["1966-09-19", None, "1990-01-01", "1971-07-28"]),
+            "ratification_date": pd.to_datetime(["1966-09-21", "1996-03-12", "1991-01-01", "1971-07-28"]),
+            "act_type": pd.array(["ratification", "accession", pd.NA, "accession"], dtype="string"),
+            "denounced_date": pd.to_datetime([None, None, "1999-05-01", None]),
+        }
+    )
     tl = synth.treaty_timeline(rat, "PAK")
-    assert tl["event"].tolist() == ["signature", "ratification", "signature", "ratification", "accession",
-                                    "denunciation"]
+    assert tl["event"].tolist() == [
+        "signature",
+        "ratification",
+        "signature",
+        "ratification",
+        "accession",
+        "denunciation",
+    ]
     assert tl.loc[tl["event"] == "signature", "act_type"].isna().all()
     assert tl.loc[tl["event"] == "denunciation", "act_type"].isna().all()
     assert tl.loc[tl["treaty"] == "cerd"].set_index("event").loc["ratification", "act_type"] == "ratification"
@@ -168,6 +210,7 @@ def test_treaty_timeline_act_type_only_on_act_rows():
     assert len(ev) == 18 and ev.iloc[3:]["ratification_date"].isna().all()
     assert ev["instrument"].iloc[:3].tolist() == ["CEDAW", "CERD", "ICCPR-OP1"]
     from helpers.report import plots
+
     fig = plots.country_timeline(ev, pd.DataFrame({"year": [1990, 2000], "value": [0.3, 0.4]}))
     assert "CEDAW" in fig.layout.yaxis.ticktext
     with pytest.raises(ParameterError, match="cedaw"):
@@ -176,8 +219,9 @@ def test_treaty_timeline_act_type_only_on_act_rows():
 
 def test_case_figures_readable():
     df = factor_panel()
-    res = synth.run_case(df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status",
-                         sdid_placebos=5)
+    res = synth.run_case(
+        df, "unit", "year", "y", "TRT", 2015, window=(15, 9), status_col="status", sdid_placebos=5
+    )
     fig = figures.case_figure(res["paths"], 2015, treated_label="Treatland")
     assert [t.name for t in fig.data][-1] == "Treatland" and fig.layout.legend.orientation == "h"
     pf = figures.placebo_figure(res["placebos"], "sc", treated_label="Treatland")

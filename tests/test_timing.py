@@ -21,10 +21,20 @@ def _tiny() -> pd.DataFrame:
     for k, (iso, act) in enumerate(acts.items()):
         for y in years:
             rat = int(act is not None and y >= act)
-            r = {"iso3": iso, "year": int(y), "region": "R1", "cedaw_year": act, "cedaw_ratified": rat,
-                 "cedaw_signed": rat, "cedaw_region_density": 0.1 * (y - 1975), "ln_gdppc": float(y) + k / 10,
-                 "v2x_polyarchy": 0.5, "v2xcs_ccsi": 0.4, "iccpr_ratified": int(y >= 1980 + k),
-                 "cat_ratified": int(iso == "AAA" and y >= 1988)}
+            r = {
+                "iso3": iso,
+                "year": int(y),
+                "region": "R1",
+                "cedaw_year": act,
+                "cedaw_ratified": rat,
+                "cedaw_signed": rat,
+                "cedaw_region_density": 0.1 * (y - 1975),
+                "ln_gdppc": float(y) + k / 10,
+                "v2x_polyarchy": 0.5,
+                "v2xcs_ccsi": 0.4,
+                "iccpr_ratified": int(y >= 1980 + k),
+                "cat_ratified": int(iso == "AAA" and y >= 1988),
+            }
             rows.append(r)
     p = pd.DataFrame(rows)
     p["cedaw_year"] = pd.array(p["cedaw_year"], dtype="Int64")
@@ -34,7 +44,7 @@ def _tiny() -> pd.DataFrame:
 def test_risk_set_on_hand_built_panel():
     r = TM.at_risk_set(_tiny(), "cedaw")
     assert r.attrs["adopted"] == 1979
-    assert r.attrs["already_parties"] == ["CCC"]          # party since 1977, before CEDAW's adoption year entry
+    assert r.attrs["already_parties"] == ["CCC"]  # party since 1977, before CEDAW's adoption year entry
     a = r[r["iso3"] == "AAA"]
     assert a["year"].tolist() == [1979, 1980, 1981, 1982] and a["event"].tolist() == [0, 0, 0, 1]
     assert a["duration"].tolist() == [1, 2, 3, 4]
@@ -45,7 +55,7 @@ def test_risk_set_on_hand_built_panel():
     assert a.loc[a["year"] == 1981, "region_density"].iloc[0] == pytest.approx(0.5)
     # n_other_ratified (t-1): AAA ratified iccpr in 1980 -> 1 in 1981
     assert a.set_index("year")["n_other_ratified"].to_dict() == {1979: 0, 1980: 0, 1981: 1, 1982: 1}
-    assert (b.set_index("year").loc[1983, "n_other_ratified"]) == 1   # BBB iccpr 1981
+    assert (b.set_index("year").loc[1983, "n_other_ratified"]) == 1  # BBB iccpr 1981
 
 
 def test_start_end_year_filters():
@@ -71,7 +81,9 @@ def test_kaplan_meier_matches_direct_computation(risk):
         got = km.loc[km["time"] == t, "survival"].iloc[0]
         assert got == pytest.approx(s, rel=1e-12)
     assert km["survival"].is_monotonic_decreasing
-    assert (km["conf_low"] <= km["survival"] + 1e-12).all() and (km["conf_high"] >= km["survival"] - 1e-12).all()
+    assert (km["conf_low"] <= km["survival"] + 1e-12).all() and (
+        km["conf_high"] >= km["survival"] - 1e-12
+    ).all()
     by = TM.kaplan_meier(risk, by="region")
     assert set(by["group"]) == set(sp["region"].dropna())
     # no v2x_regime in the synthetic panel: regime type falls back to polyarchy >= 0.5 in the entry year
@@ -87,8 +99,9 @@ def test_hazard_logit_equals_statsmodels_logit(risk):
     terms = TM.DEFAULT_COVARIATES + ["ln_duration"]
     d = risk.dropna(subset=terms)
     X = sm.add_constant(d[terms].astype(float))
-    ref = sm.Logit(d["event"].astype(float), X).fit(disp=0, cov_type="cluster",
-                                                     cov_kwds={"groups": pd.factorize(d["iso3"])[0]})
+    ref = sm.Logit(d["event"].astype(float), X).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(d["iso3"])[0]}
+    )
     got = h.coefs.set_index("term")
     np.testing.assert_allclose(got["estimate"], ref.params[got.index], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(got["std_error"], ref.bse[got.index], rtol=1e-5)
@@ -108,8 +121,9 @@ def test_hazard_cloglog_recovers_simulated_effect():
             x = rng.normal()
             p = 1 - np.exp(-np.exp(-3.0 + 0.7 * x))
             ev = rng.random() < p
-            rows.append({"iso3": f"C{c}", "year": 1980 + t, "event": int(ev), "ln_gdppc": x,
-                         "ln_duration": np.log(t)})
+            rows.append(
+                {"iso3": f"C{c}", "year": 1980 + t, "event": int(ev), "ln_gdppc": x, "ln_duration": np.log(t)}
+            )
             if ev:
                 break
     risk = pd.DataFrame(rows)
@@ -148,9 +162,11 @@ def test_figures_use_readable_labels_and_log_ticks(risk):
     assert "ln GDP per capita" in ticks and "Democracy (polyarchy)" in ticks and "ln_gdppc" not in ticks
     vals = list(fig.layout.xaxis.tickvals)
     lo, hi = ratios[["conf_low", "ratio"]].min().min(), ratios[["conf_high", "ratio"]].max().max()
-    assert all(f"{v:e}"[0] in "125" for v in vals) and min(vals) <= max(lo, 1e-6) * 1.3 and max(vals) >= hi / 1.3
+    assert (
+        all(f"{v:e}"[0] in "125" for v in vals) and min(vals) <= max(lo, 1e-6) * 1.3 and max(vals) >= hi / 1.3
+    )
     km = TM.kaplan_meier(risk, by="region")
     kfig = figures.km_figure(km)
     names = [t.name for t in kfig.data if t.showlegend is not False]
     assert len(names) == km["group"].nunique() and all("(n=" in n for n in names)
-    assert kfig.layout.legend.x > 0.5 and kfig.layout.legend.y < 0.5      # inside, lower right
+    assert kfig.layout.legend.x > 0.5 and kfig.layout.legend.y < 0.5  # inside, lower right

@@ -14,13 +14,29 @@ from helpers.data import untc
 
 HTML = paths.raw_path(untc.HTML_DIR)
 CSV = paths.raw_path("untc_hr_treaties_2026/un_hr_ratifications.csv")
-needs_pages = pytest.mark.skipif(not (HTML / "cedaw.html").exists(), reason="UNTC pages not fetched (make data)")
+needs_pages = pytest.mark.skipif(
+    not (HTML / "cedaw.html").exists(), reason="UNTC pages not fetched (make data)"
+)
 
 #: Parties per instrument as published in SOURCES.md (checked there against the HTML participant tables).
 SOURCES_MD_PARTIES = {
-    "cedaw": 189, "cedaw_op": 116, "iccpr": 175, "iccpr_op1": 116, "iccpr_op2": 92, "icescr": 173, "icescr_op": 31,
-    "cat": 175, "cat_op": 96, "crc": 196, "crc_op_ac": 173, "crc_op_sc": 178, "crc_op_ic": 53, "cerd": 182,
-    "crpd": 193, "cmw": 60, "ced": 78,
+    "cedaw": 189,
+    "cedaw_op": 116,
+    "iccpr": 175,
+    "iccpr_op1": 116,
+    "iccpr_op2": 92,
+    "icescr": 173,
+    "icescr_op": 31,
+    "cat": 175,
+    "cat_op": 96,
+    "crc": 196,
+    "crc_op_ac": 173,
+    "crc_op_sc": 178,
+    "crc_op_ic": 53,
+    "cerd": 182,
+    "crpd": 193,
+    "cmw": 60,
+    "ced": 78,
 }
 
 
@@ -44,11 +60,29 @@ def _row(rat, iso3, treaty) -> pd.Series:
 # real pages
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_treaties_registry_order_and_keys():
     assert next(iter(T.TREATIES)) == "cedaw"
-    assert list(T.TREATIES) == ["cedaw", "cedaw_op", "iccpr", "iccpr_op1", "iccpr_op2", "icescr", "icescr_op", "cat",
-                                "cat_op", "crc", "crc_op_ac", "crc_op_sc", "crc_op_ic", "cerd", "crpd", "crpd_op",
-                                "cmw", "ced"]
+    assert list(T.TREATIES) == [
+        "cedaw",
+        "cedaw_op",
+        "iccpr",
+        "iccpr_op1",
+        "iccpr_op2",
+        "icescr",
+        "icescr_op",
+        "cat",
+        "cat_op",
+        "crc",
+        "crc_op_ac",
+        "crc_op_sc",
+        "crc_op_ic",
+        "cerd",
+        "crpd",
+        "crpd_op",
+        "cmw",
+        "ced",
+    ]
     for k, t in T.TREATIES.items():
         assert t.key == k
         if t.parent:
@@ -115,7 +149,10 @@ def test_cedaw_signed_never_ratified_and_non_parties(rat):
         r = _row(rat, iso, "cedaw")
         assert pd.notna(r["signature_date"]) and pd.isna(r["ratification_date"])
     cedaw = rat[rat["treaty"] == "cedaw"]
-    assert sorted(cedaw.loc[cedaw["ratification_date"].isna() & ~cedaw["is_predecessor"], "iso3"]) == ["PLW", "USA"]
+    assert sorted(cedaw.loc[cedaw["ratification_date"].isna() & ~cedaw["is_predecessor"], "iso3"]) == [
+        "PLW",
+        "USA",
+    ]
     parties = set(_parties(rat, "cedaw")["iso3"])
     for iso in ("IRN", "SOM", "SDN", "TON"):
         assert iso not in parties
@@ -153,8 +190,10 @@ def test_predecessor_rows_cedaw(rat):
     assert set(p.loc["YUG", "successors"]) >= {"BIH", "HRV", "MKD", "SRB", "SVN"}
     assert (rat.loc[~rat["is_predecessor"], "successors"].map(len) == 0).all()
     # the objection dates of footnote 2 (the derived CSV's wrong rows) are not signatures
-    assert not (rat["signature_date"].isin([pd.Timestamp("1980-12-11"), pd.Timestamp("1981-03-10")])
-                & rat["is_predecessor"]).any()
+    assert not (
+        rat["signature_date"].isin([pd.Timestamp("1980-12-11"), pd.Timestamp("1981-03-10")])
+        & rat["is_predecessor"]
+    ).any()
     pred = untc.predecessor_acts("cedaw").set_index("iso3")
     assert bool(pred.loc["YMD", "listed_under_successor"]) and not pred.loc["DDR", "listed_under_successor"]
 
@@ -171,7 +210,9 @@ def test_trinidad_and_tobago_and_other_denunciations(rat):
     assert row["denounced_date"] == pd.Timestamp("2000-06-27")
     # Jamaica: notified 23 Oct 1997, effect three months later (art. 12(1))
     jam = den[den["iso3"] == "JAM"].iloc[0]
-    assert jam["notified_date"] == pd.Timestamp("1997-10-23") and jam["effective_date"] == pd.Timestamp("1998-01-23")
+    assert jam["notified_date"] == pd.Timestamp("1997-10-23") and jam["effective_date"] == pd.Timestamp(
+        "1998-01-23"
+    )
     assert "12(1)" in jam["basis"]
     assert _row(rat, "BLR", "iccpr_op1")["denounced_date"] == pd.Timestamp("2023-02-08")
     # Guyana: first accession denounced with effect from 5 Apr 1999, re-accession of 5 Jan 1999 stands
@@ -186,8 +227,15 @@ def test_trinidad_and_tobago_and_other_denunciations(rat):
     assert pd.isna(_row(rat, "PRK", "iccpr")["denounced_date"])
     # nothing else: every denunciation the footnotes record is one of these
     assert sorted(zip(den["iso3"], den["treaty"])) == sorted(
-        [("BLR", "iccpr_op1"), ("GUY", "iccpr_op1"), ("JAM", "iccpr_op1"), ("PRK", "iccpr"),
-         ("TTO", "iccpr_op1"), ("TTO", "iccpr_op1")])
+        [
+            ("BLR", "iccpr_op1"),
+            ("GUY", "iccpr_op1"),
+            ("JAM", "iccpr_op1"),
+            ("PRK", "iccpr"),
+            ("TTO", "iccpr_op1"),
+            ("TTO", "iccpr_op1"),
+        ]
+    )
 
 
 @pytest.mark.realdata
@@ -230,9 +278,9 @@ def test_table_round_trips_through_parquet(rat, tmp_path):
     back = pd.read_parquet(p)
     assert len(back) == len(rat)
     assert list(back.loc[back["iso3"] == "CSK", "successors"].iloc[0]) == ["CZE", "SVK"]
-    assert (back["ratification_date"].fillna(pd.Timestamp(0)) == rat["ratification_date"].fillna(pd.Timestamp(0))).all()
-
-
+    assert (
+        back["ratification_date"].fillna(pd.Timestamp(0)) == rat["ratification_date"].fillna(pd.Timestamp(0))
+    ).all()
 
 
 @pytest.mark.realdata
@@ -252,17 +300,26 @@ def test_ratifications_are_cached():
 def test_agrees_with_derived_csv_except_documented_defects(rat):
     csv = pd.read_csv(CSV, dtype=str, keep_default_na=False)
     mine = rat[~rat["is_predecessor"]]
-    m = csv.merge(mine, left_on=["country_name", "treaty_id"], right_on=["participant", "treaty"], how="outer",
-                  indicator=True)
+    m = csv.merge(
+        mine,
+        left_on=["country_name", "treaty_id"],
+        right_on=["participant", "treaty"],
+        how="outer",
+        indicator=True,
+    )
     csv_only = m[m["_merge"] == "left_only"]
     # defect 1: six rows that are objection dates (footnote 2), not signatures
     assert sorted(zip(csv_only["country_name"], csv_only["treaty_id"])) == sorted(
-        (s, t) for s in ("Czechoslovakia", "German Democratic Republic") for t in ("cedaw", "iccpr", "icescr"))
+        (s, t) for s in ("Czechoslovakia", "German Democratic Republic") for t in ("cedaw", "iccpr", "icescr")
+    )
     assert set(csv_only["signature_date_x"]) == {"1980-12-11", "1981-03-10"}
     # defect 2: the three denounced ICCPR-OP1 rows are missing
     parse_only = m[m["_merge"] == "right_only"]
     assert sorted(zip(parse_only["participant"], parse_only["treaty"])) == [
-        ("Belarus", "iccpr_op1"), ("Jamaica", "iccpr_op1"), ("Trinidad and Tobago", "iccpr_op1")]
+        ("Belarus", "iccpr_op1"),
+        ("Jamaica", "iccpr_op1"),
+        ("Trinidad and Tobago", "iccpr_op1"),
+    ]
     both = m[m["_merge"] == "both"]
     assert len(both) == 2561
     act = pd.to_datetime(both["action_date"].replace("", None))
@@ -270,11 +327,16 @@ def test_agrees_with_derived_csv_except_documented_defects(rat):
     assert ((act == both["ratification_date"]) | (act.isna() & both["ratification_date"].isna())).all()
     assert ((sig == both["signature_date_y"]) | (sig.isna() & both["signature_date_y"].isna())).all()
     # defect 3: the CSV's action_type has only three values; acceptance (A) and formal confirmation (c) are merged
-    expected = both["act_type"].map({"ratification": "Ratification", "accession": "Accession",
-                                     "succession": "Succession"}).fillna("")
+    expected = (
+        both["act_type"]
+        .map({"ratification": "Ratification", "accession": "Accession", "succession": "Succession"})
+        .fillna("")
+    )
     differ = both[expected != both["action_type"]]
     assert sorted(zip(differ["participant"], differ["act_type"])) == [
-        ("European Union", "formal_confirmation"), ("Netherlands (Kingdom of the)", "acceptance")]
+        ("European Union", "formal_confirmation"),
+        ("Netherlands (Kingdom of the)", "acceptance"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -284,17 +346,33 @@ def test_agrees_with_derived_csv_except_documented_defects(rat):
 _P = "ctl00_ctl00_ContentPlaceHolder1_ContentPlaceHolderInnerPage_"
 
 
-def _page(rows: list[tuple[str, str, str]], notes: dict[int, str] | None = None, *, legend: str =
-          "Ratification, Acceptance(A), Accession(a), Succession(d)", grid: bool = True) -> str:
+def _page(
+    rows: list[tuple[str, str, str]],
+    notes: dict[int, str] | None = None,
+    *,
+    legend: str = "Ratification, Acceptance(A), Accession(a), Succession(d)",
+    grid: bool = True,
+) -> str:
     trs = "".join(f"<tr><td>{a}<br></td><td>{b}<br></td><td>{c}<br></td></tr>" for a, b, c in rows)
-    table = (f'<table id="{_P}tblgrid"><tr class="thead-one"><td>Participant<br></td><td>Signature<br></td>'
-             f"<td>{legend}<br></td></tr>{trs}</table>") if grid else ""
-    nts = "".join(f'<tr><td><div id="{_P}dgNotesAll_ctl{n:02d}_divNotesAll" class="divNotesAll"><a name="{n}">{n}</a>'
-                  f"<index></index>{t}</div></td></tr>" for n, t in (notes or {}).items())
-    return (f'<html><body><div id="{_P}mainTable">STATUS AS AT : 03-02-2026 10:16:18 EDT CHAPTER IV HUMAN RIGHTS '
-            "8. Test Convention New York, 18 December 1979 Entry into force : 3 September 1981, in accordance with "
-            f"article 27(1). Registration : x Status : Signatories : 2. Parties : 2</div>{table}"
-            f'<table id="{_P}dgNotesAll">{nts}</table></body></html>\r\n')
+    table = (
+        (
+            f'<table id="{_P}tblgrid"><tr class="thead-one"><td>Participant<br></td><td>Signature<br></td>'
+            f"<td>{legend}<br></td></tr>{trs}</table>"
+        )
+        if grid
+        else ""
+    )
+    nts = "".join(
+        f'<tr><td><div id="{_P}dgNotesAll_ctl{n:02d}_divNotesAll" class="divNotesAll"><a name="{n}">{n}</a>'
+        f"<index></index>{t}</div></td></tr>"
+        for n, t in (notes or {}).items()
+    )
+    return (
+        f'<html><body><div id="{_P}mainTable">STATUS AS AT : 03-02-2026 10:16:18 EDT CHAPTER IV HUMAN RIGHTS '
+        "8. Test Convention New York, 18 December 1979 Entry into force : 3 September 1981, in accordance with "
+        f"article 27(1). Registration : x Status : Signatories : 2. Parties : 2</div>{table}"
+        f'<table id="{_P}dgNotesAll">{nts}</table></body></html>\r\n'
+    )
 
 
 GOOD_ROWS = [
@@ -317,7 +395,9 @@ def test_synthetic_page_parses(tmp_path):
     assert df["participant"].tolist() == ["Alpha", "Beta", "Gamma", "Delta"]
     assert df["footnotes"].tolist() == [[1], [1, 2], [], []]
     assert df["act_type"].tolist() == ["ratification", "accession", "ratification", "acceptance"]
-    assert df["act_date"].tolist() == [pd.Timestamp(x) for x in ("2003-03-05", "1994-05-11", "1975-10-03", "1995-02-06")]
+    assert df["act_date"].tolist() == [
+        pd.Timestamp(x) for x in ("2003-03-05", "1994-05-11", "1975-10-03", "1995-02-06")
+    ]
     assert df["denounced"].tolist() == [False, False, True, False]
     assert pd.isna(df.loc[1, "signature_date"])
     assert untc.parse_footnotes("cedaw", path=p) == {1: "A note.", 2: "Another note."}
@@ -340,8 +420,11 @@ def test_page_without_participant_table(tmp_path):
 def test_unparseable_date_names_row_and_cell(tmp_path):
     rows = GOOD_ROWS[:1] + [("Beta", "", "31 Foo 1994 a")]
     p = _write(tmp_path, _page(rows, {1: "n"}), "baddate.html")
-    with pytest.raises(DataError, match=r"baddate\.html, participant table row 2 \(Beta\), act: cannot parse "
-                                        r"the date cell '31 Foo 1994 a'"):
+    with pytest.raises(
+        DataError,
+        match=r"baddate\.html, participant table row 2 \(Beta\), act: cannot parse "
+        r"the date cell '31 Foo 1994 a'",
+    ):
         untc.parse_participants("cedaw", path=p)
 
 

@@ -39,6 +39,9 @@ def check_draws(name: str, value: object, minimum: int = 0) -> int:
     Used for parameters such as ``n_wild`` / ``n_perm`` where 0 means "skip this step".
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(name, value, hint=f"an integer, at least {minimum}"
-                             + ("; 0 skips the step" if minimum == 0 else ""))
+        raise ParameterError(
+            name,
+            value,
+            hint=f"an integer, at least {minimum}" + ("; 0 skips the step" if minimum == 0 else ""),
+        )
     return int(value)

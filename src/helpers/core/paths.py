@@ -26,14 +26,18 @@ ROOT = _find_root()
 DATA = ROOT / "data"
 RAW = DATA / "raw"
 PROCESSED = DATA / "processed"
-REFERENCE = DATA / "reference"          # tracked, hand-reviewed tables (country maps, reservation coding)
-REGISTRY = DATA / "registry.tsv"        # tracked: one row per raw file (sha256, size, origin, licence, citation)
+REFERENCE = DATA / "reference"  # tracked, hand-reviewed tables (country maps, reservation coding)
+REGISTRY = DATA / "registry.tsv"  # tracked: one row per raw file (sha256, size, origin, licence, citation)
 NOTEBOOKS = ROOT / "notebooks"
-REPORTS = Path(os.environ["TREATY_EFFECTS_REPORTS"]) if os.environ.get("TREATY_EFFECTS_REPORTS") else ROOT / "reports"
+REPORTS = (
+    Path(os.environ["TREATY_EFFECTS_REPORTS"])
+    if os.environ.get("TREATY_EFFECTS_REPORTS")
+    else ROOT / "reports"
+)
 FIGURES = REPORTS / "figures"
 TABLES = REPORTS / "tables"
 RESULTS = REPORTS / "results"
-PARAMS = ROOT / "params"                # YAML parameter sets for repeatable runs
+PARAMS = ROOT / "params"  # YAML parameter sets for repeatable runs
 DEFAULT_MIRROR = ROOT.parent / "shared" / "data" / "raw"
 
 PANEL = PROCESSED / "panel.parquet"

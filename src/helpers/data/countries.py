@@ -43,15 +43,15 @@ EXCLUSIONS_FILE = "country_exclusions.csv"
 
 #: scheme name -> crosswalk column (``None`` = matched by regex on English names)
 SCHEMES: dict[str, str | None] = {
-    "iso3c": "iso3c",        # ISO alpha-3 (also Gapminder `geo` upper-cased, WDI ISO3, Maddison countrycode)
-    "iso3n": "iso3n",        # ISO numeric (= UN M49 for countries)
-    "cown": "cown",          # Correlates of War numeric (CIRI COW)
-    "gwn": "gwn",            # Gleditsch-Ward numeric (UCDP gwno_*)
-    "p5n": "p5n",            # Polity5 ccode
-    "vdem": "vdem",          # V-Dem numeric country_id
-    "wb": "wb",              # World Bank code (WBL, income classifications)
-    "gapminder": "iso3c",    # Gapminder `geo`: lower-case ISO3, plus a few historical codes (map/exclusions)
-    "name": None,            # English country name (UNTC participants, APT, ...): regex match
+    "iso3c": "iso3c",  # ISO alpha-3 (also Gapminder `geo` upper-cased, WDI ISO3, Maddison countrycode)
+    "iso3n": "iso3n",  # ISO numeric (= UN M49 for countries)
+    "cown": "cown",  # Correlates of War numeric (CIRI COW)
+    "gwn": "gwn",  # Gleditsch-Ward numeric (UCDP gwno_*)
+    "p5n": "p5n",  # Polity5 ccode
+    "vdem": "vdem",  # V-Dem numeric country_id
+    "wb": "wb",  # World Bank code (WBL, income classifications)
+    "gapminder": "iso3c",  # Gapminder `geo`: lower-case ISO3, plus a few historical codes (map/exclusions)
+    "name": None,  # English country name (UNTC participants, APT, ...): regex match
 }
 
 #: schemes whose codes are matched case-insensitively (normalised to lower case)
@@ -124,8 +124,10 @@ def overrides() -> pd.DataFrame:
     df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"])]
     bad = ~df["iso3"].str.fullmatch(r"[A-Z]{3}")
     if bad.any():
-        raise DataError(f"{path}: iso3 must be three capital letters; line(s) {_rows(df, bad)} "
-                        f"(values {sorted(set(df.loc[bad, 'iso3']))})")
+        raise DataError(
+            f"{path}: iso3 must be three capital letters; line(s) {_rows(df, bad)} "
+            f"(values {sorted(set(df.loc[bad, 'iso3']))})"
+        )
     for col in ("year_from", "year_to"):
         badyr = (df[col] != "") & ~df[col].str.fullmatch(r"-?\d{1,4}")
         if badyr.any():
@@ -144,8 +146,10 @@ def overrides() -> pd.DataFrame:
         g = grp.sort_values("lo")
         overlap = g["lo"].to_numpy()[1:] <= g["hi"].to_numpy()[:-1]
         if overlap.any():
-            raise DataError(f"{path}: rows for {scheme} code {g['code'].iloc[0]!r} have overlapping year ranges "
-                            f"(line(s) {sorted(int(i) + 2 for i in g.index)}); give each row its own years")
+            raise DataError(
+                f"{path}: rows for {scheme} code {g['code'].iloc[0]!r} have overlapping year ranges "
+                f"(line(s) {sorted(int(i) + 2 for i in g.index)}); give each row its own years"
+            )
     return df
 
 
@@ -158,8 +162,10 @@ def exclusions() -> pd.DataFrame:
     df = _read_reference(EXCLUSIONS_FILE, ["scheme", "code", "reason"])
     noreason = df["reason"].str.strip() == ""
     if noreason.any():
-        raise DataError(f"{paths.REFERENCE / EXCLUSIONS_FILE}: every exclusion needs a reason; "
-                        f"line(s) {_rows(df, noreason)} have none")
+        raise DataError(
+            f"{paths.REFERENCE / EXCLUSIONS_FILE}: every exclusion needs a reason; "
+            f"line(s) {_rows(df, noreason)} have none"
+        )
     df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"])]
     return df
 
@@ -188,8 +194,9 @@ def _match_name(name: str) -> str | None:
     return None  # no hit, or ambiguous: both need a reviewed row in country_map.csv
 
 
-def to_iso3(values: Iterable, scheme: str, *, years: Iterable | None = None, source: str = "",
-            strict: bool = True) -> pd.Series:
+def to_iso3(
+    values: Iterable, scheme: str, *, years: Iterable | None = None, source: str = "", strict: bool = True
+) -> pd.Series:
     """Map country names or codes to ISO3.
 
     Parameters
@@ -279,8 +286,9 @@ def resolve_country(value: str) -> str:
 
     names = sorted(set(cw["country.name.en"]) - {""})
     close = difflib.get_close_matches(v, names, n=5, cutoff=0.5)
-    raise ParameterError("country", value, close or None,
-                         hint="give an ISO3 code (e.g. PAK) or an English country name")
+    raise ParameterError(
+        "country", value, close or None, hint="give an ISO3 code (e.g. PAK) or an English country name"
+    )
 
 
 PANEL_FILE = "countrycode/codelist_panel.rda"
@@ -316,8 +324,12 @@ def state_system_frame(system: str = "gwn", first_year: int = 1946, last_year: i
     yr = p["year"].astype(int)
     last = int(yr.max())
     p = p[(yr >= min(first_year, last)) & (yr <= last_year)]
-    iso = to_iso3(p[system].astype(int).astype(str), system, years=p["year"].astype(int),
-                  source=f"{PANEL_FILE} column {system}")
+    iso = to_iso3(
+        p[system].astype(int).astype(str),
+        system,
+        years=p["year"].astype(int),
+        source=f"{PANEL_FILE} column {system}",
+    )
     df = pd.DataFrame({"iso3": iso.to_numpy(), "year": p["year"].astype(int).to_numpy()}).dropna()
     if last_year > last:
         tail = df[df["year"] == last]

@@ -51,16 +51,54 @@ SUCCESSOR_RULES = ("inherit", "own_act")
 
 #: outcome columns the analyses offer (the data dictionary marks them role="outcome")
 OUTCOMES = [
-    "v2x_gender", "v2x_gencl", "v2x_gencs", "v2x_genpp", "v2lgfemleg", "v2clacjstw", "v2cldmovew", "v2csgender",
-    "v2pepwrgen", "v2cldiscw", "v2clslavef", "v2clprptyw", "v2mefemjrn", "v2xpe_exlgender", "v2clgencl",
-    "wecon", "wopol", "wosoc", "physint", "wecon_cirights", "wopol_cirights",
-    "wbl_index", "wbl_mobility", "wbl_workplace", "wbl_pay", "wbl_marriage", "wbl_parenthood",
-    "wbl_entrepreneurship", "wbl_assets", "wbl_pension",
-    "sg_gen_parl_zs", "sh_sta_mmr",
+    "v2x_gender",
+    "v2x_gencl",
+    "v2x_gencs",
+    "v2x_genpp",
+    "v2lgfemleg",
+    "v2clacjstw",
+    "v2cldmovew",
+    "v2csgender",
+    "v2pepwrgen",
+    "v2cldiscw",
+    "v2clslavef",
+    "v2clprptyw",
+    "v2mefemjrn",
+    "v2xpe_exlgender",
+    "v2clgencl",
+    "wecon",
+    "wopol",
+    "wosoc",
+    "physint",
+    "wecon_cirights",
+    "wopol_cirights",
+    "wbl_index",
+    "wbl_mobility",
+    "wbl_workplace",
+    "wbl_pay",
+    "wbl_marriage",
+    "wbl_parenthood",
+    "wbl_entrepreneurship",
+    "wbl_assets",
+    "wbl_pension",
+    "sg_gen_parl_zs",
+    "sh_sta_mmr",
 ]
 #: control columns
-CONTROLS = ["ln_gdppc", "ln_pop", "v2x_polyarchy", "v2x_libdem", "polity2", "v2xcs_ccsi", "v2x_civlib",
-            "ucdp_conflict", "ucdp_war", "nhri_a_status", "e_peaveduc", "e_miurbani"]
+CONTROLS = [
+    "ln_gdppc",
+    "ln_pop",
+    "v2x_polyarchy",
+    "v2x_libdem",
+    "polity2",
+    "v2xcs_ccsi",
+    "v2x_civlib",
+    "ucdp_conflict",
+    "ucdp_war",
+    "nhri_a_status",
+    "e_peaveduc",
+    "e_miurbani",
+]
 ORDINAL_OUTCOMES = ["wecon", "wopol", "wosoc", "physint", "wecon_cirights", "wopol_cirights"]
 
 
@@ -101,19 +139,28 @@ def treaty_years(rat: pd.DataFrame, successor_rule: str = "inherit") -> pd.DataF
             key = (states.at[idx, "iso3"], states.at[idx, "treaty"])
             if key in inherit and pd.notna(states.at[idx, "bound_year"]):
                 states.at[idx, "bound_year"] = min(int(states.at[idx, "bound_year"]), inherit[key])
-    agg = (states.groupby(["iso3", "treaty"], as_index=False)
-           .agg(bound_year=("bound_year", "min"), signed_year=("signed_year", "min"),
-                denounced_year=("denounced_year", "max")))
+    agg = states.groupby(["iso3", "treaty"], as_index=False).agg(
+        bound_year=("bound_year", "min"),
+        signed_year=("signed_year", "min"),
+        denounced_year=("denounced_year", "max"),
+    )
     # a state that denounced and later re-joined (the latest act after the denunciation) stays bound
     last_act = states.groupby(["iso3", "treaty"])["bound_year"].max().rename("last_act").reset_index()
     agg = agg.merge(last_act, on=["iso3", "treaty"], how="left")
-    rejoined = agg["denounced_year"].notna() & agg["last_act"].notna() & (agg["last_act"] > agg["denounced_year"])
+    rejoined = (
+        agg["denounced_year"].notna() & agg["last_act"].notna() & (agg["last_act"] > agg["denounced_year"])
+    )
     agg.loc[rejoined, "denounced_year"] = pd.NA
     return agg.drop(columns="last_act")
 
 
-def treaty_columns(frame: pd.DataFrame, rat: pd.DataFrame, treaties: Iterable[str],
-                   successor_rule: str = "inherit", region_col: str = "region") -> pd.DataFrame:
+def treaty_columns(
+    frame: pd.DataFrame,
+    rat: pd.DataFrame,
+    treaties: Iterable[str],
+    successor_rule: str = "inherit",
+    region_col: str = "region",
+) -> pd.DataFrame:
     """Add ``t_ratified, t_year, t_years_since, t_signed, t_region_density`` for each treaty to an iso3 x year frame."""
     ty = treaty_years(rat, successor_rule)
     out = frame.copy()
@@ -155,9 +202,15 @@ def _merge_source(panel: pd.DataFrame, df: pd.DataFrame, name: str) -> pd.DataFr
     return panel.merge(df, on=["iso3", "year"], how="left")
 
 
-def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: Iterable[str] | None = None,
-          successor_rule: str = "inherit", write: bool = True, out_dir: Path | None = None,
-          progress: bool = True) -> pd.DataFrame:
+def build(
+    first_year: int = FIRST_YEAR,
+    last_year: int | None = None,
+    treaties: Iterable[str] | None = None,
+    successor_rule: str = "inherit",
+    write: bool = True,
+    out_dir: Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Build (and by default write) the panel, ``first_year`` to ``last_year`` (None = the latest year any outcome
     covers)."""
     all_treaties = list(TREATIES)
@@ -180,15 +233,22 @@ def build(first_year: int = FIRST_YEAR, last_year: int | None = None, treaties: 
     frames = indicator_frames()
     vdem_frame = frames["V-Dem (vdemlite)"]
     regions = worldbank.load_regions()
-    states = set(rat.loc[rat["is_state"].fillna(False).astype(bool) & ~rat["is_predecessor"].fillna(False).astype(bool),
-                         "iso3"].dropna())
+    states = set(
+        rat.loc[
+            rat["is_state"].fillna(False).astype(bool) & ~rat["is_predecessor"].fillna(False).astype(bool),
+            "iso3",
+        ].dropna()
+    )
     # units that cannot become parties (Hong Kong, Taiwan, Kosovo) would enter every design as "never treated":
     # the panel holds the states that can act at the UN Treaty Collection (UNTC participants), listed in
     # panel.attrs["excluded_units"]
     codes = sorted(states)
     excluded_units = sorted(set(vdem_frame["iso3"]) - states)
-    last_outcome_year = max(int(df.loc[df[[c for c in df.columns if c in OUTCOMES]].notna().any(axis=1), "year"].max())
-                            for df in frames.values() if any(c in OUTCOMES for c in df.columns))
+    last_outcome_year = max(
+        int(df.loc[df[[c for c in df.columns if c in OUTCOMES]].notna().any(axis=1), "year"].max())
+        for df in frames.values()
+        if any(c in OUTCOMES for c in df.columns)
+    )
     lo, hi = first_year, (last_year or last_outcome_year)
     if lo > hi:
         raise ParameterError("last_year", hi, hint=f"must not be before first_year={lo}")
@@ -233,12 +293,18 @@ def country_year_frame(codes: list[str], lo: int, hi: int, observed: pd.DataFram
     V-Dem (which also covers some units before independence); units in neither (Cook Islands, Niue, Holy See,
     small states outside both systems) get every year. ``sovereign`` = 1 in state-system years; regional ratification
     density is computed among sovereign states only."""
-    system = pd.concat([state_system_frame("gwn", lo, hi), state_system_frame("cown", lo, hi)]).drop_duplicates()
+    system = pd.concat(
+        [state_system_frame("gwn", lo, hi), state_system_frame("cown", lo, hi)]
+    ).drop_duplicates()
     system["sovereign"] = 1
-    seen = pd.concat([system[["iso3", "year"]], observed[(observed["year"] >= lo) & (observed["year"] <= hi)]])
+    seen = pd.concat(
+        [system[["iso3", "year"]], observed[(observed["year"] >= lo) & (observed["year"] <= hi)]]
+    )
     seen = seen[seen["iso3"].isin(codes)].drop_duplicates()
     never = sorted(set(codes) - set(seen["iso3"]))
-    full = pd.MultiIndex.from_product([never, range(lo, hi + 1)], names=["iso3", "year"]).to_frame(index=False)
+    full = pd.MultiIndex.from_product([never, range(lo, hi + 1)], names=["iso3", "year"]).to_frame(
+        index=False
+    )
     frame = pd.concat([seen, full], ignore_index=True)
     frame["iso3"] = frame["iso3"].astype("string")
     frame["year"] = frame["year"].astype("int64")
@@ -308,9 +374,13 @@ def write_outputs(panel: pd.DataFrame, rat: pd.DataFrame, out_dir: Path) -> dict
     }
     rat_out = rat.copy()
     if "successors" in rat_out:
-        rat_out["successors"] = rat_out["successors"].map(lambda v: ";".join(v) if isinstance(v, list | tuple | np.ndarray) else v)
+        rat_out["successors"] = rat_out["successors"].map(
+            lambda v: ";".join(v) if isinstance(v, list | tuple | np.ndarray) else v
+        )
     if "footnotes" in rat_out:
-        rat_out["footnotes"] = rat_out["footnotes"].map(lambda v: ";".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v)
+        rat_out["footnotes"] = rat_out["footnotes"].map(
+            lambda v: ";".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v
+        )
     dictionary = data_dictionary(panel)
     _atomic(out["panel"], lambda p: panel.to_parquet(p, index=False))
     _atomic(out["panel_csv"], lambda p: panel.to_csv(p, index=False))
@@ -333,21 +403,45 @@ def data_dictionary(panel: pd.DataFrame) -> pd.DataFrame:
         last = int(panel.loc[nn, "year"].max()) if nn.any() else None
         n_c = int(panel.loc[nn, "iso3"].nunique())
         meaning, source, unit = _describe(col, meta, TREATIES)
-        role = ("key" if col in ("iso3", "year") else "outcome" if col in OUTCOMES else
-                "control" if col in CONTROLS else "treaty" if "_" in col and col.split("_")[0] in
-                {t.split("_")[0] for t in TREATIES} else "other")
-        rows.append({"column": col, "role": role, "meaning": meaning, "source": source, "unit": unit,
-                     "first_year": first, "last_year": last, "n_countries": n_c,
-                     "n_nonmissing": int(nn.sum())})
+        role = (
+            "key"
+            if col in ("iso3", "year")
+            else "outcome"
+            if col in OUTCOMES
+            else "control"
+            if col in CONTROLS
+            else "treaty"
+            if "_" in col and col.split("_")[0] in {t.split("_")[0] for t in TREATIES}
+            else "other"
+        )
+        rows.append(
+            {
+                "column": col,
+                "role": role,
+                "meaning": meaning,
+                "source": source,
+                "unit": unit,
+                "first_year": first,
+                "last_year": last,
+                "n_countries": n_c,
+                "n_nonmissing": int(nn.sum()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 _TREATY_SUFFIX = {
-    "ratified": ("1 from the year the state became bound ({name}); 0 after a denunciation takes effect", "0/1"),
+    "ratified": (
+        "1 from the year the state became bound ({name}); 0 after a denunciation takes effect",
+        "0/1",
+    ),
     "year": ("year the state first became bound by {name} (NA = never)", "year"),
     "years_since": ("years since becoming bound by {name} (0 in that year and before)", "years"),
     "signed": ("1 from the year the state signed {name} (0 if it acceded without signing)", "0/1"),
-    "region_density": ("share of the other states of the same World Bank region bound by {name} that year", "share 0-1"),
+    "region_density": (
+        "share of the other states of the same World Bank region bound by {name} that year",
+        "share 0-1",
+    ),
 }
 
 
@@ -356,8 +450,8 @@ def _describe(col: str, meta: pd.DataFrame, treaties: dict) -> tuple[str, str, s
         r = meta.loc[col]
         return str(r.get("meaning", "")), str(r.get("source", "")), str(r.get("unit", ""))
     for t in sorted(treaties, key=len, reverse=True):
-        if col.startswith(t + "_") and col[len(t) + 1:] in _TREATY_SUFFIX:
-            text, unit = _TREATY_SUFFIX[col[len(t) + 1:]]
+        if col.startswith(t + "_") and col[len(t) + 1 :] in _TREATY_SUFFIX:
+            text, unit = _TREATY_SUFFIX[col[len(t) + 1 :]]
             info = treaties[t]
             name = info.get("short", t) if isinstance(info, dict) else getattr(info, "short", t)
             return text.format(name=name), "untc_hr_treaties_2026", unit
@@ -366,15 +460,42 @@ def _describe(col: str, meta: pd.DataFrame, treaties: dict) -> tuple[str, str, s
         "year": ("calendar year", "", "year"),
         "country": ("English short name", "countrycode", "text"),
         "region": ("World Bank region (7 groups, FY23 classification)", "wb_income_class", "category"),
-        "sovereign": ("1 in years the state is a member of the Gleditsch-Ward or COW state system (countrycode panel)",
-                      "countrycode", "0/1"),
-        "ln_gdppc": ("natural log of GDP per capita, constant 2015 USD (WDI NY.GDP.PCAP.KD)", "wdi_plsc504", "log USD"),
+        "sovereign": (
+            "1 in years the state is a member of the Gleditsch-Ward or COW state system (countrycode panel)",
+            "countrycode",
+            "0/1",
+        ),
+        "ln_gdppc": (
+            "natural log of GDP per capita, constant 2015 USD (WDI NY.GDP.PCAP.KD)",
+            "wdi_plsc504",
+            "log USD",
+        ),
         "ln_pop": ("natural log of population (V-Dem e_wb_pop, World Bank)", "vdemlite", "log persons"),
-        "cedaw_res_any": ("CEDAW: any reservation in force (reviewed coding of the UNTC declarations text)", "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv", "0/1"),
-        "cedaw_res_art2": ("CEDAW: reservation to Article 2 in force", "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv", "0/1"),
-        "cedaw_res_art16": ("CEDAW: reservation to Article 16 in force", "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv", "0/1"),
-        "cedaw_res_art29": ("CEDAW: reservation to Article 29(1) (dispute settlement) in force", "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv", "0/1"),
-        "cedaw_res_general": ("CEDAW: general reservation (constitution / religious or customary law) in force", "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv", "0/1"),
+        "cedaw_res_any": (
+            "CEDAW: any reservation in force (reviewed coding of the UNTC declarations text)",
+            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
+            "0/1",
+        ),
+        "cedaw_res_art2": (
+            "CEDAW: reservation to Article 2 in force",
+            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
+            "0/1",
+        ),
+        "cedaw_res_art16": (
+            "CEDAW: reservation to Article 16 in force",
+            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
+            "0/1",
+        ),
+        "cedaw_res_art29": (
+            "CEDAW: reservation to Article 29(1) (dispute settlement) in force",
+            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
+            "0/1",
+        ),
+        "cedaw_res_general": (
+            "CEDAW: general reservation (constitution / religious or customary law) in force",
+            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
+            "0/1",
+        ),
     }
     return fixed.get(col, ("", "", ""))
 
@@ -391,8 +512,9 @@ def load(path: str | Path | None = None, columns: list[str] | None = None) -> pd
     return df
 
 
-def ratifications_path(panel_path: str | Path = "", explicit: str | Path = "", *,
-                       project_fallback: bool = True) -> Path | None:
+def ratifications_path(
+    panel_path: str | Path = "", explicit: str | Path = "", *, project_fallback: bool = True
+) -> Path | None:
     """The ratification table that goes with a panel, or None.
 
     ``explicit``: "none" -> None; a path -> that path. Otherwise, on the project panel (``panel_path`` empty) the

@@ -22,8 +22,18 @@ import pandas as pd
 from helpers.core import paths
 from helpers.core.errors import ChecksumError, DataError, MissingDataError, ParameterError
 
-REGISTRY_COLUMNS = ["source", "file", "sha256", "bytes", "url", "origin_repo", "commit", "path_in_repo",
-                    "licence", "citation"]
+REGISTRY_COLUMNS = [
+    "source",
+    "file",
+    "sha256",
+    "bytes",
+    "url",
+    "origin_repo",
+    "commit",
+    "path_in_repo",
+    "licence",
+    "citation",
+]
 
 
 def load_registry(path: Path | None = None) -> pd.DataFrame:
@@ -65,7 +75,7 @@ def default_mirror() -> Path | None:
 @dataclass
 class FileStatus:
     file: str
-    status: str        # "ok", "fetched-mirror", "fetched-url", "missing", "bad"
+    status: str  # "ok", "fetched-mirror", "fetched-url", "missing", "bad"
     detail: str = ""
 
 
@@ -76,8 +86,10 @@ def _check(path: Path, row: pd.Series) -> str | None:
     if digest == row["sha256"] and size == row["bytes"]:
         return None
     kind = "truncated" if size < row["bytes"] else "corrupted"
-    return (f"{row['file']}: {kind} copy at {path}: sha256 {digest} ({size} bytes), "
-            f"registry expects sha256 {row['sha256']} ({row['bytes']} bytes)")
+    return (
+        f"{row['file']}: {kind} copy at {path}: sha256 {digest} ({size} bytes), "
+        f"registry expects sha256 {row['sha256']} ({row['bytes']} bytes)"
+    )
 
 
 def _install(tmp: Path, target: Path, row: pd.Series) -> None:
@@ -107,15 +119,26 @@ def _from_url(row: pd.Series, target: Path, progress: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=".fetch-", dir=target.parent))
     try:
-        got = pooch.retrieve(row["url"], known_hash=None, fname=target.name, path=tmpdir,
-                             downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60))
+        got = pooch.retrieve(
+            row["url"],
+            known_hash=None,
+            fname=target.name,
+            path=tmpdir,
+            downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60),
+        )
         _install(Path(got), target, row)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def fetch(files: list[str] | None = None, *, mirror: Path | str | None = "auto", download: bool = True,
-          progress: bool = True, registry: pd.DataFrame | None = None) -> list[FileStatus]:
+def fetch(
+    files: list[str] | None = None,
+    *,
+    mirror: Path | str | None = "auto",
+    download: bool = True,
+    progress: bool = True,
+    registry: pd.DataFrame | None = None,
+) -> list[FileStatus]:
     """Make every registry file (or those in ``files``) present and verified in data/raw.
 
     ``mirror="auto"`` uses :func:`default_mirror`; ``None`` disables the mirror. ``download=False`` never touches the
@@ -175,7 +198,8 @@ def fetch(files: list[str] | None = None, *, mirror: Path | str | None = "auto",
         raise ChecksumError("checksum mismatch:\n  " + "\n  ".join(bad))
     if missing:
         raise MissingDataError(
-            f"{len(missing)} raw file(s) could not be fetched into {paths.RAW}:\n" + "\n".join(missing)
+            f"{len(missing)} raw file(s) could not be fetched into {paths.RAW}:\n"
+            + "\n".join(missing)
             + "\nSet TREATY_EFFECTS_MIRROR to a folder holding copies, or run where the origin URLs are reachable."
         )
     return statuses
@@ -201,6 +225,8 @@ def require(*files: str) -> list[Path]:
     for f in files:
         p = paths.raw_path(f)
         if not p.is_file():
-            raise MissingDataError(f"{p}: raw file missing; run the data step (`make data` or `python -m helpers data`)")
+            raise MissingDataError(
+                f"{p}: raw file missing; run the data step (`make data` or `python -m helpers data`)"
+            )
         out.append(p)
     return out

@@ -48,11 +48,21 @@ from helpers.data.untc import parse_declarations, parse_footnotes, participant_i
 CODING_FILE = "cedaw_reservations.csv"
 CODES = ["res_any", "res_art2", "res_art16", "res_art29_1", "res_general"]
 WITHDRAWN = {c: f"{c}_withdrawn" for c in CODES[1:]}
-COLUMNS = (["participant", "iso3"] + CODES + ["other_articles", "withdrawn_date"] + list(WITHDRAWN.values())
-           + ["withdrawal_notes", "text_sha1", "excerpt", "coder_note"])
+COLUMNS = (
+    ["participant", "iso3"]
+    + CODES
+    + ["other_articles", "withdrawn_date"]
+    + list(WITHDRAWN.values())
+    + ["withdrawal_notes", "text_sha1", "excerpt", "coder_note"]
+)
 #: panel column -> coding column
-PANEL_COLUMNS = {"cedaw_res_any": "res_any", "cedaw_res_art2": "res_art2", "cedaw_res_art16": "res_art16",
-                 "cedaw_res_art29": "res_art29_1", "cedaw_res_general": "res_general"}
+PANEL_COLUMNS = {
+    "cedaw_res_any": "res_any",
+    "cedaw_res_art2": "res_art2",
+    "cedaw_res_art16": "res_art16",
+    "cedaw_res_art29": "res_art29_1",
+    "cedaw_res_general": "res_general",
+}
 
 
 def coding_path() -> Path:
@@ -84,28 +94,48 @@ STRONG = re.compile(
     r"without prejudice to|in so far as|insofar as|inasmuch as|to the extent that|only to the extent|"
     r"shall not (?:take|affect)|shall have no effect|cannot be applied|without breaching|do not conflict|"
     r"should not contradict|not be bound|except those which|which are not contrary|not in accordance with",
-    re.IGNORECASE)
-_HEADING = re.compile(r"^(?:Upon (?:signature|ratification)\s*:?\s*)?(?:\(?[A-Za-z0-9]{1,3}[.)]\s*)?"
-                      r"(Reservations?|Declarations?|General declaration|General reservation)\b[^.]{0,120}?:?\s*$",
-                      re.IGNORECASE)
+    re.IGNORECASE,
+)
+_HEADING = re.compile(
+    r"^(?:Upon (?:signature|ratification)\s*:?\s*)?(?:\(?[A-Za-z0-9]{1,3}[.)]\s*)?"
+    r"(Reservations?|Declarations?|General declaration|General reservation)\b[^.]{0,120}?:?\s*$",
+    re.IGNORECASE,
+)
 _ITEM = re.compile(r"^(?:\d+\.|-|\(?[a-z0-9]{1,3}\))\s")
-_ART = re.compile(r"\b(?:articles?|art\.)\s+(\d+)((?:\s*\([^)]*\))*(?:\s*(?:,\s*and|,|and|&)\s*\d+\b"
-                  r"(?!\s+of\b)(?:\s*\([^)]*\))*)*)", re.IGNORECASE)
-_FOREIGN = re.compile(r"^\s*(?:\([^)]*\)\s*|[a-z]\s+(?=\())*(?:\s*(?:,|and)\s*\d+)*,?\s*(?:paragraph \d+\s*,?\s*)?of (?:the |its |our )?([\w-]+)")
-_OWN = {"Convention", "said", "present", "above", "above-mentioned", "aforesaid", "this", "these", "Article", "article"}
+_ART = re.compile(
+    r"\b(?:articles?|art\.)\s+(\d+)((?:\s*\([^)]*\))*(?:\s*(?:,\s*and|,|and|&)\s*\d+\b"
+    r"(?!\s+of\b)(?:\s*\([^)]*\))*)*)",
+    re.IGNORECASE,
+)
+_FOREIGN = re.compile(
+    r"^\s*(?:\([^)]*\)\s*|[a-z]\s+(?=\())*(?:\s*(?:,|and)\s*\d+)*,?\s*(?:paragraph \d+\s*,?\s*)?of (?:the |its |our )?([\w-]+)"
+)
+_OWN = {
+    "Convention",
+    "said",
+    "present",
+    "above",
+    "above-mentioned",
+    "aforesaid",
+    "this",
+    "these",
+    "Article",
+    "article",
+}
 _GENERAL = re.compile(
     r"(?:provisions of the (?:said )?Convention|(?:the|this|said) Convention\b|accession|ratification|any term of "
     r"the Convention|all provisions|each and every one of its parts|all the obligations)"
     r"[^.;]{0,140}?(?:constitution|shari|islam|religio|customs? |customary|personal laws|personal status)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def _articles(line: str) -> set[int]:
     out: set[int] = set()
     for m in _ART.finditer(line):
-        if re.search(r"(?:Code|Act|Law|Constitution)\s*,?\s*$", line[max(0, m.start() - 25):m.start()]):
+        if re.search(r"(?:Code|Act|Law|Constitution)\s*,?\s*$", line[max(0, m.start() - 25) : m.start()]):
             continue  # "(Civil Code, articles 9 (e) and 10, ...)"
-        f = _FOREIGN.match(line[m.end():])
+        f = _FOREIGN.match(line[m.end() :])
         if f and f.group(1) not in _OWN and (f.group(1)[0].isupper() or f.group(1).lower() == "code"):
             continue  # "article 17 of the International Covenant", "article 3 of the ... Constitution"
         out.add(int(m.group(1)))
@@ -155,7 +185,7 @@ def draft_codes(text: str) -> dict:
         counted_arts |= arts or context
         for sent in re.split(r"(?<=[.;])\s", line):
             m = _GENERAL.search(sent)
-            if m and STRONG.search(sent) and not _articles(sent[:m.start()]):
+            if m and STRONG.search(sent) and not _articles(sent[: m.start()]):
                 general = 1
     return {
         "res_any": res_any,
@@ -181,6 +211,7 @@ def declarations() -> pd.DataFrame:
 # the reviewed table
 # --------------------------------------------------------------------------------------------------------------
 
+
 def load_coding(path: str | Path | None = None) -> pd.DataFrame:
     """Read and validate the reviewed coding table (columns, 0/1 codes, ISO dates, consistency)."""
     p = Path(path) if path is not None else coding_path()
@@ -193,16 +224,20 @@ def load_coding(path: str | Path | None = None) -> pd.DataFrame:
     for c in CODES:
         bad = df.index[~df[c].isin(["0", "1"])]
         if len(bad):
-            raise DataError(f"{p}: column {c!r} must be 0 or 1; rows {[int(i) + 2 for i in bad]} "
-                            f"hold {sorted(set(df.loc[bad, c]))}")
+            raise DataError(
+                f"{p}: column {c!r} must be 0 or 1; rows {[int(i) + 2 for i in bad]} "
+                f"hold {sorted(set(df.loc[bad, c]))}"
+            )
         df[c] = df[c].astype(int)
     for c in ["withdrawn_date", *WITHDRAWN.values()]:
         s = df[c].replace("", None)
         parsed = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
         bad = df.index[s.notna() & parsed.isna()]
         if len(bad):
-            raise DataError(f"{p}: column {c!r} must be an ISO date (YYYY-MM-DD) or empty; rows "
-                            f"{[int(i) + 2 for i in bad]} hold {sorted(set(df.loc[bad, c]))}")
+            raise DataError(
+                f"{p}: column {c!r} must be an ISO date (YYYY-MM-DD) or empty; rows "
+                f"{[int(i) + 2 for i in bad]} hold {sorted(set(df.loc[bad, c]))}"
+            )
         df[c] = parsed.astype("datetime64[ns]")
     for c, w in WITHDRAWN.items():
         bad = df.index[(df[c] == 0) & df[w].notna()]
@@ -211,12 +246,22 @@ def load_coding(path: str | Path | None = None) -> pd.DataFrame:
     sub = df[CODES[1:]].max(axis=1)
     bad = df.index[(sub > df["res_any"]) | (df["withdrawn_date"].notna() & (df["res_any"] == 0))]
     if len(bad):
-        raise DataError(f"{p}: res_any must be 1 when any other code is 1 or withdrawn_date is set "
-                        f"(rows {[int(i) + 2 for i in bad]})")
+        raise DataError(
+            f"{p}: res_any must be 1 when any other code is 1 or withdrawn_date is set "
+            f"(rows {[int(i) + 2 for i in bad]})"
+        )
     dup = df["participant"][df["participant"].duplicated()]
     if len(dup):
         raise DataError(f"{p}: participant(s) coded twice: {sorted(set(dup))}")
-    for c in ("participant", "iso3", "other_articles", "withdrawal_notes", "text_sha1", "excerpt", "coder_note"):
+    for c in (
+        "participant",
+        "iso3",
+        "other_articles",
+        "withdrawal_notes",
+        "text_sha1",
+        "excerpt",
+        "coder_note",
+    ):
         df[c] = df[c].astype("string")
     return df[COLUMNS]
 
@@ -233,16 +278,25 @@ def cedaw_reservations(path: str | Path | None = None) -> pd.DataFrame:
     dec = declarations()
     page_states, coded = set(dec["participant"]), set(coding["participant"])
     if page_states - coded or coded - page_states:
-        raise DataError(f"{p}: the coding table and the UNTC CEDAW declarations table disagree. Not coded: "
-                        f"{sorted(page_states - coded)}; coded but not on the page: {sorted(coded - page_states)}")
-    m = coding.merge(dec.drop(columns=["iso3"]).rename(columns={"text_sha1": "page_sha1"}), on="participant",
-                     how="left", validate="one_to_one")
+        raise DataError(
+            f"{p}: the coding table and the UNTC CEDAW declarations table disagree. Not coded: "
+            f"{sorted(page_states - coded)}; coded but not on the page: {sorted(coded - page_states)}"
+        )
+    m = coding.merge(
+        dec.drop(columns=["iso3"]).rename(columns={"text_sha1": "page_sha1"}),
+        on="participant",
+        how="left",
+        validate="one_to_one",
+    )
     changed = m.loc[m["text_sha1"] != m["page_sha1"], "participant"].tolist()
     if changed:
-        raise DataError(f"{p}: the UNTC text of {changed} has changed since it was coded (text_sha1 differs); "
-                        "re-read the text, review the codes and update text_sha1")
-    bad_iso = m.loc[m["iso3"].astype(str) != participant_iso3(m["participant"], "cedaw").astype(str).values,
-                    "participant"].tolist()
+        raise DataError(
+            f"{p}: the UNTC text of {changed} has changed since it was coded (text_sha1 differs); "
+            "re-read the text, review the codes and update text_sha1"
+        )
+    bad_iso = m.loc[
+        m["iso3"].astype(str) != participant_iso3(m["participant"], "cedaw").astype(str).values, "participant"
+    ].tolist()
     if bad_iso:
         raise DataError(f"{p}: iso3 disagrees with the country map for {bad_iso}")
     return m.drop(columns=["page_sha1", "row"]).sort_values("iso3").reset_index(drop=True)
@@ -252,13 +306,17 @@ def _year_range(year_range) -> range:
     try:
         lo, hi = (int(x) for x in year_range)
     except (TypeError, ValueError):
-        raise ParameterError("year_range", year_range, hint="give (first_year, last_year), e.g. (1970, 2023)") from None
+        raise ParameterError(
+            "year_range", year_range, hint="give (first_year, last_year), e.g. (1970, 2023)"
+        ) from None
     if lo > hi:
         raise ParameterError("year_range", year_range, hint="first year must not exceed last year")
     return range(lo, hi + 1)
 
 
-def reservation_status(year_range: Iterable[int] = (1970, 2023), path: str | Path | None = None) -> pd.DataFrame:
+def reservation_status(
+    year_range: Iterable[int] = (1970, 2023), path: str | Path | None = None
+) -> pd.DataFrame:
     """Country-year CEDAW reservation indicators (the panel's ``cedaw_res_*`` columns).
 
     One row per (iso3, year) for every state with a CEDAW act (parties, incl. later ones; the 2026 snapshot) and
@@ -297,13 +355,29 @@ def reservation_status(year_range: Iterable[int] = (1970, 2023), path: str | Pat
     return df.sort_values(["iso3", "year"]).reset_index(drop=True)
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _DAYS = r"((?:\d{1,2}(?:,\s*|\s+and\s+))*\d{1,2}) (" + "|".join(_MONTHS) + r") (\d{4})"
 #: an event: a sentence opening with its date ("On 8 April 2011, ...", "In communications received on ...")
-_EVENT = re.compile(r"(?:^|(?<=[.:\"”\]\d\n])\s*)(?:(?:Further(?:more)?|Subsequently|Moreover),?\s+)?"
-                    r"(?:[Oo]n|[Ii]n (?:a )?(?:communications?|notification) received on)\s+" + _DAYS
-                    + r"|by a notification rec\w+ on " + _DAYS)
+_EVENT = re.compile(
+    r"(?:^|(?<=[.:\"”\]\d\n])\s*)(?:(?:Further(?:more)?|Subsequently|Moreover),?\s+)?"
+    r"(?:[Oo]n|[Ii]n (?:a )?(?:communications?|notification) received on)\s+"
+    + _DAYS
+    + r"|by a notification rec\w+ on "
+    + _DAYS
+)
 _EVENT_WORD = re.compile(r"withdr|wihdr|\blift\b|modif|new formulation", re.IGNORECASE)
 _ACTOR = re.compile(r"Governments? of (?:the )?([A-Z][\w'’ -]+)")
 _ALIASES = {"United Kingdom of Great Britain and Northern Ireland": "United Kingdom", "Türkiye": "Turkey"}
@@ -334,21 +408,29 @@ def withdrawal_events() -> pd.DataFrame:
             starts = list(_EVENT.finditer(body))
             for i, m in enumerate(starts):
                 end = starts[i + 1].start() if i + 1 < len(starts) else len(body)
-                chunk = body[max(0, m.start() - 120):end]
-                if not _EVENT_WORD.search(body[m.start():end]):
+                chunk = body[max(0, m.start() - 120) : end]
+                if not _EVENT_WORD.search(body[m.start() : end]):
                     continue
                 actor = _ACTOR.search(chunk)
                 name = actor.group(1).replace("’", "'") if actor else ""
                 if actor and own not in name and any(o in name for o in others):
                     continue
                 # the lead up to the first ", <word>" or " the": "On 8 March 1989, 19 and 20 April 1989, respectively"
-                lead = re.sub(r"^\s*(?:Further(?:more)?|Subsequently|Moreover),?\s+", "", body[m.start():end])
+                lead = re.sub(
+                    r"^\s*(?:Further(?:more)?|Subsequently|Moreover),?\s+", "", body[m.start() : end]
+                )
                 lead = re.split(r",\s+(?!\d)|\s+the\b", lead, maxsplit=1)[0]
                 for days, month, year in re.findall(_DAYS, lead):
                     for day in re.findall(r"\d{1,2}", days):
                         dt = pd.Timestamp(int(year), _MONTHS.index(month) + 1, int(day))
-                        recs.append({"participant": p, "date": dt, "note": n,
-                                     "event": normalise_text(body[m.start():end])[:300]})
+                        recs.append(
+                            {
+                                "participant": p,
+                                "date": dt,
+                                "note": n,
+                                "event": normalise_text(body[m.start() : end])[:300],
+                            }
+                        )
     df = pd.DataFrame.from_records(recs, columns=["participant", "date", "note", "event"])
     df = df.drop_duplicates(["participant", "date"]).reset_index(drop=True)
     df.insert(1, "iso3", participant_iso3(df["participant"], "cedaw footnotes").values)

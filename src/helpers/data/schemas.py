@@ -16,14 +16,39 @@ from helpers.core.errors import DataError
 
 # column -> (min, max); a column not in the panel is simply not checked
 RANGES: dict[str, tuple[float, float]] = {
-    **{c: (0.0, 1.0) for c in ["v2x_gender", "v2x_gencl", "v2x_gencs", "v2x_genpp", "v2x_polyarchy", "v2x_libdem",
-                               "v2xcs_ccsi", "v2x_civlib", "v2x_cspart", "v2xpe_exlgender"]},
+    **{
+        c: (0.0, 1.0)
+        for c in [
+            "v2x_gender",
+            "v2x_gencl",
+            "v2x_gencs",
+            "v2x_genpp",
+            "v2x_polyarchy",
+            "v2x_libdem",
+            "v2xcs_ccsi",
+            "v2x_civlib",
+            "v2x_cspart",
+            "v2xpe_exlgender",
+        ]
+    },
     "v2lgfemleg": (0.0, 100.0),
     **{c: (0, 3) for c in ["wecon", "wopol", "wosoc", "wecon_cirights", "wopol_cirights"]},
     "physint": (0, 8),
-    **{c: (0.0, 100.0) for c in ["wbl_index", "wbl_mobility", "wbl_workplace", "wbl_pay", "wbl_marriage",
-                                 "wbl_parenthood", "wbl_entrepreneurship", "wbl_assets", "wbl_pension",
-                                 "sg_gen_parl_zs"]},
+    **{
+        c: (0.0, 100.0)
+        for c in [
+            "wbl_index",
+            "wbl_mobility",
+            "wbl_workplace",
+            "wbl_pay",
+            "wbl_marriage",
+            "wbl_parenthood",
+            "wbl_entrepreneurship",
+            "wbl_assets",
+            "wbl_pension",
+            "sg_gen_parl_zs",
+        ]
+    },
     "polity2": (-10, 10),
     "v2x_regime": (0, 3),
     **{c: (0, 1) for c in ["ucdp_conflict", "ucdp_war", "nhri_a_status"]},
@@ -36,8 +61,10 @@ def _raise(exc: SchemaErrors, table: str) -> None:
     lines = []
     for (col, check), grp in fc.groupby(["column", "check"], dropna=False, sort=False):
         idx = grp["index"].dropna().astype(int).tolist()[:5]
-        lines.append(f"  column {col!r} failed {check}: {len(grp)} case(s), e.g. rows {idx} values "
-                     f"{grp['failure_case'].astype(str).tolist()[:5]}")
+        lines.append(
+            f"  column {col!r} failed {check}: {len(grp)} case(s), e.g. rows {idx} values "
+            f"{grp['failure_case'].astype(str).tolist()[:5]}"
+        )
     raise DataError(f"{table} failed validation:\n" + "\n".join(lines[:30])) from None
 
 
@@ -80,15 +107,23 @@ def validate_ratifications(rat: pd.DataFrame) -> pd.DataFrame:
 
     today = pd.Timestamp.today().normalize()
     date = pa.Column("datetime64[ns]", pa.Check.le(today), nullable=True, coerce=True)
-    schema = pa.DataFrameSchema({
-        "participant": pa.Column(str, nullable=False),
-        "treaty": pa.Column(str, pa.Check.isin(list(TREATIES)), nullable=False),
-        "signature_date": date,
-        "ratification_date": date,
-        "denounced_date": date,
-        "act_type": pa.Column(str, pa.Check.isin(["ratification", "accession", "succession", "acceptance",
-                                                  "formal_confirmation"]), nullable=True),
-    }, strict=False)
+    schema = pa.DataFrameSchema(
+        {
+            "participant": pa.Column(str, nullable=False),
+            "treaty": pa.Column(str, pa.Check.isin(list(TREATIES)), nullable=False),
+            "signature_date": date,
+            "ratification_date": date,
+            "denounced_date": date,
+            "act_type": pa.Column(
+                str,
+                pa.Check.isin(
+                    ["ratification", "accession", "succession", "acceptance", "formal_confirmation"]
+                ),
+                nullable=True,
+            ),
+        },
+        strict=False,
+    )
     try:
         return schema.validate(rat, lazy=True)
     except SchemaErrors as exc:

@@ -73,19 +73,46 @@ DEFAULT_SUCCESSORS: dict[str, tuple[str, ...]] = {
 NON_STATES: dict[str, str] = {"European Union": "EUU"}
 
 
-
-_MONTHS = {m: i for i, m in enumerate(
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)}
-_LONG_MONTHS = {m: i for i, m in enumerate(
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-     "November", "December"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1
+    )
+}
+_LONG_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+        start=1,
+    )
+}
 #: a date written out in footnote prose, e.g. "9 July 1980"
-DATE_RE = r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}"
+DATE_RE = (
+    r"\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}"
+)
 _CELL_RE = re.compile(r"^(\[)?\s*(\d{1,2}) ([A-Z][a-z]{2}) (\d{4})\s*([A-Za-z]?)\s*(\])?$")
 _LEGEND_WORDS = {
-    "ratification": "ratification", "accession": "accession", "succession": "succession",
-    "acceptance": "acceptance", "formal confirmation": "formal_confirmation", "approval": "approval",
-    "signature": "signature", "succession to signature": "succession",
+    "ratification": "ratification",
+    "accession": "accession",
+    "succession": "succession",
+    "acceptance": "acceptance",
+    "formal confirmation": "formal_confirmation",
+    "approval": "approval",
+    "signature": "signature",
+    "succession to signature": "succession",
 }
 
 
@@ -108,6 +135,7 @@ def _clean(text: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # page parsing (cached per file version)
 # --------------------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Page:
@@ -153,24 +181,35 @@ def _parse_cell(text: str, legend: dict[str, str], where: str) -> tuple[object, 
         return pd.NaT, None, False
     m = _CELL_RE.match(t)
     if not m or m.group(3) not in _MONTHS or bool(m.group(1)) != bool(m.group(6)):
-        raise DataError(f"{where}: cannot parse the date cell {t!r} (expected e.g. '17 Jul 1980', "
-                        f"'11 May 1994 a' or '[14 Nov 1980 a]')")
+        raise DataError(
+            f"{where}: cannot parse the date cell {t!r} (expected e.g. '17 Jul 1980', "
+            f"'11 May 1994 a' or '[14 Nov 1980 a]')"
+        )
     try:
         ts = pd.Timestamp(date(int(m.group(4)), _MONTHS[m.group(3)], int(m.group(2))))
     except ValueError as e:
         raise DataError(f"{where}: invalid date in cell {t!r}: {e}") from None
     suffix = m.group(5)
     if suffix not in legend:
-        raise DataError(f"{where}: suffix {suffix!r} in cell {t!r} is not in the column legend "
-                        f"{ {k or '(none)': v for k, v in legend.items()} }")
+        raise DataError(
+            f"{where}: suffix {suffix!r} in cell {t!r} is not in the column legend "
+            f"{ {k or '(none)': v for k, v in legend.items()} }"
+        )
     return ts, legend[suffix], bool(m.group(1))
 
 
 def _parse_header(root, where: str) -> dict:
     main = _by_id_suffix(root, "*", "mainTable")
     text = _clean(main[0].text_content()) if main else _clean(root.text_content())
-    out: dict = {"status_as_at": None, "title": None, "untc_date": None, "entry_into_force": None,
-                 "eif_text": None, "signatories": None, "parties": None}
+    out: dict = {
+        "status_as_at": None,
+        "title": None,
+        "untc_date": None,
+        "entry_into_force": None,
+        "eif_text": None,
+        "signatories": None,
+        "parties": None,
+    }
     m = re.search(r"STATUS AS AT : (\d{2})-(\d{2})-(\d{4})", text)
     if m:
         # DD-MM-YYYY (the pages were fetched on 3 Feb 2026: "03-02-2026")
@@ -193,15 +232,19 @@ def _parse_header(root, where: str) -> dict:
 def _parse_grid(root, where: str) -> pd.DataFrame:
     grids = _by_id_suffix(root, "table", "tblgrid")
     if not grids:
-        raise DataError(f"{where}: no participant table (no <table> whose id ends in 'tblgrid'); "
-                        "the page is truncated or not a UNTC status page")
+        raise DataError(
+            f"{where}: no participant table (no <table> whose id ends in 'tblgrid'); "
+            "the page is truncated or not a UNTC status page"
+        )
     rows = grids[0].xpath("./tr")
     if len(rows) < 2:
         raise DataError(f"{where}: the participant table (tblgrid) has no data rows")
     head = [c.text_content() for c in rows[0].xpath("./td")]
     if len(head) != 3 or not _clean(head[0]).startswith("Participant"):
-        raise DataError(f"{where}: unexpected participant table header {[_clean(h) for h in head]}; "
-                        "expected [Participant, Signature, <act legend>]")
+        raise DataError(
+            f"{where}: unexpected participant table header {[_clean(h) for h in head]}; "
+            "expected [Participant, Signature, <act legend>]"
+        )
     sig_legend = _legend(head[1], f"{where}, signature column header")
     act_legend = _legend(head[2], f"{where}, act column header")
     if set(act_legend.values()) - set(ACT_TYPES):
@@ -211,19 +254,29 @@ def _parse_grid(root, where: str) -> pd.DataFrame:
         tds = tr.xpath("./td")
         rw = f"{where}, participant table row {i}"
         if len(tds) != 3:
-            raise DataError(f"{rw}: expected 3 cells, found {len(tds)}: {[_clean(t.text_content()) for t in tds]}")
+            raise DataError(
+                f"{rw}: expected 3 cells, found {len(tds)}: {[_clean(t.text_content()) for t in tds]}"
+            )
         name, notes = _name_and_notes(tds[0])
         if not name:
             raise DataError(f"{rw}: empty participant name")
         rw = f"{rw} ({name})"
         sig, sig_type, sig_br = _parse_cell(tds[1].text_content(), sig_legend, rw + ", signature")
         act, act_type, act_br = _parse_cell(tds[2].text_content(), act_legend, rw + ", act")
-        recs.append({
-            "row": i, "participant": name, "footnotes": notes, "signature_date": sig,
-            "signature_type": "succession_to_signature" if sig_type == "succession" else (
-                "signature" if pd.notna(sig) else None),
-            "act_date": act, "act_type": act_type, "denounced": bool(act_br or sig_br),
-        })
+        recs.append(
+            {
+                "row": i,
+                "participant": name,
+                "footnotes": notes,
+                "signature_date": sig,
+                "signature_type": "succession_to_signature"
+                if sig_type == "succession"
+                else ("signature" if pd.notna(sig) else None),
+                "act_date": act,
+                "act_type": act_type,
+                "denounced": bool(act_br or sig_br),
+            }
+        )
     df = pd.DataFrame.from_records(recs)
     for c in ("signature_date", "act_date"):
         df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
@@ -276,7 +329,9 @@ def _parse_decl(root, where: str) -> pd.DataFrame:
             part = tr.xpath('.//div[substring(@id, string-length(@id) - 13) = "divParticipant"]')
             text = tr.xpath('.//div[substring(@id, string-length(@id) - 6) = "divText"]')
             if not part or not text:
-                raise DataError(f"{where}: declarations table (dgDec) row {i} lacks the participant or text block")
+                raise DataError(
+                    f"{where}: declarations table (dgDec) row {i} lacks the participant or text block"
+                )
             name, notes = _name_and_notes(part[0])
             recs.append({"row": i, "participant": name, "footnotes": notes, "text": _block_text(text[0])})
     df = pd.DataFrame.from_records(recs, columns=["row", "participant", "footnotes", "text"])
@@ -294,8 +349,10 @@ def _load_page(path: str, mtime_ns: int, size: int) -> _Page:
     if not raw.strip():
         raise DataError(f"{where}: the file is empty")
     if not raw.rstrip().lower().endswith(b"</html>"):
-        raise DataError(f"{where}: the page is truncated (it does not end with </html>; {size} bytes); "
-                        "fetch it again with the data step")
+        raise DataError(
+            f"{where}: the page is truncated (it does not end with </html>; {size} bytes); "
+            "fetch it again with the data step"
+        )
     try:
         root = html.fromstring(raw)
     except (etree.ParserError, ValueError) as e:
@@ -305,8 +362,10 @@ def _load_page(path: str, mtime_ns: int, size: int) -> _Page:
     notes = _parse_notes(root, where)
     missing = sorted({n for ns in grid["footnotes"] for n in ns} - set(notes))
     if missing:
-        raise DataError(f"{where}: participant rows cite footnote(s) {missing} that the footnote table "
-                        "(dgNotesAll) does not contain; the page is incomplete")
+        raise DataError(
+            f"{where}: participant rows cite footnote(s) {missing} that the footnote table "
+            "(dgNotesAll) does not contain; the page is incomplete"
+        )
     decl = _parse_decl(root, where)
     return _Page(path, header, grid, notes, decl)
 
@@ -355,7 +414,8 @@ _PRED_ACT_RE = re.compile(
     r"(?:The )?(?P<state>German Democratic Republic|Czechoslovakia|former Yugoslavia) (?:had )?"
     r"(?P<verb>signed and ratified|signed|acceded to|ratified) the "
     r"(?:Convention|Covenant|Convenant|Optional Protocol|Protocol)\b(?P<mid>[^.]{0,60}?),? on "
-    rf"(?P<d1>{DATE_RE})(?: and (?P<d2>{DATE_RE}))?")
+    rf"(?P<d1>{DATE_RE})(?: and (?P<d2>{DATE_RE}))?"
+)
 _YMD_RE = re.compile(r"The formality was effected by Democratic Yemen")
 
 
@@ -404,7 +464,9 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
             act_type = None
             if verb == "signed and ratified":
                 if not d2:
-                    raise DataError(f"{page.path}: footnote {num}: 'signed and ratified' with one date: {m.group(0)!r}")
+                    raise DataError(
+                        f"{page.path}: footnote {num}: 'signed and ratified' with one date: {m.group(0)!r}"
+                    )
                 sig, act, act_type = parse_prose_date(d1), parse_prose_date(d2), "ratification"
             elif verb == "signed":
                 sig = parse_prose_date(d1)
@@ -412,26 +474,56 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
                 act, act_type = parse_prose_date(d1), "ratification"
             else:
                 act, act_type = parse_prose_date(d1), "accession"
-            recs.append({"participant": PREDECESSOR_NAMES[iso], "iso3": iso, "treaty": treaty,
-                         "signature_date": sig, "act_date": act, "act_type": act_type,
-                         "successors": list(own_iso or DEFAULT_SUCCESSORS[iso]),
-                         "listed_under_successor": False, "note": num, "excerpt": m.group(0)})
+            recs.append(
+                {
+                    "participant": PREDECESSOR_NAMES[iso],
+                    "iso3": iso,
+                    "treaty": treaty,
+                    "signature_date": sig,
+                    "act_date": act,
+                    "act_type": act_type,
+                    "successors": list(own_iso or DEFAULT_SUCCESSORS[iso]),
+                    "listed_under_successor": False,
+                    "note": num,
+                    "excerpt": m.group(0),
+                }
+            )
         if ymd:
             rows = grid[[num in ns for ns in grid["footnotes"]]]
             for _, r in rows.iterrows():
-                recs.append({"participant": PREDECESSOR_NAMES["YMD"], "iso3": "YMD", "treaty": treaty,
-                             "signature_date": r["signature_date"] if pd.notna(r["signature_date"]) else None,
-                             "act_date": r["act_date"] if pd.notna(r["act_date"]) else None,
-                             "act_type": r["act_type"] if pd.notna(r["act_type"]) else None,
-                             "successors": list(own_iso or DEFAULT_SUCCESSORS["YMD"]),
-                             "listed_under_successor": True, "note": num, "excerpt": ymd.group(0)})
-    cols = ["participant", "iso3", "treaty", "signature_date", "act_date", "act_type", "successors",
-            "listed_under_successor", "note", "excerpt"]
+                recs.append(
+                    {
+                        "participant": PREDECESSOR_NAMES["YMD"],
+                        "iso3": "YMD",
+                        "treaty": treaty,
+                        "signature_date": r["signature_date"] if pd.notna(r["signature_date"]) else None,
+                        "act_date": r["act_date"] if pd.notna(r["act_date"]) else None,
+                        "act_type": r["act_type"] if pd.notna(r["act_type"]) else None,
+                        "successors": list(own_iso or DEFAULT_SUCCESSORS["YMD"]),
+                        "listed_under_successor": True,
+                        "note": num,
+                        "excerpt": ymd.group(0),
+                    }
+                )
+    cols = [
+        "participant",
+        "iso3",
+        "treaty",
+        "signature_date",
+        "act_date",
+        "act_type",
+        "successors",
+        "listed_under_successor",
+        "note",
+        "excerpt",
+    ]
     df = pd.DataFrame.from_records(recs, columns=cols)
     dup = df.duplicated(["iso3"], keep=False)
     if dup.any():
-        raise DataError(f"{page.path}: more than one footnote act for predecessor(s) "
-                        f"{sorted(set(df.loc[dup, 'iso3']))} (notes {sorted(df.loc[dup, 'note'])})")
+        raise DataError(
+            f"{page.path}: more than one footnote act for predecessor(s) "
+            f"{sorted(set(df.loc[dup, 'iso3']))} (notes {sorted(df.loc[dup, 'note'])})"
+        )
     for c in ("signature_date", "act_date"):
         df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
     for c in ("participant", "iso3", "treaty", "act_type", "excerpt"):
@@ -445,13 +537,16 @@ _DEN_RE = re.compile(
     r"(?:informed|notified) the Secretary-General "
     r"(?:of its decision to denounce|that it had decided to denounce|of its denunciation of) the (?:said )?"
     r"(?:Optional Protocol|Protocol|Convention|Covenant)(?: for the second time)?"
-    rf"(?: with effect from (?P<effective>{DATE_RE}))?")
+    rf"(?: with effect from (?P<effective>{DATE_RE}))?"
+)
 _WITHDRAW_RE = re.compile(
     r"received from the Government of (?:the )?(?P<gov>[A-Z][A-Za-z' ]+?) a notification of withdrawal from the "
-    rf"(?:Covenant|Convention|Protocol), dated (?P<notified>{DATE_RE})")
+    rf"(?:Covenant|Convention|Protocol), dated (?P<notified>{DATE_RE})"
+)
 _FIRST_ACT_RE = re.compile(
     r"(?:had )?(?:initially )?acceded to the (?:Optional Protocol|Protocol|Convention|Covenant) on "
-    rf"(?P<d>{DATE_RE})")
+    rf"(?P<d>{DATE_RE})"
+)
 
 
 def denunciations(treaties=None) -> pd.DataFrame:
@@ -473,33 +568,54 @@ def denunciations(treaties=None) -> pd.DataFrame:
                 gov = m.group("gov").strip()
                 match = [p for p in own if gov.lower() in p.lower() or p.lower() in gov.lower()]
                 if len(match) != 1:
-                    raise DataError(f"{page.path}: footnote {num} records a denunciation by {gov!r} but it is "
-                                    f"attached to participant row(s) {own}")
+                    raise DataError(
+                        f"{page.path}: footnote {num} records a denunciation by {gov!r} but it is "
+                        f"attached to participant row(s) {own}"
+                    )
                 notified = parse_prose_date(m.group("notified"))
                 if m.re is _WITHDRAW_RE:
-                    eff, basis = None, ("no legal effect: the treaty has no withdrawal clause (Secretary-General's "
-                                        "aide-memoire in the footnote)")
+                    eff, basis = (
+                        None,
+                        (
+                            "no legal effect: the treaty has no withdrawal clause (Secretary-General's "
+                            "aide-memoire in the footnote)"
+                        ),
+                    )
                 elif m.group("effective"):
                     eff, basis = parse_prose_date(m.group("effective")), "footnote"
                 elif info.denunciation_lag == "3 months":
                     eff = (pd.Timestamp(notified) + pd.DateOffset(months=3)).date()
                     basis = f"computed: notification + 3 months (art. {info.denunciation_article})"
                 else:
-                    raise DataError(f"{page.path}: footnote {num}: denunciation by {gov} without an effective date "
-                                    f"and no denunciation rule for treaty {t!r}")
-                recs.append({"participant": match[0], "treaty": t, "notified_date": notified,
-                             "effective_date": eff, "basis": basis, "note": num, "excerpt": m.group(0)})
+                    raise DataError(
+                        f"{page.path}: footnote {num}: denunciation by {gov} without an effective date "
+                        f"and no denunciation rule for treaty {t!r}"
+                    )
+                recs.append(
+                    {
+                        "participant": match[0],
+                        "treaty": t,
+                        "notified_date": notified,
+                        "effective_date": eff,
+                        "basis": basis,
+                        "note": num,
+                        "excerpt": m.group(0),
+                    }
+                )
     cols = ["iso3", "participant", "treaty", "notified_date", "effective_date", "basis", "note", "excerpt"]
     df = pd.DataFrame.from_records(recs, columns=cols[1:])
-    df = df.drop_duplicates(["participant", "treaty", "notified_date", "effective_date"]).reset_index(drop=True)
+    df = df.drop_duplicates(["participant", "treaty", "notified_date", "effective_date"]).reset_index(
+        drop=True
+    )
     df.insert(0, "iso3", participant_iso3(df["participant"], "footnotes").values)
     for c in ("notified_date", "effective_date"):
         df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
     for c in ("participant", "treaty", "basis", "excerpt"):
         df[c] = df[c].astype("string")
     order = {t: i for i, t in enumerate(TREATIES)}
-    return df.sort_values(["treaty", "iso3", "notified_date"], key=lambda s: s.map(order) if s.name == "treaty"
-                          else s).reset_index(drop=True)
+    return df.sort_values(
+        ["treaty", "iso3", "notified_date"], key=lambda s: s.map(order) if s.name == "treaty" else s
+    ).reset_index(drop=True)
 
 
 def _first_act(page: _Page, notes: list[int], participant: str) -> date | None:
@@ -508,7 +624,7 @@ def _first_act(page: _Page, notes: list[int], participant: str) -> date | None:
     for n in notes:
         text = page.footnotes.get(n, "")
         for m in _FIRST_ACT_RE.finditer(text):
-            head = text[max(0, m.start() - 80):m.start()]
+            head = text[max(0, m.start() - 80) : m.start()]
             if participant.split()[0] in head:
                 found.append(parse_prose_date(m.group("d")))
     return min(found) if found else None
@@ -519,8 +635,19 @@ def _first_act(page: _Page, notes: list[int], participant: str) -> date | None:
 # --------------------------------------------------------------------------------------------------------------
 
 RATIFICATION_COLUMNS = [
-    "iso3", "participant", "treaty", "signature_date", "ratification_date", "act_type", "denounced_date",
-    "first_act_date", "is_state", "is_predecessor", "successors", "effective_date", "footnotes",
+    "iso3",
+    "participant",
+    "treaty",
+    "signature_date",
+    "ratification_date",
+    "act_type",
+    "denounced_date",
+    "first_act_date",
+    "is_state",
+    "is_predecessor",
+    "successors",
+    "effective_date",
+    "footnotes",
 ]
 
 
@@ -528,18 +655,22 @@ def _ratifications_one(t: str) -> pd.DataFrame:
     page = _page(t)
     g = page.participants
     den = denunciations([t])
-    df = pd.DataFrame({
-        "iso3": participant_iso3(g["participant"], t).values,
-        "participant": g["participant"].values,
-        "treaty": t,
-        "signature_date": g["signature_date"].values,
-        "ratification_date": g["act_date"].values,
-        "act_type": g["act_type"].values,
-    })
+    df = pd.DataFrame(
+        {
+            "iso3": participant_iso3(g["participant"], t).values,
+            "participant": g["participant"].values,
+            "treaty": t,
+            "signature_date": g["signature_date"].values,
+            "ratification_date": g["act_date"].values,
+            "act_type": g["act_type"].values,
+        }
+    )
     unmapped = df.loc[df["iso3"].isna(), "participant"]
     if len(unmapped):
-        raise DataError(f"{page.path}: participant(s) {sorted(unmapped)} map to no ISO3 code "
-                        "(deliberately excluded?); every UNTC participant needs a code")
+        raise DataError(
+            f"{page.path}: participant(s) {sorted(unmapped)} map to no ISO3 code "
+            "(deliberately excluded?); every UNTC participant needs a code"
+        )
     den_eff: dict[str, list[pd.Timestamp]] = {}
     for name, eff in zip(den["participant"], den["effective_date"]):
         if pd.notna(eff):
@@ -549,8 +680,10 @@ def _ratifications_one(t: str) -> pd.DataFrame:
         ev = den_eff.get(str(name), [])
         if br:
             if not ev:
-                raise DataError(f"{page.path}: {name}'s dates are bracketed (denounced) but no footnote gives "
-                                "the denunciation")
+                raise DataError(
+                    f"{page.path}: {name}'s dates are bracketed (denounced) but no footnote gives "
+                    "the denunciation"
+                )
             denounced.append(max(ev))
         else:
             # a later act that replaced a denounced one (Guyana, ICCPR-OP1): the current act stands
@@ -567,13 +700,23 @@ def _ratifications_one(t: str) -> pd.DataFrame:
 
     pred = predecessor_acts(t)
     if len(pred):
-        p = pd.DataFrame({
-            "iso3": pred["iso3"].values, "participant": pred["participant"].values, "treaty": t,
-            "signature_date": pred["signature_date"].values, "ratification_date": pred["act_date"].values,
-            "act_type": pred["act_type"].values, "denounced_date": pd.NaT, "first_act_date": pred["act_date"].values,
-            "is_state": True, "is_predecessor": True, "successors": list(pred["successors"]),
-            "effective_date": pd.NaT, "footnotes": [[int(n)] for n in pred["note"]],
-        })
+        p = pd.DataFrame(
+            {
+                "iso3": pred["iso3"].values,
+                "participant": pred["participant"].values,
+                "treaty": t,
+                "signature_date": pred["signature_date"].values,
+                "ratification_date": pred["act_date"].values,
+                "act_type": pred["act_type"].values,
+                "denounced_date": pd.NaT,
+                "first_act_date": pred["act_date"].values,
+                "is_state": True,
+                "is_predecessor": True,
+                "successors": list(pred["successors"]),
+                "effective_date": pd.NaT,
+                "footnotes": [[int(n)] for n in pred["note"]],
+            }
+        )
         df = pd.concat([df, p], ignore_index=True)
     # successions: date the footnote says the succession applies from (the 2026 pages state none)
     eff = []
@@ -581,7 +724,9 @@ def _ratifications_one(t: str) -> pd.DataFrame:
         d = None
         if pd.notna(act_type) and act_type == "succession":
             for n in notes:
-                m = re.search(rf"succe\w+[^.]{{0,120}}?with effect from (?P<d>{DATE_RE})", page.footnotes.get(n, ""))
+                m = re.search(
+                    rf"succe\w+[^.]{{0,120}}?with effect from (?P<d>{DATE_RE})", page.footnotes.get(n, "")
+                )
                 if m:
                     d = parse_prose_date(m.group("d"))
                     break
@@ -605,8 +750,10 @@ def _ratifications_cached(treaties: tuple[str, ...]) -> pd.DataFrame:
     df["is_predecessor"] = df["is_predecessor"].astype(bool)
     dup = df.duplicated(["iso3", "treaty"], keep=False)
     if dup.any():
-        raise DataError("ratification table: more than one row per (iso3, treaty): "
-                        f"{df.loc[dup, ['iso3', 'participant', 'treaty']].values.tolist()}")
+        raise DataError(
+            "ratification table: more than one row per (iso3, treaty): "
+            f"{df.loc[dup, ['iso3', 'participant', 'treaty']].values.tolist()}"
+        )
     return df[RATIFICATION_COLUMNS]
 
 
@@ -669,8 +816,10 @@ def entry_into_force(treaty: str, include_predecessors: bool = True) -> date:
         acts = acts[~acts["is_predecessor"]]
     dates = acts["first_act_date"].fillna(acts["ratification_date"]).sort_values().reset_index(drop=True)
     if len(dates) < info.eif_count:
-        raise DataError(f"{treaty}: only {len(dates)} instruments, fewer than the {info.eif_count} that "
-                        f"article {info.eif_article} requires")
+        raise DataError(
+            f"{treaty}: only {len(dates)} instruments, fewer than the {info.eif_count} that "
+            f"article {info.eif_article} requires"
+        )
     eif = _add_lag(dates.iloc[info.eif_count - 1], info.eif_rule)
     if info.parent:
         eif = max(eif, pd.Timestamp(TREATIES[info.parent].entry_into_force))

@@ -16,31 +16,60 @@ YEARS_SINCE_BINS = [(0, 4), (5, 9), (10, None)]
 # readable labels for tables and figures (raw column names stay the keys; unknown names pass through unchanged)
 
 OUTCOME_LABELS: dict[str, str] = {
-    "v2xpe_exlgender": "Exclusion by gender (V-Dem)", "wecon_cirights": "Women's economic rights (CIRIGHTS)",
+    "v2xpe_exlgender": "Exclusion by gender (V-Dem)",
+    "wecon_cirights": "Women's economic rights (CIRIGHTS)",
     "wopol_cirights": "Women's political rights (CIRIGHTS)",
-    "v2x_gender": "Women's political empowerment", "v2x_gencl": "Women's civil liberties",
-    "v2x_gencs": "Women's civil society participation", "v2x_genpp": "Women's political participation",
-    "v2lgfemleg": "Female legislators, lower chamber (%)", "v2clacjstw": "Access to justice for women",
-    "v2cldmovew": "Women's freedom of domestic movement", "v2csgender": "Women's participation in CSOs",
-    "v2pepwrgen": "Power distributed by gender", "v2cldiscw": "Women's freedom of discussion",
-    "v2clslavef": "Women's freedom from forced labour", "v2clprptyw": "Women's property rights",
-    "v2mefemjrn": "Female journalists (%)", "v2clgencl": "Gender equality in civil liberties",
-    "wecon": "CIRI women's economic rights", "wopol": "CIRI women's political rights",
-    "wosoc": "CIRI women's social rights", "physint": "CIRI physical integrity rights",
-    "wbl_index": "WBL index", "wbl_mobility": "WBL: mobility", "wbl_workplace": "WBL: workplace",
-    "wbl_pay": "WBL: pay", "wbl_marriage": "WBL: marriage", "wbl_parenthood": "WBL: parenthood",
-    "wbl_entrepreneurship": "WBL: entrepreneurship", "wbl_assets": "WBL: assets", "wbl_pension": "WBL: pension",
-    "sg_gen_parl_zs": "Women in parliament (%, WDI)", "sh_sta_mmr": "Maternal mortality ratio",
+    "v2x_gender": "Women's political empowerment",
+    "v2x_gencl": "Women's civil liberties",
+    "v2x_gencs": "Women's civil society participation",
+    "v2x_genpp": "Women's political participation",
+    "v2lgfemleg": "Female legislators, lower chamber (%)",
+    "v2clacjstw": "Access to justice for women",
+    "v2cldmovew": "Women's freedom of domestic movement",
+    "v2csgender": "Women's participation in CSOs",
+    "v2pepwrgen": "Power distributed by gender",
+    "v2cldiscw": "Women's freedom of discussion",
+    "v2clslavef": "Women's freedom from forced labour",
+    "v2clprptyw": "Women's property rights",
+    "v2mefemjrn": "Female journalists (%)",
+    "v2clgencl": "Gender equality in civil liberties",
+    "wecon": "CIRI women's economic rights",
+    "wopol": "CIRI women's political rights",
+    "wosoc": "CIRI women's social rights",
+    "physint": "CIRI physical integrity rights",
+    "wbl_index": "WBL index",
+    "wbl_mobility": "WBL: mobility",
+    "wbl_workplace": "WBL: workplace",
+    "wbl_pay": "WBL: pay",
+    "wbl_marriage": "WBL: marriage",
+    "wbl_parenthood": "WBL: parenthood",
+    "wbl_entrepreneurship": "WBL: entrepreneurship",
+    "wbl_assets": "WBL: assets",
+    "wbl_pension": "WBL: pension",
+    "sg_gen_parl_zs": "Women in parliament (%, WDI)",
+    "sh_sta_mmr": "Maternal mortality ratio",
 }
 CONTROL_LABELS: dict[str, str] = {
-    "ln_gdppc": "ln GDP per capita", "ln_pop": "ln population", "v2x_polyarchy": "Democracy (polyarchy)",
-    "polity2": "Polity2 score", "v2xcs_ccsi": "Civil society (core index)", "ucdp_conflict": "Armed conflict",
-    "ucdp_war": "War", "nhri_a_status": "NHRI A status (proxy)", "region_density": "Regional ratification density",
-    "income_group": "Income group", "income_LM": "Income group: lower middle",
-    "income_UM": "Income group: upper middle", "income_H": "Income group: high",
+    "ln_gdppc": "ln GDP per capita",
+    "ln_pop": "ln population",
+    "v2x_polyarchy": "Democracy (polyarchy)",
+    "polity2": "Polity2 score",
+    "v2xcs_ccsi": "Civil society (core index)",
+    "ucdp_conflict": "Armed conflict",
+    "ucdp_war": "War",
+    "nhri_a_status": "NHRI A status (proxy)",
+    "region_density": "Regional ratification density",
+    "income_group": "Income group",
+    "income_LM": "Income group: lower middle",
+    "income_UM": "Income group: upper middle",
+    "income_H": "Income group: high",
     # ratification-timing covariates and baseline hazard terms (helpers.timing)
-    "n_other_ratified": "Other instruments ratified (count)", "signed": "Signed", "ln_duration": "ln years at risk",
-    "duration_1": "Years at risk / 10", "duration_2": "(Years at risk / 10)²", "duration_3": "(Years at risk / 10)³",
+    "n_other_ratified": "Other instruments ratified (count)",
+    "signed": "Signed",
+    "ln_duration": "ln years at risk",
+    "duration_1": "Years at risk / 10",
+    "duration_2": "(Years at risk / 10)²",
+    "duration_3": "(Years at risk / 10)³",
     "const": "Constant",
 }
 _RES_LABELS = {"any": "any", "art2": "Art. 2", "art16": "Art. 16", "art29": "Art. 29", "general": "general"}
@@ -107,5 +136,9 @@ def term_label(term: str, plain: bool = False) -> str:
         out = f"{term_label(left)} × {with_lag(variable_label(right), lag)}"
     else:
         m = _LAG_RE.match(term)
-        out = with_lag(VARIABLE_LABELS[m["base"]], int(m["lag"])) if m and m["base"] in VARIABLE_LABELS else term
+        out = (
+            with_lag(VARIABLE_LABELS[m["base"]], int(m["lag"]))
+            if m and m["base"] in VARIABLE_LABELS
+            else term
+        )
     return out.translate(_PLAIN) if plain else out

@@ -39,6 +39,7 @@ def demean(M: np.ndarray, fe_codes: np.ndarray, tol: float = 1e-10, maxiter: int
     needs nothing else from it; tested against ``pyfixest.estimation.demean``.
     """
     from scipy import sparse
+
     M = np.array(M, dtype=np.float64, copy=True)
     if M.ndim == 1:
         M = M[:, None]
@@ -83,9 +84,11 @@ class TwoWaySweeper:
             raise ValueError("TwoWaySweeper needs rows sorted by country")
         self.starts = np.r_[0, np.flatnonzero(np.diff(self.c_codes)) + 1] if n else np.zeros(0, int)
         self.nc = np.diff(np.r_[self.starts, n]).astype(float)
-        A = np.bincount(self.c_codes * self.T + self.t_codes, minlength=self.C * self.T).reshape(self.C, self.T)
-        A = A.astype(float)                                      # C x T counts
-        self.WtW = np.diag(A.sum(axis=0)) - A.T @ (A / self.nc[:, None])   # D_t' M_c D_t
+        A = np.bincount(self.c_codes * self.T + self.t_codes, minlength=self.C * self.T).reshape(
+            self.C, self.T
+        )
+        A = A.astype(float)  # C x T counts
+        self.WtW = np.diag(A.sum(axis=0)) - A.T @ (A / self.nc[:, None])  # D_t' M_c D_t
         self.WtW_pinv = linalg.pinvh(self.WtW) if self.T > 1 else np.zeros((1, 1))
 
     def country_sums(self, Z: np.ndarray) -> np.ndarray:
@@ -113,21 +116,24 @@ class TwoWaySweeper:
         ng = self.nc.astype(int)
         nmax = int(ng.max())
         pos = np.arange(nmax)
-        valid = pos[None, :] < ng[:, None]                                   # C x nmax
-        R = np.where(valid, self.starts[:, None] + pos[None, :], 0)          # row index (padded with row 0)
-        tp = self.t_codes[R]                                                 # C x nmax year codes
+        valid = pos[None, :] < ng[:, None]  # C x nmax
+        R = np.where(valid, self.starts[:, None] + pos[None, :], 0)  # row index (padded with row 0)
+        tp = self.t_codes[R]  # C x nmax year codes
         A = np.bincount(self.c_codes * T + self.t_codes, minlength=C * T).reshape(C, T).astype(float)
         Q = self.WtW_pinv if T > 1 else np.zeros((1, 1))
-        QA = A @ Q                                                           # C x T: (Q a_g)'
-        u = np.take_along_axis(QA, tp, axis=1)                               # C x nmax: (Q a_g)[t_i]
-        sq = np.einsum("ct,ct->c", QA, A)                                    # a_g' Q a_g
+        QA = A @ Q  # C x T: (Q a_g)'
+        u = np.take_along_axis(QA, tp, axis=1)  # C x nmax: (Q a_g)[t_i]
+        sq = np.einsum("ct,ct->c", QA, A)  # a_g' Q a_g
         inv_n = 1.0 / ng
-        P = (Q[tp[:, :, None], tp[:, None, :]] - (u[:, :, None] + u[:, None, :]) * inv_n[:, None, None]
-             + (sq * inv_n ** 2 + inv_n)[:, None, None])
+        P = (
+            Q[tp[:, :, None], tp[:, None, :]]
+            - (u[:, :, None] + u[:, None, :]) * inv_n[:, None, None]
+            + (sq * inv_n**2 + inv_n)[:, None, None]
+        )
         both = valid[:, :, None] & valid[:, None, :]
         Mgg = np.where(both, -P, 0.0)
-        Mgg[:, pos, pos] += 1.0                                              # I - P; identity on the padding
-        Zg = Zd[R] * valid[:, :, None]                                       # C x nmax x p (padding rows zero)
+        Mgg[:, pos, pos] += 1.0  # I - P; identity on the padding
+        Zg = Zd[R] * valid[:, :, None]  # C x nmax x p (padding rows zero)
         # Zd_g sums to zero within g (country-demeaned), so (M_gg)^+ Zd_g = (M_gg + 11'/n_g)^-1 Zd_g when g's
         # constant is the only null direction of M_gg (Cholesky fast path). Otherwise (a year observed only in
         # g, or g's removal disconnecting the sample) the eigendecomposition handles that country.
@@ -138,7 +144,7 @@ class TwoWaySweeper:
             L = np.linalg.cholesky(S)
             slow = np.diagonal(L, axis1=1, axis2=2).min(axis=1) ** 2 <= tol
             ok = ~slow
-            Y = np.linalg.solve(L[ok], Zg[ok])                               # L^-1 Zd_g
+            Y = np.linalg.solve(L[ok], Zg[ok])  # L^-1 Zd_g
             out[ok] = np.einsum("cip,ciq->cpq", Y, Y)
         except np.linalg.LinAlgError:
             pass
@@ -154,26 +160,31 @@ class TwoWaySweeper:
         Zc = self.country_demean(Z)
         if self.T == 1:
             return Zc
-        yt = np.stack([np.bincount(self.t_codes, weights=Zc[:, j], minlength=self.T) for j in range(Zc.shape[1])],
-                      axis=1)                                    # D_t' M_c Z
-        b = self.WtW_pinv @ yt                                   # T x p year coefficients
+        yt = np.stack(
+            [np.bincount(self.t_codes, weights=Zc[:, j], minlength=self.T) for j in range(Zc.shape[1])],
+            axis=1,
+        )  # D_t' M_c Z
+        b = self.WtW_pinv @ yt  # T x p year coefficients
         return Zc - self.country_demean(b[self.t_codes])
 
 
-def jackknife_vcov(XtX: np.ndarray, Xty: np.ndarray, beta: np.ndarray, loo: np.ndarray, kept: np.ndarray,
-                    iy: int) -> np.ndarray:
+def jackknife_vcov(
+    XtX: np.ndarray, Xty: np.ndarray, beta: np.ndarray, loo: np.ndarray, kept: np.ndarray, iy: int
+) -> np.ndarray:
     """CRV3: sum over countries of (b_(-g) - b)(b_(-g) - b)' from the leave-one-country-out downdates ``loo``."""
     H = XtX[None, :, :] - loo[:, kept[:, None], kept[None, :]]
     rhs = Xty[None, :] - loo[:, kept, iy]
     try:
         b_loo = np.linalg.solve(H, rhs[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:                                        # a regressor varies in one country only
+    except np.linalg.LinAlgError:  # a regressor varies in one country only
         b_loo = np.einsum("gij,gj->gi", np.linalg.pinv(H), rhs)
     dev = b_loo - beta[None, :]
     return dev.T @ dev
 
 
-def twfe_crv3(country: np.ndarray, year: np.ndarray, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def twfe_crv3(
+    country: np.ndarray, year: np.ndarray, y: np.ndarray, X: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients and CRV3 (country jackknife) covariance of ``y ~ X | country + year``, without refits.
 
     Rows in any order, no missing values, X of full rank after the fixed effects. Equals pyfixest's

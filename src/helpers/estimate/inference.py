@@ -31,22 +31,32 @@ def _boot_weights(G: int, B: int, rng: np.random.Generator, kind: str) -> np.nda
     return rng.choice(vals, size=(B, G))
 
 
-def _crv_t(X: np.ndarray, Y: np.ndarray, cl: np.ndarray, G: int, j: int, h0: float,
-           XtX_inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _crv_t(
+    X: np.ndarray, Y: np.ndarray, cl: np.ndarray, G: int, j: int, h0: float, XtX_inv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients j and CR1 t-statistics (G/(G-1)) for every column of Y (n x m) with design X (n x k)."""
-    beta = XtX_inv @ (X.T @ Y)                          # k x m
-    U = Y - X @ beta                                     # n x m
-    a = X @ XtX_inv[:, j]                                # n: row j of (X'X)^-1 X'
+    beta = XtX_inv @ (X.T @ Y)  # k x m
+    U = Y - X @ beta  # n x m
+    a = X @ XtX_inv[:, j]  # n: row j of (X'X)^-1 X'
     S = np.zeros((G, Y.shape[1]))
-    np.add.at(S, cl, a[:, None] * U)                     # cluster sums of a_i u_i
-    var = (S ** 2).sum(axis=0) * G / (G - 1)
+    np.add.at(S, cl, a[:, None] * U)  # cluster sums of a_i u_i
+    var = (S**2).sum(axis=0) * G / (G - 1)
     return beta[j], (beta[j] - h0) / np.sqrt(var)
 
 
-def wild_cluster_bootstrap(df: pd.DataFrame, outcome: str, param: str, covariates: list[str] | None = None,
-                           fe: list[str] | None = None, cluster: str | None = None, h0: float = 0.0,
-                           B: int = 999, weights: str = "rademacher", seed: int = 20240607,
-                           boot_weights: np.ndarray | None = None) -> pd.DataFrame:
+def wild_cluster_bootstrap(
+    df: pd.DataFrame,
+    outcome: str,
+    param: str,
+    covariates: list[str] | None = None,
+    fe: list[str] | None = None,
+    cluster: str | None = None,
+    h0: float = 0.0,
+    B: int = 999,
+    weights: str = "rademacher",
+    seed: int = 20240607,
+    boot_weights: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Restricted wild cluster bootstrap-t test of ``param == h0`` in ``outcome ~ param + covariates | fe``.
 
     The null is imposed (WCR): residuals and fitted values come from the model with ``param`` fixed at ``h0``;
@@ -61,7 +71,11 @@ def wild_cluster_bootstrap(df: pd.DataFrame, outcome: str, param: str, covariate
     check_choice("weights", weights, BOOT_WEIGHTS)
     if boot_weights is None:
         check_draws("B", B, minimum=1)
-    for par, c in [("outcome", outcome), ("param", param), ("cluster", cluster)] + [("covariates", c) for c in covariates] + [("fe", c) for c in fe]:
+    for par, c in (
+        [("outcome", outcome), ("param", param), ("cluster", cluster)]
+        + [("covariates", c) for c in covariates]
+        + [("fe", c) for c in fe]
+    ):
         if c is not None and c not in df.columns:
             raise ParameterError(par, c, sorted(map(str, df.columns)), hint="column not in the data")
     if cluster is None:
@@ -102,17 +116,32 @@ def wild_cluster_bootstrap(df: pd.DataFrame, outcome: str, param: str, covariate
         B = V.shape[0]
     tb = np.empty(B)
     for s in range(0, B, 250):
-        Vc = V[s:s + 250]
+        Vc = V[s : s + 250]
         Ystar = (fit_r + h0 * Xd[:, 0])[:, None] + u_r[:, None] * Vc[:, cl].T
         if codes is not None:
             Ystar = demean(Ystar, codes)
-        tb[s:s + len(Vc)] = _crv_t(Xd, Ystar, cl, G, 0, h0, XtX_inv)[1]
+        tb[s : s + len(Vc)] = _crv_t(Xd, Ystar, cl, G, 0, h0, XtX_inv)[1]
     p = float(np.mean(np.abs(tb) >= abs(t[0]) - 1e-12))
-    out = pd.DataFrame({"term": [param], "estimate": b, "std_error": (b - h0) / t, "statistic": t,
-                        "p_value": [p], "conf_low": [np.nan], "conf_high": [np.nan], "n_obs": [len(d)],
-                        "n_units": [G], "inference": [(f"wild cluster bootstrap-t, null imposed (WCR), {weights} "
-                                                       f"weights, B={B}, seed={seed}, clusters={cluster} (G={G})")],
-                        "h0": [h0]})
+    out = pd.DataFrame(
+        {
+            "term": [param],
+            "estimate": b,
+            "std_error": (b - h0) / t,
+            "statistic": t,
+            "p_value": [p],
+            "conf_low": [np.nan],
+            "conf_high": [np.nan],
+            "n_obs": [len(d)],
+            "n_units": [G],
+            "inference": [
+                (
+                    f"wild cluster bootstrap-t, null imposed (WCR), {weights} "
+                    f"weights, B={B}, seed={seed}, clusters={cluster} (G={G})"
+                )
+            ],
+            "h0": [h0],
+        }
+    )
     out.attrs["t_boot"] = tb
     return out
 
@@ -123,12 +152,20 @@ def _twfe_coef_many(yd: np.ndarray, Dd: np.ndarray, Wd: np.ndarray | None) -> np
         P = Wd @ np.linalg.pinv(Wd.T @ Wd) @ Wd.T
         yd = yd - P @ yd
         Dd = Dd - P @ Dd
-    return (Dd * yd[:, None]).sum(axis=0) / (Dd ** 2).sum(axis=0)
+    return (Dd * yd[:, None]).sum(axis=0) / (Dd**2).sum(axis=0)
 
 
-def randomization_inference(df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: str,
-                            covariates: list[str] | None = None, n_perm: int = 499, seed: int = 20240607,
-                            anticipation: int = 0) -> pd.DataFrame:
+def randomization_inference(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcome: str,
+    cohort: str,
+    covariates: list[str] | None = None,
+    n_perm: int = 499,
+    seed: int = 20240607,
+    anticipation: int = 0,
+) -> pd.DataFrame:
     """Randomization inference for the TWFE effect of a staggered treatment, permuting adoption dates.
 
     Each unit's first-treatment time (cohort; never-treated codes normalised as in
@@ -138,9 +175,12 @@ def randomization_inference(df: pd.DataFrame, unit: str, time: str, outcome: str
     unbalanced. Returns a one-row tidy frame; ``attrs['distribution']`` holds the permuted coefficients.
     """
     from helpers.estimate.did import normalize_cohort
+
     covariates = list(covariates or [])
     check_draws("n_perm", n_perm, minimum=1)
-    for par, c in [("unit_col", unit), ("time_col", time), ("outcome", outcome), ("cohort_col", cohort)] + [("covariates", c) for c in covariates]:
+    for par, c in [("unit_col", unit), ("time_col", time), ("outcome", outcome), ("cohort_col", cohort)] + [
+        ("covariates", c) for c in covariates
+    ]:
         if c not in df.columns:
             raise ParameterError(par, c, sorted(map(str, df.columns)), hint="column not in the data")
     d = df[[unit, time, outcome, cohort, *covariates]].copy()
@@ -157,7 +197,9 @@ def randomization_inference(df: pd.DataFrame, unit: str, time: str, outcome: str
     codes = fe_codes(d, [unit, time])
     uidx = pd.Categorical(d[unit], categories=ug.index).codes
     tt = d[time].to_numpy(float)
-    Z = demean(np.column_stack([d[outcome].to_numpy(float)] + [d[c].to_numpy(float) for c in covariates]), codes)
+    Z = demean(
+        np.column_stack([d[outcome].to_numpy(float)] + [d[c].to_numpy(float) for c in covariates]), codes
+    )
     yd, Wd = Z[:, 0], (Z[:, 1:] if covariates else None)
     D0 = (tt >= ug.to_numpy()[uidx] - anticipation).astype(float)
     if D0.std() == 0:
@@ -173,17 +215,31 @@ def randomization_inference(df: pd.DataFrame, unit: str, time: str, outcome: str
             perm = rng.permutation(gv)
             Dm[:, k] = tt >= perm[uidx] - anticipation
         Dd = demean(Dm, codes)
-        ok = (Dd ** 2).sum(axis=0) > 1e-12
+        ok = (Dd**2).sum(axis=0) > 1e-12
         bk = np.full(m, np.nan)
         bk[ok] = _twfe_coef_many(yd, Dd[:, ok], Wd)
-        draws[s:s + m] = bk
+        draws[s : s + m] = bk
     valid = draws[np.isfinite(draws)]
     p = float((1 + np.sum(np.abs(valid) >= abs(b_obs) - 1e-12)) / (1 + len(valid)))
-    out = pd.DataFrame({"term": ["treated"], "estimate": [b_obs], "std_error": [float(np.std(valid, ddof=1))],
-                        "statistic": [np.nan], "p_value": [p], "conf_low": [np.nan], "conf_high": [np.nan],
-                        "n_obs": [len(d)], "n_units": [len(ug)],
-                        "inference": [(f"randomization inference: adoption dates permuted across units, "
-                                       f"{len(valid)} permutations, seed={seed}; std_error = SD of permuted "
-                                       f"coefficients")]})
+    out = pd.DataFrame(
+        {
+            "term": ["treated"],
+            "estimate": [b_obs],
+            "std_error": [float(np.std(valid, ddof=1))],
+            "statistic": [np.nan],
+            "p_value": [p],
+            "conf_low": [np.nan],
+            "conf_high": [np.nan],
+            "n_obs": [len(d)],
+            "n_units": [len(ug)],
+            "inference": [
+                (
+                    f"randomization inference: adoption dates permuted across units, "
+                    f"{len(valid)} permutations, seed={seed}; std_error = SD of permuted "
+                    f"coefficients"
+                )
+            ],
+        }
+    )
     out.attrs["distribution"] = valid
     return out

@@ -56,48 +56,100 @@ TREATIES = list(_treaties.TREATIES)
 OUTCOMES = list(_panel.OUTCOMES)
 ORDINAL_OUTCOMES = list(_panel.ORDINAL_OUTCOMES)
 
-CODINGS = ["ratified", "years_since", "years_since_binned", "optional_protocol",
-           "res_any", "res_art2", "res_art16", "res_art29", "res_general"]
+CODINGS = [
+    "ratified",
+    "years_since",
+    "years_since_binned",
+    "optional_protocol",
+    "res_any",
+    "res_art2",
+    "res_art16",
+    "res_art29",
+    "res_general",
+]
 
-OPTIONAL_PROTOCOLS = {"cedaw": "cedaw_op", "iccpr": "iccpr_op1", "icescr": "icescr_op", "cat": "cat_op",
-                      "crc": "crc_op_ic", "crpd": "crpd_op"}
+OPTIONAL_PROTOCOLS = {
+    "cedaw": "cedaw_op",
+    "iccpr": "iccpr_op1",
+    "icescr": "icescr_op",
+    "cat": "cat_op",
+    "crc": "crc_op_ic",
+    "crpd": "crpd_op",
+}
 
 ESTIMATORS = ["twfe", "twfe_ldv", "ologit", "iv"]
-ESTIMATOR_LABELS = {"twfe": "OLS, country + year FE", "twfe_ldv": "OLS, country + year FE, lagged DV",
-                    "ologit": "Ordered logit, year dummies", "iv": "2SLS, country + year FE",
-                    "hazard_logit": "Discrete-time hazard, logit", "hazard_cloglog": "Discrete-time hazard, cloglog"}
+ESTIMATOR_LABELS = {
+    "twfe": "OLS, country + year FE",
+    "twfe_ldv": "OLS, country + year FE, lagged DV",
+    "ologit": "Ordered logit, year dummies",
+    "iv": "2SLS, country + year FE",
+    "hazard_logit": "Discrete-time hazard, logit",
+    "hazard_cloglog": "Discrete-time hazard, cloglog",
+}
 
-ESTIMATOR_SHORT = {"twfe": "OLS", "twfe_ldv": "OLS, lagged DV", "ologit": "Ordered logit", "iv": "2SLS",
-                   "hazard_logit": "Hazard, logit", "hazard_cloglog": "Hazard, cloglog"}
+ESTIMATOR_SHORT = {
+    "twfe": "OLS",
+    "twfe_ldv": "OLS, lagged DV",
+    "ologit": "Ordered logit",
+    "iv": "2SLS",
+    "hazard_logit": "Hazard, logit",
+    "hazard_cloglog": "Hazard, cloglog",
+}
 
 SE_TYPES = ["CRV1", "CR1", "CRV3"]
-SE_LABELS = {"CRV1": "CRV1 by country (fixest: G/(G-1)(N-1)/(N-K), nested country FE not in K)",
-             "CR1": "CR1 by country (Stata/statsmodels: G/(G-1)(N-1)/(N-K), every FE dummy in K)",
-             "CRV3": "CRV3 by country (cluster jackknife)"}
+SE_LABELS = {
+    "CRV1": "CRV1 by country (fixest: G/(G-1)(N-1)/(N-K), nested country FE not in K)",
+    "CR1": "CR1 by country (Stata/statsmodels: G/(G-1)(N-1)/(N-K), every FE dummy in K)",
+    "CRV3": "CRV3 by country (cluster jackknife)",
+}
 
-CONTROL_COLUMNS = ["ln_gdppc", "ln_pop", "v2x_polyarchy", "polity2", "v2xcs_ccsi", "ucdp_conflict", "ucdp_war",
-                   "nhri_a_status", "region_density", "income_group"]
+CONTROL_COLUMNS = [
+    "ln_gdppc",
+    "ln_pop",
+    "v2x_polyarchy",
+    "polity2",
+    "v2xcs_ccsi",
+    "ucdp_conflict",
+    "ucdp_war",
+    "nhri_a_status",
+    "region_density",
+    "income_group",
+]
 CONTROL_SETS: dict[str, list[str]] = {
     "none": [],
     "cole": ["ln_gdppc", "v2x_polyarchy", "ln_pop", "ucdp_conflict"],
-    "cole_plus": ["ln_gdppc", "v2x_polyarchy", "ln_pop", "ucdp_conflict", "v2xcs_ccsi", "region_density",
-                  "income_group"],
+    "cole_plus": [
+        "ln_gdppc",
+        "v2x_polyarchy",
+        "ln_pop",
+        "ucdp_conflict",
+        "v2xcs_ccsi",
+        "region_density",
+        "income_group",
+    ],
 }
 INCOME_LEVELS = ["L", "LM", "UM", "H"]  # reference level: L
 
 MODERATORS = ["v2x_polyarchy", "v2xcs_ccsi", "ln_gdppc", "nhri_a_status"]
 
 CODING_LABELS: dict[str, str] = {
-    "ratified": "Ratified (0/1)", "years_since": "Years since ratification",
-    "years_since_binned": "Years since, 10+ bin", "optional_protocol": "Optional protocol ratified",
-    "res_any": "Reservation (any)", "res_art2": "Reservation (Art. 2)", "res_art16": "Reservation (Art. 16)",
-    "res_art29": "Reservation (Art. 29)", "res_general": "Reservation (general)",
+    "ratified": "Ratified (0/1)",
+    "years_since": "Years since ratification",
+    "years_since_binned": "Years since, 10+ bin",
+    "optional_protocol": "Optional protocol ratified",
+    "res_any": "Reservation (any)",
+    "res_art2": "Reservation (Art. 2)",
+    "res_art16": "Reservation (Art. 16)",
+    "res_art29": "Reservation (Art. 29)",
+    "res_general": "Reservation (general)",
 }
 CONTROL_SET_LABELS: dict[str, str] = {"none": "None", "cole": "Cole", "cole_plus": "Cole plus"}
 
 
-NICKELL_NOTE = ("Lagged dependent variable with country fixed effects: OLS carries Nickell bias of order 1/T "
-                "(T = years per country); the treatment coefficient is a short-run effect.")
+NICKELL_NOTE = (
+    "Lagged dependent variable with country fixed effects: OLS carries Nickell bias of order 1/T "
+    "(T = years per country); the treatment coefficient is a short-run effect."
+)
 
 
 COEF_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
@@ -142,12 +194,22 @@ class FitResult:
 
     def params(self) -> dict[str, Any]:
         """The run's parameters, as columns for the tidy results."""
-        return {"model": self.model, "outcome": self.outcome, "treaty": self.treaty, "estimator": self.estimator,
-                "coding": self.coding, "controls": self.controls, "lag": self.lag,
-                "years": "" if self.years is None else f"{self.years[0]}-{self.years[1]}",
-                "sample": self.sample, "moderator": self.moderator or "", "se_type": self.se_type,
-                "fixed_effects": "+".join(self.fixed_effects), "r2_within": self.r2_within,
-                "skipped": self.skipped or ""}
+        return {
+            "model": self.model,
+            "outcome": self.outcome,
+            "treaty": self.treaty,
+            "estimator": self.estimator,
+            "coding": self.coding,
+            "controls": self.controls,
+            "lag": self.lag,
+            "years": "" if self.years is None else f"{self.years[0]}-{self.years[1]}",
+            "sample": self.sample,
+            "moderator": self.moderator or "",
+            "se_type": self.se_type,
+            "fixed_effects": "+".join(self.fixed_effects),
+            "r2_within": self.r2_within,
+            "skipped": self.skipped or "",
+        }
 
     def tidy(self) -> pd.DataFrame:
         """Broom-style table: one row per coefficient (one all-NaN row for the focal term if skipped).
@@ -206,14 +268,22 @@ def treatment_columns(treaty: str, coding: str) -> tuple[list[str], str]:
         return [f"{treaty}_ratified", f"{treaty}_years_since"], f"{treaty}_years_since"
     if coding == "optional_protocol":
         if treaty not in OPTIONAL_PROTOCOLS:
-            raise ParameterError("coding", coding, [c for c in CODINGS if not c.startswith(("optional", "res_"))],
-                                 hint=f"treaty {treaty!r} has no optional protocol coding; treaties with one: "
-                                      f"{', '.join(OPTIONAL_PROTOCOLS)}")
+            raise ParameterError(
+                "coding",
+                coding,
+                [c for c in CODINGS if not c.startswith(("optional", "res_"))],
+                hint=f"treaty {treaty!r} has no optional protocol coding; treaties with one: "
+                f"{', '.join(OPTIONAL_PROTOCOLS)}",
+            )
         op = OPTIONAL_PROTOCOLS[treaty]
         return [f"{op}_ratified", f"{treaty}_ratified"], f"{op}_ratified"
     if treaty != "cedaw":
-        raise ParameterError("coding", coding, [c for c in CODINGS if not c.startswith("res_")],
-                             hint="reservation codings exist for treaty 'cedaw' only")
+        raise ParameterError(
+            "coding",
+            coding,
+            [c for c in CODINGS if not c.startswith("res_")],
+            hint="reservation codings exist for treaty 'cedaw' only",
+        )
     return [f"cedaw_{coding}", "cedaw_ratified"], f"cedaw_{coding}"
 
 
@@ -235,15 +305,18 @@ def lag_within(panel: pd.DataFrame, cols: Sequence[str], lag: int) -> pd.DataFra
     if lag == 0:
         return pd.DataFrame({c: as_float(panel[c]) for c in cols}, index=panel.index)
     key = pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy() - lag])
-    src = pd.DataFrame({c: as_float(panel[c]) for c in cols},
-                       index=pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy()]))
+    src = pd.DataFrame(
+        {c: as_float(panel[c]) for c in cols},
+        index=pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy()]),
+    )
     out = src.reindex(key)
     out.index = panel.index
     return out
 
 
-def treatment_block(lagged: pd.DataFrame, treaty: str, coding: str, lag: int
-                    ) -> tuple[dict[str, np.ndarray], list[str], str, list[str]]:
+def treatment_block(
+    lagged: pd.DataFrame, treaty: str, coding: str, lag: int
+) -> tuple[dict[str, np.ndarray], list[str], str, list[str]]:
     """Treatment regressors of a coding from already-lagged panel columns.
 
     Returns (columns by name, term names, focal term, notes). Names carry the lag suffix (``_l1`` ...).
@@ -263,7 +336,9 @@ def treatment_block(lagged: pd.DataFrame, treaty: str, coding: str, lag: int
                 inbin = (rat == 1) & (ys >= lo) & ((ys <= hi) if hi is not None else True)
             cols[name] = np.where(bad, np.nan, inbin.astype(float))
             terms.append(name)
-        notes.append("Years-since bins 0-4, 5-9, 10+ (reference: not a party); the focal term is the 10+ bin.")
+        notes.append(
+            "Years-since bins 0-4, 5-9, 10+ (reference: not a party); the focal term is the 10+ bin."
+        )
         return cols, terms, terms[-1], notes
     terms = [f"{c}{sfx}" for c in raw_t]
     for c, name in zip(raw_t, terms):
@@ -275,8 +350,9 @@ def treatment_block(lagged: pd.DataFrame, treaty: str, coding: str, lag: int
     return cols, terms, f"{focal_raw}{sfx}", notes
 
 
-def control_block(panel: pd.DataFrame, ctl_cols: Sequence[str], lag: int, lagged: pd.DataFrame
-                  ) -> tuple[dict[str, np.ndarray], list[str]]:
+def control_block(
+    panel: pd.DataFrame, ctl_cols: Sequence[str], lag: int, lagged: pd.DataFrame
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """Control regressors (lagged; ``income_group`` expanded to LM/UM/H dummies, reference L)."""
     sfx = _suffix(lag)
     cols: dict[str, np.ndarray] = {}
@@ -285,7 +361,11 @@ def control_block(panel: pd.DataFrame, ctl_cols: Sequence[str], lag: int, lagged
         if c == "income_group":
             idx = pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy()])
             key = pd.MultiIndex.from_arrays([panel["iso3"].to_numpy(), panel["year"].to_numpy() - lag])
-            g = pd.Series(panel["income_group"].astype("string").to_numpy(), index=idx).reindex(key).to_numpy()
+            g = (
+                pd.Series(panel["income_group"].astype("string").to_numpy(), index=idx)
+                .reindex(key)
+                .to_numpy()
+            )
             gna = pd.isna(g)
             for lev in INCOME_LEVELS[1:]:
                 name = f"income_{lev}{sfx}"
@@ -304,7 +384,9 @@ def control_columns(treaty: str, controls: Sequence[str], estimator: str) -> tup
     for c in controls:
         if c == "region_density":
             if estimator == "iv":
-                notes.append("Regional ratification density is the instrument, so it is not used as a control.")
+                notes.append(
+                    "Regional ratification density is the instrument, so it is not used as a control."
+                )
                 continue
             out.append(f"{treaty}_region_density")
         else:
@@ -318,9 +400,9 @@ class Design:
 
     data: pd.DataFrame
     y: str
-    terms: list[str]            # treatment terms (focal first or as coded)
+    terms: list[str]  # treatment terms (focal first or as coded)
     focal: str
-    controls: list[str]         # lagged control columns (income dummies expanded)
+    controls: list[str]  # lagged control columns (income dummies expanded)
     ldv: str | None
     instrument: str | None
     moderator: str | None
@@ -348,11 +430,19 @@ def _check_years(years: Sequence[int] | None) -> tuple[int, int] | None:
     return int(years[0]), int(years[1])
 
 
-def build_design(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x_gender",
-                 coding: str = "ratified", controls: str | Sequence[str] = "cole", lag: int = 1,
-                 estimator: str = "twfe", years: Sequence[int] | None = None,
-                 region: str | Sequence[str] | None = None, income_group: str | Sequence[str] | None = None,
-                 moderator: str | None = None) -> Design:
+def build_design(
+    panel: pd.DataFrame,
+    treaty: str = "cedaw",
+    outcome: str = "v2x_gender",
+    coding: str = "ratified",
+    controls: str | Sequence[str] = "cole",
+    lag: int = 1,
+    estimator: str = "twfe",
+    years: Sequence[int] | None = None,
+    region: str | Sequence[str] | None = None,
+    income_group: str | Sequence[str] | None = None,
+    moderator: str | None = None,
+) -> Design:
     """Validate every choice and build the estimation frame (rows with any missing value dropped)."""
     check_choice("treaty", treaty, TREATIES)
     check_choice("outcome", outcome, valid_outcomes(panel))
@@ -373,18 +463,30 @@ def build_design(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x
         vals = pd.to_numeric(panel[outcome], errors="coerce").dropna()
         ok = len(vals) > 0 and np.allclose(vals, np.round(vals)) and vals.nunique() <= 10
         if not ok:
-            raise ParameterError("estimator", estimator, [e for e in ESTIMATORS if e != "ologit"],
-                                 hint=f"outcome {outcome!r} is continuous ({vals.nunique()} distinct values); "
-                                      f"ordered logit needs an integer outcome with <= 10 levels, e.g. "
-                                      f"{', '.join(ORDINAL_OUTCOMES)}")
+            raise ParameterError(
+                "estimator",
+                estimator,
+                [e for e in ESTIMATORS if e != "ologit"],
+                hint=f"outcome {outcome!r} is continuous ({vals.nunique()} distinct values); "
+                f"ordered logit needs an integer outcome with <= 10 levels, e.g. "
+                f"{', '.join(ORDINAL_OUTCOMES)}",
+            )
     if estimator == "iv" and coding == "years_since_binned":
-        raise ParameterError("coding", coding, [c for c in CODINGS if c != "years_since_binned"],
-                             hint="estimator 'iv' instruments one treatment term")
+        raise ParameterError(
+            "coding",
+            coding,
+            [c for c in CODINGS if c != "years_since_binned"],
+            hint="estimator 'iv' instruments one treatment term",
+        )
     if estimator == "iv" and moderator is not None:
         raise ParameterError("moderator", moderator, [None], hint="estimator 'iv' does not take moderators")
     if moderator is not None and coding == "years_since_binned":
-        raise ParameterError("coding", coding, [c for c in CODINGS if c != "years_since_binned"],
-                             hint="moderated models need a single treatment term")
+        raise ParameterError(
+            "coding",
+            coding,
+            [c for c in CODINGS if c != "years_since_binned"],
+            hint="moderated models need a single treatment term",
+        )
 
     sfx = _suffix(lag)
     ctl_cols, cnotes = control_columns(treaty, ctl, estimator)
@@ -393,14 +495,23 @@ def build_design(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x
     mod_raw = moderator
     if mod_raw and mod_raw not in need:
         need.append(mod_raw)
-    absent = [c for c in [outcome, *need] + (["income_group"] if "income_group" in ctl_cols else [])
-              if c not in panel.columns]
+    absent = [
+        c
+        for c in [outcome, *need] + (["income_group"] if "income_group" in ctl_cols else [])
+        if c not in panel.columns
+    ]
     if absent:
         raise ParameterError("controls", ctl_label, hint=f"panel lacks column(s) {absent}")
 
     lagged = lag_within(panel, list(dict.fromkeys(raw_t + need)), lag)
-    data = pd.DataFrame({"iso3": panel["iso3"].astype(str).to_numpy(), "year": panel["year"].astype(int).to_numpy(),
-                         outcome: as_float(panel[outcome])}, index=panel.index)
+    data = pd.DataFrame(
+        {
+            "iso3": panel["iso3"].astype(str).to_numpy(),
+            "year": panel["year"].astype(int).to_numpy(),
+            outcome: as_float(panel[outcome]),
+        },
+        index=panel.index,
+    )
     tcols, terms, focal, tnotes = treatment_block(lagged, treaty, coding, lag)
     ccols, controls_out = control_block(panel, ctl_cols, lag, lagged)
     notes += tnotes
@@ -423,7 +534,9 @@ def build_design(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x
         instrument = f"{treaty}_region_density{sfx}"
         if f"{treaty}_region_density" not in panel.columns:
             raise ParameterError("estimator", estimator, hint=f"panel lacks column {treaty}_region_density")
-        data[instrument] = lag_within(panel, [f"{treaty}_region_density"], lag)[f"{treaty}_region_density"].to_numpy()
+        data[instrument] = lag_within(panel, [f"{treaty}_region_density"], lag)[
+            f"{treaty}_region_density"
+        ].to_numpy()
     # sample filters
     keep = np.ones(len(data), dtype=bool)
     if yrs is not None:
@@ -436,8 +549,18 @@ def build_design(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x
         groups = [income_group] if isinstance(income_group, str) else list(income_group)
         check_choices("income_group", groups, INCOME_LEVELS)
         keep &= panel["income_group"].astype("string").isin(groups).fillna(False).to_numpy(dtype=bool)
-    des = Design(data=data, y=outcome, terms=terms, focal=focal, controls=controls_out, ldv=ldv,
-                 instrument=instrument, moderator=moderator_col, interaction=interaction, notes=notes)
+    des = Design(
+        data=data,
+        y=outcome,
+        terms=terms,
+        focal=focal,
+        controls=controls_out,
+        ldv=ldv,
+        instrument=instrument,
+        moderator=moderator_col,
+        interaction=interaction,
+        notes=notes,
+    )
     cols = [outcome, *des.regressors] + ([instrument] if instrument else [])
     keep &= data[cols].notna().all(axis=1).to_numpy()
     des.data = data.loc[keep, ["iso3", "year", *dict.fromkeys(cols)]].reset_index(drop=True)
@@ -453,7 +576,9 @@ def _sample_label(region, income_group) -> str:
     if region is not None:
         parts.append("region=" + ("|".join([region] if isinstance(region, str) else region)))
     if income_group is not None:
-        parts.append("income=" + ("|".join([income_group] if isinstance(income_group, str) else income_group)))
+        parts.append(
+            "income=" + ("|".join([income_group] if isinstance(income_group, str) else income_group))
+        )
     return ", ".join(parts) or "all"
 
 
@@ -486,8 +611,17 @@ def coef_frame(terms, est, se, df_t: float | None, level: float = 0.95) -> pd.Da
     else:
         p = 2 * stats.t.sf(np.abs(stat), df_t)
         q = stats.t.ppf(0.5 + level / 2, df_t)
-    return pd.DataFrame({"term": list(terms), "estimate": est, "std_error": se, "statistic": stat,
-                         "p_value": p, "conf_low": est - q * se, "conf_high": est + q * se})
+    return pd.DataFrame(
+        {
+            "term": list(terms),
+            "estimate": est,
+            "std_error": se,
+            "statistic": stat,
+            "p_value": p,
+            "conf_low": est - q * se,
+            "conf_high": est + q * se,
+        }
+    )
 
 
 def pyfixest_vcov(se: str) -> tuple[dict, dict]:
@@ -500,45 +634,92 @@ def pyfixest_vcov(se: str) -> tuple[dict, dict]:
     return {"CRV3": "iso3"}, pf.ssc(k_adj=False, k_fixef="nonnested", G_adj=False)
 
 
-def marginal_effects(coefs: pd.Series, vcov: pd.DataFrame, focal: str, interaction: str,
-                     values: np.ndarray, df_t: float | None, level: float = 0.95) -> pd.DataFrame:
+def marginal_effects(
+    coefs: pd.Series,
+    vcov: pd.DataFrame,
+    focal: str,
+    interaction: str,
+    values: np.ndarray,
+    df_t: float | None,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """d outcome / d treatment = b_focal + b_interaction * m over moderator values m, with delta-method CIs."""
     b1, b2 = coefs[focal], coefs[interaction]
     v11, v22, v12 = vcov.loc[focal, focal], vcov.loc[interaction, interaction], vcov.loc[focal, interaction]
     m = np.asarray(values, float)
     est = b1 + b2 * m
-    se = np.sqrt(np.maximum(v11 + m ** 2 * v22 + 2 * m * v12, 0))
+    se = np.sqrt(np.maximum(v11 + m**2 * v22 + 2 * m * v12, 0))
     q = stats.norm.ppf(0.5 + level / 2) if df_t is None else stats.t.ppf(0.5 + level / 2, df_t)
-    return pd.DataFrame({"moderator_value": m, "estimate": est, "std_error": se,
-                         "conf_low": est - q * se, "conf_high": est + q * se})
+    return pd.DataFrame(
+        {
+            "moderator_value": m,
+            "estimate": est,
+            "std_error": se,
+            "conf_low": est - q * se,
+            "conf_high": est + q * se,
+        }
+    )
 
 
-def fit(panel: pd.DataFrame, treaty: str = "cedaw", outcome: str = "v2x_gender", coding: str = "ratified",
-        controls: str | Sequence[str] = "cole", lag: int = 1, estimator: str = "twfe", se: str = "CRV1",
-        years: Sequence[int] | None = None, region: str | Sequence[str] | None = None,
-        income_group: str | Sequence[str] | None = None, moderator: str | None = None,
-        model: str | None = None, level: float = 0.95) -> FitResult:
+def fit(
+    panel: pd.DataFrame,
+    treaty: str = "cedaw",
+    outcome: str = "v2x_gender",
+    coding: str = "ratified",
+    controls: str | Sequence[str] = "cole",
+    lag: int = 1,
+    estimator: str = "twfe",
+    se: str = "CRV1",
+    years: Sequence[int] | None = None,
+    region: str | Sequence[str] | None = None,
+    income_group: str | Sequence[str] | None = None,
+    moderator: str | None = None,
+    model: str | None = None,
+    level: float = 0.95,
+) -> FitResult:
     """Fit one Cole-style specification (see the module docstring for every knob) and return a FitResult.
 
     A specification whose sample is empty or whose treatment does not vary is returned with ``skipped`` set.
     """
     check_choice("se", se, SE_TYPES)
     if estimator == "ologit" and se == "CRV3":
-        raise ParameterError("se", se, ["CRV1", "CR1"], hint="ordered logit takes a country-clustered sandwich")
-    des = build_design(panel, treaty, outcome, coding, controls, lag, estimator, years, region, income_group,
-                       moderator)
+        raise ParameterError(
+            "se", se, ["CRV1", "CR1"], hint="ordered logit takes a country-clustered sandwich"
+        )
+    des = build_design(
+        panel, treaty, outcome, coding, controls, lag, estimator, years, region, income_group, moderator
+    )
     ctl_label = resolve_controls(controls)[0]
     yrs = _check_years(years)
     fe = ["iso3", "year"] if estimator != "ologit" else ["year (dummies)"]
-    base = {"model": model or f"{treaty}:{outcome}:{estimator}", "outcome": outcome, "treaty": treaty,
-                "estimator": estimator, "coding": coding, "controls": ctl_label, "lag": int(lag), "years": yrs,
-                "focal_term": des.focal, "terms": des.regressors, "moderator": moderator,
-                "sample": _sample_label(region, income_group), "se_type": se, "fixed_effects": fe, "notes": list(des.notes)}
+    base = {
+        "model": model or f"{treaty}:{outcome}:{estimator}",
+        "outcome": outcome,
+        "treaty": treaty,
+        "estimator": estimator,
+        "coding": coding,
+        "controls": ctl_label,
+        "lag": int(lag),
+        "years": yrs,
+        "focal_term": des.focal,
+        "terms": des.regressors,
+        "moderator": moderator,
+        "sample": _sample_label(region, income_group),
+        "se_type": se,
+        "fixed_effects": fe,
+        "notes": list(des.notes),
+    }
     reason = _skip_reason(des, estimator)
     n_obs, n_units = len(des.data), int(des.data["iso3"].nunique())
     if reason:
-        return FitResult(coefs=pd.DataFrame(columns=COEF_COLUMNS), n_obs=n_obs, n_units=n_units,
-                         r2_within=np.nan, skipped=reason, **base)
+        return FitResult(
+            coefs=pd.DataFrame(columns=COEF_COLUMNS),
+            n_obs=n_obs,
+            n_units=n_units,
+            r2_within=np.nan,
+            skipped=reason,
+            **base,
+        )
     if estimator == "ologit":
         return _fit_ologit(des, se, base, level)
     return _fit_feols(des, estimator, se, base, level)
@@ -556,16 +737,22 @@ def _fit_feols(des: Design, estimator: str, se: str, base: dict, level: float) -
     else:
         fml = f"{des.y} ~ {' + '.join(rhs)} | iso3 + year"
     if se == "CRV3" and estimator != "iv":
-        vcov, ssc = pyfixest_vcov("CRV1")      # CRV3 computed below without pyfixest's G refits
+        vcov, ssc = pyfixest_vcov("CRV1")  # CRV3 computed below without pyfixest's G refits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = pf.feols(fml, data=d, vcov=vcov, ssc=ssc, fixef_rm="none", demeaner=fe.pyfixest_demeaner())
     names = list(m._coefnames)
     notes = list(base.pop("notes"))
     if des.focal not in names:
-        return FitResult(coefs=pd.DataFrame(columns=COEF_COLUMNS), n_obs=len(d), n_units=d["iso3"].nunique(),
-                         r2_within=np.nan, skipped=f"treatment {des.focal} collinear with fixed effects/controls",
-                         notes=notes, **base)
+        return FitResult(
+            coefs=pd.DataFrame(columns=COEF_COLUMNS),
+            n_obs=len(d),
+            n_units=d["iso3"].nunique(),
+            r2_within=np.nan,
+            skipped=f"treatment {des.focal} collinear with fixed effects/controls",
+            notes=notes,
+            **base,
+        )
     dropped = [r for r in rhs if r not in names]
     if dropped:
         notes.append(f"Dropped as collinear: {', '.join(dropped)}.")
@@ -573,29 +760,49 @@ def _fit_feols(des: Design, estimator: str, se: str, base: dict, level: float) -
     V = np.asarray(m._vcov, float)
     if se == "CRV3" and estimator != "iv":
         # exact leave-one-country-out downdates instead of G refits (same numbers as pyfixest's CRV3; tested)
-        V = fe.twfe_crv3(d["iso3"].to_numpy(), d["year"].to_numpy(), d[des.y].to_numpy(float),
-                      d[names].to_numpy(float))[1]
+        V = fe.twfe_crv3(
+            d["iso3"].to_numpy(), d["year"].to_numpy(), d[des.y].to_numpy(float), d[names].to_numpy(float)
+        )[1]
     df_t = float(m._G[0] - 1) if np.ndim(m._G) else float(m._G - 1)
     coefs = coef_frame(names, beta, np.sqrt(np.diag(V)), df_t, level)
     r2w = float(getattr(m, "_r2_within", np.nan))
     st: dict[str, float] = {"df_t": df_t}
     if estimator == "iv":
-        fs = pf.feols(f"{des.focal} ~ {des.instrument}" + (" + " + " + ".join(
-            [r for r in rhs if r != des.focal]) if len(rhs) > 1 else "") + " | iso3 + year", data=d,
-            vcov=vcov, ssc=ssc, fixef_rm="none", demeaner=fe.pyfixest_demeaner())
+        fs = pf.feols(
+            f"{des.focal} ~ {des.instrument}"
+            + (" + " + " + ".join([r for r in rhs if r != des.focal]) if len(rhs) > 1 else "")
+            + " | iso3 + year",
+            data=d,
+            vcov=vcov,
+            ssc=ssc,
+            fixef_rm="none",
+            demeaner=fe.pyfixest_demeaner(),
+        )
         tt = fs.tidy().loc[des.instrument, "t value"]
-        st["first_stage_F"] = float(tt ** 2)
-        notes.append(f"First stage: {des.focal} on {des.instrument}, cluster-robust F = {tt ** 2:.1f}"
-                     + (" (weak instrument: F < 10)." if tt ** 2 < 10 else "."))
+        st["first_stage_F"] = float(tt**2)
+        notes.append(
+            f"First stage: {des.focal} on {des.instrument}, cluster-robust F = {tt**2:.1f}"
+            + (" (weak instrument: F < 10)." if tt**2 < 10 else ".")
+        )
         r2w = np.nan
     me = None
     if des.interaction and des.interaction in names:
         Vdf = pd.DataFrame(V, index=names, columns=names)
         grid = np.linspace(*np.nanquantile(d[des.moderator], [0.05, 0.95]), 21)
-        me = marginal_effects(pd.Series(beta, index=names), Vdf, des.focal, des.interaction, grid, df_t, level)
+        me = marginal_effects(
+            pd.Series(beta, index=names), Vdf, des.focal, des.interaction, grid, df_t, level
+        )
         me.insert(0, "moderator", base["moderator"])
-    return FitResult(coefs=coefs, n_obs=int(m._N), n_units=int(d["iso3"].nunique()), r2_within=r2w,
-                     notes=notes, marginal_effects=me, stats=st, **base)
+    return FitResult(
+        coefs=coefs,
+        n_obs=int(m._N),
+        n_units=int(d["iso3"].nunique()),
+        r2_within=r2w,
+        notes=notes,
+        marginal_effects=me,
+        stats=st,
+        **base,
+    )
 
 
 def ordered_logit_model(endog: np.ndarray, exog: pd.DataFrame):
@@ -612,7 +819,7 @@ def ordered_logit_model(endog: np.ndarray, exog: pd.DataFrame):
         def score_obs(self, params, **kwds):
             params = np.asarray(params, float)
             k = self.k_vars
-            th = self.transform_threshold_params(params)          # [-inf, c0, c1, ..., inf]
+            th = self.transform_threshold_params(params)  # [-inf, c0, c1, ..., inf]
             xb = self.exog @ params[:k] if k else np.zeros(self.nobs)
             j = np.asarray(self.endog, int)
             upp, low = th[j + 1] - xb, th[j] - xb
@@ -620,12 +827,12 @@ def ordered_logit_model(endog: np.ndarray, exog: pd.DataFrame):
             f = lambda z: np.where(np.isfinite(z), stats.logistic.pdf(np.where(np.isfinite(z), z, 0)), 0.0)
             prob = np.maximum(F(upp) - F(low), 1e-300)
             fu, fl = f(upp), f(low)
-            n_thr = len(th) - 3                                    # number of log-increment parameters
+            n_thr = len(th) - 3  # number of log-increment parameters
             out = np.empty((self.nobs, k + 1 + n_thr))
             out[:, :k] = -((fu - fl) / prob)[:, None] * self.exog
             out[:, k] = (fu - fl) / prob
-            incr = np.exp(params[k + 1:])
-            for li in range(n_thr):                                # th[m] contains incr[li] for m >= li + 2
+            incr = np.exp(params[k + 1 :])
+            for li in range(n_thr):  # th[m] contains incr[li] for m >= li + 2
                 l_idx = li + 1
                 out[:, k + 1 + li] = incr[li] * (fu * (j >= l_idx) - fl * (j >= l_idx + 1)) / prob
             return out
@@ -649,8 +856,14 @@ def _fit_ologit(des: Design, se: str, base: dict, level: float) -> FitResult:
     groups = pd.factorize(d["iso3"])[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = mod.fit(method="bfgs", maxiter=2000, disp=False, gtol=1e-7, cov_type="cluster",
-                      cov_kwds={"groups": groups})
+        res = mod.fit(
+            method="bfgs",
+            maxiter=2000,
+            disp=False,
+            gtol=1e-7,
+            cov_type="cluster",
+            cov_kwds={"groups": groups},
+        )
     if not res.mle_retvals.get("converged", True):
         notes.append("Ordered logit optimiser did not report convergence.")
     names = list(X.columns)
@@ -671,17 +884,28 @@ def _fit_ologit(des: Design, se: str, base: dict, level: float) -> FitResult:
     if des.interaction:
         Vdf = pd.DataFrame(V, index=names, columns=names)
         grid = np.linspace(*np.nanquantile(d[des.moderator], [0.05, 0.95]), 21)
-        me = marginal_effects(pd.Series(beta, index=names), Vdf, des.focal, des.interaction, grid, None, level)
+        me = marginal_effects(
+            pd.Series(beta, index=names), Vdf, des.focal, des.interaction, grid, None, level
+        )
         me.insert(0, "moderator", base["moderator"])
-    return FitResult(coefs=coefs, n_obs=len(d), n_units=int(d["iso3"].nunique()), r2_within=np.nan,
-                     notes=notes, marginal_effects=me, stats={"pseudo_r2": float(res.prsquared),
-                                                               "llf": float(res.llf)}, **base)
+    return FitResult(
+        coefs=coefs,
+        n_obs=len(d),
+        n_units=int(d["iso3"].nunique()),
+        r2_within=np.nan,
+        notes=notes,
+        marginal_effects=me,
+        stats={"pseudo_r2": float(res.prsquared), "llf": float(res.llf)},
+        **base,
+    )
 
 
 def ologit_exog(d: pd.DataFrame, regressors: Sequence[str]) -> pd.DataFrame:
     """Regressors plus year dummies (first year dropped), no constant: the ordered-logit design matrix."""
     yd = pd.get_dummies(d["year"].astype(int), prefix="yr", drop_first=True, dtype=float)
-    X = pd.concat([d[list(regressors)].astype(float).reset_index(drop=True), yd.reset_index(drop=True)], axis=1)
+    X = pd.concat(
+        [d[list(regressors)].astype(float).reset_index(drop=True), yd.reset_index(drop=True)], axis=1
+    )
     keep = X.columns[X.std(ddof=0) > 0]
     return X[keep]
 

@@ -60,19 +60,44 @@ DEFAULT_MULTIVERSE: dict[str, list] = {
     "estimators": ["twfe", "twfe_ldv"],
 }
 
-RESULT_COLUMNS = ["spec_id", "treaty", "outcome", "coding", "controls", "lag", "window", "estimator", "term",
-                  "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high", "n_obs", "n_units",
-                  "r2_within", "outcome_sd", "skipped"]
+RESULT_COLUMNS = [
+    "spec_id",
+    "treaty",
+    "outcome",
+    "coding",
+    "controls",
+    "lag",
+    "window",
+    "estimator",
+    "term",
+    "estimate",
+    "std_error",
+    "statistic",
+    "p_value",
+    "conf_low",
+    "conf_high",
+    "n_obs",
+    "n_units",
+    "r2_within",
+    "outcome_sd",
+    "skipped",
+]
 
 
 def _window_label(w: Sequence[int]) -> str:
     return f"{int(w[0])}-{int(w[1])}"
 
 
-def specification_grid(treaty: str = "cedaw", outcomes: Sequence[str] | None = None,
-                       codings: Sequence[str] | None = None, controls: Sequence[str] | None = None,
-                       lags: Sequence[int] | None = None, windows: Sequence[Sequence[int]] | None = None,
-                       estimators: Sequence[str] | None = None, panel: pd.DataFrame | None = None) -> pd.DataFrame:
+def specification_grid(
+    treaty: str = "cedaw",
+    outcomes: Sequence[str] | None = None,
+    codings: Sequence[str] | None = None,
+    controls: Sequence[str] | None = None,
+    lags: Sequence[int] | None = None,
+    windows: Sequence[Sequence[int]] | None = None,
+    estimators: Sequence[str] | None = None,
+    panel: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Every combination of the choices (None = :data:`DEFAULT_MULTIVERSE`), one row per specification.
 
     Choices are validated (unknown values raise ParameterError listing valid ones). With ``panel`` given,
@@ -98,8 +123,9 @@ def specification_grid(treaty: str = "cedaw", outcomes: Sequence[str] | None = N
         codings = check_choices("codings", list(codings), M.CODINGS)
         for c in codings:
             M.treatment_columns(treaty, c)
-    controls = d["controls"] if controls is None else check_choices("controls", list(controls),
-                                                                      list(M.CONTROL_SETS))
+    controls = (
+        d["controls"] if controls is None else check_choices("controls", list(controls), list(M.CONTROL_SETS))
+    )
     lags = d["lags"] if lags is None else list(lags)
     for lg in lags:
         if not isinstance(lg, (int, np.integer)) or not 0 <= lg <= 10:
@@ -108,11 +134,25 @@ def specification_grid(treaty: str = "cedaw", outcomes: Sequence[str] | None = N
     for w in windows:
         if len(w) != 2 or int(w[0]) > int(w[1]):
             raise ParameterError("windows", w, hint="each window a (first_year, last_year) pair")
-    estimators = d["estimators"] if estimators is None else check_choices("estimators", list(estimators),
-                                                                          SPEC_ESTIMATORS)
-    rows = [{"treaty": treaty, "outcome": o, "coding": c, "controls": ct, "lag": int(lg), "window": _window_label(w),
-                 "year_start": int(w[0]), "year_end": int(w[1]), "estimator": e}
-            for o, c, ct, lg, w, e in itertools.product(outcomes, codings, controls, lags, windows, estimators)]
+    estimators = (
+        d["estimators"]
+        if estimators is None
+        else check_choices("estimators", list(estimators), SPEC_ESTIMATORS)
+    )
+    rows = [
+        {
+            "treaty": treaty,
+            "outcome": o,
+            "coding": c,
+            "controls": ct,
+            "lag": int(lg),
+            "window": _window_label(w),
+            "year_start": int(w[0]),
+            "year_end": int(w[1]),
+            "estimator": e,
+        }
+        for o, c, ct, lg, w, e in itertools.product(outcomes, codings, controls, lags, windows, estimators)
+    ]
     out = pd.DataFrame(rows)
     out.insert(0, "spec_id", np.arange(len(out)))
     return out
@@ -142,13 +182,21 @@ def _build_store(panel: pd.DataFrame, grid: pd.DataFrame) -> tuple[dict[str, np.
         raw = set()
         for c in g["coding"].unique():
             raw |= set(M.treatment_columns(treaty, c)[0])
-        ctl_sets = {ct: M.control_columns(treaty, M.CONTROL_SETS[ct], "twfe")[0] for ct in g["controls"].unique()}
+        ctl_sets = {
+            ct: M.control_columns(treaty, M.CONTROL_SETS[ct], "twfe")[0] for ct in g["controls"].unique()
+        }
         for cols in ctl_sets.values():
             raw |= {c for c in cols if c != "income_group"}
-        missing = sorted(c for c in raw | ({"income_group"} if any("income_group" in v for v in ctl_sets.values())
-                                           else set()) if c not in panel.columns)
+        missing = sorted(
+            c
+            for c in raw
+            | ({"income_group"} if any("income_group" in v for v in ctl_sets.values()) else set())
+            if c not in panel.columns
+        )
         if missing:
-            raise ParameterError("controls", sorted(g["controls"].unique()), hint=f"panel lacks column(s) {missing}")
+            raise ParameterError(
+                "controls", sorted(g["controls"].unique()), hint=f"panel lacks column(s) {missing}"
+            )
         lagged = M.lag_within(panel, sorted(raw), int(lag))
         for c in g["coding"].unique():
             cols, terms, focal, _ = M.treatment_block(lagged, treaty, c, int(lag))
@@ -164,12 +212,19 @@ def _build_store(panel: pd.DataFrame, grid: pd.DataFrame) -> tuple[dict[str, np.
         x = list(terms) + cblocks[(r.treaty, r.controls, r.lag)]
         if r.estimator == "twfe_ldv":
             x.append(f"{r.outcome}_l1")
-        specs.append(_Spec(int(r.spec_id), r.outcome, x, focal, [r.outcome, *x], int(r.year_start), int(r.year_end)))
+        specs.append(
+            _Spec(int(r.spec_id), r.outcome, x, focal, [r.outcome, *x], int(r.year_start), int(r.year_end))
+        )
     return store, specs
 
 
-def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "CRV1", level: float = 0.95,
-              progress: bool | None = None) -> pd.DataFrame:
+def run_specs(
+    panel: pd.DataFrame,
+    grid: pd.DataFrame | None = None,
+    se: str = "CRV1",
+    level: float = 0.95,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Estimate every specification of ``grid`` (default: :func:`specification_grid` on ``panel``).
 
     Returns one row per specification (:data:`RESULT_COLUMNS`, plus the grid's other columns), sorted by
@@ -180,8 +235,12 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
         grid = specification_grid(panel=panel)
     bad = sorted(set(grid["estimator"]) - set(SPEC_ESTIMATORS))
     if bad:
-        raise ParameterError("estimator", bad[0], SPEC_ESTIMATORS,
-                             hint="ologit and iv run through helpers.models.fit, not the fast engine")
+        raise ParameterError(
+            "estimator",
+            bad[0],
+            SPEC_ESTIMATORS,
+            hint="ologit and iv run through helpers.models.fit, not the fast engine",
+        )
     for o in grid["outcome"].unique():
         check_choice("outcome", o, M.valid_outcomes(panel))
     panel = panel.sort_values(["iso3", "year"]).reset_index(drop=True)
@@ -210,6 +269,7 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
     it = groups.items()
     if show:
         from tqdm import tqdm
+
         it = tqdm(it, total=len(groups), desc="samples", unit="sample", mininterval=0.5)
     for key, members in it:
         m = masks[key]
@@ -228,7 +288,7 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
         Z = np.column_stack([store[c][m] for c in cols])
         Zd = sw.sweep(Z)
         Gram = Zd.T @ Zd
-        loo = sw.loo_corrections(Zd) if se == "CRV3" else None        # C x p x p, exact leave-one-country-out
+        loo = sw.loo_corrections(Zd) if se == "CRV3" else None  # C x p x p, exact leave-one-country-out
         raw_ss = ((Z - Z.mean(axis=0)) ** 2).sum(axis=0)
         raw_sd = np.sqrt(raw_ss / max(n - 1, 1))
         G = sw.C
@@ -258,7 +318,7 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
             if loo is not None:
                 V = fe.jackknife_vcov(XtX, Xty, beta, loo, kept, iy)
             else:
-                scores = sw.country_sums(X * e[:, None])                # G x k
+                scores = sw.country_sums(X * e[:, None])  # G x k
                 meat = scores.T @ scores
                 k = len(kept)
                 K = k + sw.T if se == "CRV1" else k + sw.C + sw.T - 1
@@ -268,36 +328,70 @@ def run_specs(panel: pd.DataFrame, grid: pd.DataFrame | None = None, se: str = "
             b, sej = float(beta[j]), float(np.sqrt(V[j, j]))
             t = b / sej
             r2w = 1 - float(e @ e) / float(Gram[iy, iy])
-            rows[s.idx] = {"spec_id": s.idx, "term": s.focal, "estimate": b, "std_error": sej, "statistic": t,
-                               "p_value": np.nan, "conf_low": b - q * sej, "conf_high": b + q * sej, "n_obs": n, "n_units": G,
-                               "r2_within": r2w, "outcome_sd": float(raw_sd[iy]), "skipped": ""}
+            rows[s.idx] = {
+                "spec_id": s.idx,
+                "term": s.focal,
+                "estimate": b,
+                "std_error": sej,
+                "statistic": t,
+                "p_value": np.nan,
+                "conf_low": b - q * sej,
+                "conf_high": b + q * sej,
+                "n_obs": n,
+                "n_units": G,
+                "r2_within": r2w,
+                "outcome_sd": float(raw_sd[iy]),
+                "skipped": "",
+            }
     res = pd.DataFrame([rows[i] for i in sorted(rows)])
     ok = res["skipped"].eq("").to_numpy()
-    res.loc[ok, "p_value"] = 2 * stats.t.sf(np.abs(res.loc[ok, "statistic"].to_numpy(float)),
-                                            res.loc[ok, "n_units"].to_numpy(float) - 1)
+    res.loc[ok, "p_value"] = 2 * stats.t.sf(
+        np.abs(res.loc[ok, "statistic"].to_numpy(float)), res.loc[ok, "n_units"].to_numpy(float) - 1
+    )
     out = grid.merge(res, on="spec_id", how="left", validate="one_to_one")
     front = [c for c in RESULT_COLUMNS if c in out.columns]
-    return out[front + [c for c in out.columns if c not in front]].sort_values("spec_id").reset_index(drop=True)
+    return (
+        out[front + [c for c in out.columns if c not in front]].sort_values("spec_id").reset_index(drop=True)
+    )
 
 
 def _skipped(s: _Spec, reason: str, n: int, g: int) -> dict:
-    return {"spec_id": s.idx, "term": s.focal, "estimate": np.nan, "std_error": np.nan, "statistic": np.nan, "p_value": np.nan,
-                "conf_low": np.nan, "conf_high": np.nan, "n_obs": n, "n_units": g, "r2_within": np.nan, "outcome_sd": np.nan,
-                "skipped": reason}
+    return {
+        "spec_id": s.idx,
+        "term": s.focal,
+        "estimate": np.nan,
+        "std_error": np.nan,
+        "statistic": np.nan,
+        "p_value": np.nan,
+        "conf_low": np.nan,
+        "conf_high": np.nan,
+        "n_obs": n,
+        "n_units": g,
+        "r2_within": np.nan,
+        "outcome_sd": np.nan,
+        "skipped": reason,
+    }
 
 
 def summarize(results: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Specification-curve summary of the estimated (non-skipped) specs: counts, median, shares positive/significant."""
     ok = results[results["skipped"].eq("") & results["estimate"].notna()]
     est, p = ok["estimate"], ok["p_value"]
-    return pd.DataFrame([{
-        "n_specs": len(results), "n_estimated": len(ok), "n_skipped": int(len(results) - len(ok)),
-        "median_estimate": float(est.median()) if len(ok) else np.nan,
-        "share_positive": float((est > 0).mean()) if len(ok) else np.nan,
-        "share_significant": float((p < alpha).mean()) if len(ok) else np.nan,
-        "share_positive_significant": float(((est > 0) & (p < alpha)).mean()) if len(ok) else np.nan,
-        "share_negative_significant": float(((est < 0) & (p < alpha)).mean()) if len(ok) else np.nan,
-        "alpha": alpha}])
+    return pd.DataFrame(
+        [
+            {
+                "n_specs": len(results),
+                "n_estimated": len(ok),
+                "n_skipped": int(len(results) - len(ok)),
+                "median_estimate": float(est.median()) if len(ok) else np.nan,
+                "share_positive": float((est > 0).mean()) if len(ok) else np.nan,
+                "share_significant": float((p < alpha).mean()) if len(ok) else np.nan,
+                "share_positive_significant": float(((est > 0) & (p < alpha)).mean()) if len(ok) else np.nan,
+                "share_negative_significant": float(((est < 0) & (p < alpha)).mean()) if len(ok) else np.nan,
+                "alpha": alpha,
+            }
+        ]
+    )
 
 
 CHOICE_COLUMNS = ["outcome", "coding", "controls", "lag", "window", "estimator"]

@@ -41,13 +41,23 @@ def donor_rule_text(event: int, pre: int, post: int, status_col: str | None, coh
     if cohort_col:
         parts.append(f"first treatment ({cohort_col!r}) not inside the window")
     crit = " and ".join(parts) if parts else "no treatment information given: every other unit is a donor"
-    return (f"Donors: units whose treatment status does not change in the window [{event - pre}, {event + post}] "
-            f"({crit}), with the outcome observed in every year of the window; the treated unit is excluded.")
+    return (
+        f"Donors: units whose treatment status does not change in the window [{event - pre}, {event + post}] "
+        f"({crit}), with the outcome observed in every year of the window; the treated unit is excluded."
+    )
 
 
-def donor_pool(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_unit: str, event: int,
-               window: tuple[int, int], status_col: str | None = None,
-               cohort_col: str | None = None) -> tuple[list, pd.DataFrame, str]:
+def donor_pool(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated_unit: str,
+    event: int,
+    window: tuple[int, int],
+    status_col: str | None = None,
+    cohort_col: str | None = None,
+) -> tuple[list, pd.DataFrame, str]:
     """Donor units for a case study and the reasons other units were excluded.
 
     A unit is excluded when (a) ``status_col`` (0/1 treatment status, e.g. ``cedaw_ratified``) takes more than
@@ -56,8 +66,13 @@ def donor_pool(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_uni
     rule_text)``; ``excluded`` has columns unit, reason (generic labels joined by "; ", so they can be counted). Raises EmptySampleError when no donor is left.
     """
     pre, post = window
-    for par, col in {"unit_col": unit, "time_col": time, "outcome": outcome, "status_col": status_col,
-                     "cohort_col": cohort_col}.items():
+    for par, col in {
+        "unit_col": unit,
+        "time_col": time,
+        "outcome": outcome,
+        "status_col": status_col,
+        "cohort_col": cohort_col,
+    }.items():
         if col is not None and col not in df.columns:
             raise ParameterError(par, col, sorted(map(str, df.columns)), hint="column not in the panel")
     if treated_unit not in set(df[unit]):
@@ -83,14 +98,17 @@ def donor_pool(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_uni
     for u in set(df[unit]) - set(w[unit]) - {treated_unit}:
         reasons[u] = "not observed in window"
     donors = sorted(u for u, r in reasons.items() if not r)
-    excluded = pd.DataFrame([(u, r) for u, r in sorted(reasons.items(), key=lambda x: str(x[0])) if r],
-                            columns=["unit", "reason"])
+    excluded = pd.DataFrame(
+        [(u, r) for u, r in sorted(reasons.items(), key=lambda x: str(x[0])) if r], columns=["unit", "reason"]
+    )
     rule = donor_rule_text(event, pre, post, status_col, cohort_col)
     if not donors:
         top = excluded["reason"].value_counts().head(3).to_dict() if len(excluded) else {}
-        raise EmptySampleError(f"no usable donors for {treated_unit!r} around {event}: {rule} "
-                               f"({len(excluded)} units excluded; most common reasons: {top}; "
-                               f"try a shorter window or another outcome)")
+        raise EmptySampleError(
+            f"no usable donors for {treated_unit!r} around {event}: {rule} "
+            f"({len(excluded)} units excluded; most common reasons: {top}; "
+            f"try a shorter window or another outcome)"
+        )
     return donors, excluded, rule
 
 
@@ -114,8 +132,16 @@ class Case:
         return len(self.Y) - 1
 
 
-def case_matrix(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_unit, event: int,
-                window: tuple[int, int], donors: list) -> Case:
+def case_matrix(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated_unit,
+    event: int,
+    window: tuple[int, int],
+    donors: list,
+) -> Case:
     """Balanced matrix over ``[event - pre, event + post]``: ``pre`` periods before the event year and the
     event year plus ``post`` later years as post-periods."""
     pre, post = window
@@ -156,7 +182,7 @@ def sc_weights(Y0_pre: np.ndarray, y1_pre: np.ndarray) -> np.ndarray:
         r = X @ w - y
         return float(r @ r)
 
-    M = 1e3 * max(1.0, np.sqrt((X ** 2).sum(axis=0)).max())
+    M = 1e3 * max(1.0, np.sqrt((X**2).sum(axis=0)).max())
     A = np.vstack([X, M * np.ones((1, J))])
     b = np.concatenate([y, [M]])
     w, _ = optimize.nnls(A, b, maxiter=50 * J)
@@ -189,10 +215,15 @@ def sc_weights_slsqp(Y0_pre: np.ndarray, y1_pre: np.ndarray) -> np.ndarray:
     scale = max(np.abs(X).max(), np.abs(y).max(), 1e-12)
     X, y = X / scale, y / scale
     XtX, Xty = X.T @ X, X.T @ y
-    r = optimize.minimize(lambda w: (X @ w - y) @ (X @ w - y), np.full(J, 1 / J),
-                          jac=lambda w: 2 * (XtX @ w - Xty), bounds=[(0, 1)] * J,
-                          constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1, "jac": lambda w: np.ones(J)}],
-                          method="SLSQP", options={"ftol": 1e-14, "maxiter": 1000})
+    r = optimize.minimize(
+        lambda w: (X @ w - y) @ (X @ w - y),
+        np.full(J, 1 / J),
+        jac=lambda w: 2 * (XtX @ w - Xty),
+        bounds=[(0, 1)] * J,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1, "jac": lambda w: np.ones(J)}],
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 1000},
+    )
     w = np.clip(r.x, 0, None)
     return w / w.sum()
 
@@ -209,8 +240,15 @@ def synthetic_control(case: Case) -> dict:
     synth = w @ Y[:-1]
     gap = Y[-1] - synth
     pre, post = _rmspe(gap[:T0]), _rmspe(gap[T0:])
-    return {"estimate": float(gap[T0:].mean()), "weights": pd.Series(w, index=case.donors), "path": synth,
-            "gap": gap, "pre_rmspe": pre, "post_rmspe": post, "ratio": post / pre if pre > 0 else np.inf}
+    return {
+        "estimate": float(gap[T0:].mean()),
+        "weights": pd.Series(w, index=case.donors),
+        "path": synth,
+        "gap": gap,
+        "pre_rmspe": pre,
+        "post_rmspe": post,
+        "ratio": post / pre if pre > 0 else np.inf,
+    }
 
 
 def sdid(case: Case, estimator: str = "sdid") -> dict:
@@ -220,6 +258,7 @@ def sdid(case: Case, estimator: str = "sdid") -> dict:
     shifted by the SDID intercept over the lambda-weighted pre-period) and the pre-period RMSPE of that path.
     """
     import synthdid as sd
+
     fn = {"sdid": sd.synthdid_estimate, "sc_synthdid": sd.sc_estimate, "did": sd.did_estimate}[estimator]
     Y = case.Y.to_numpy()
     est = fn(Y, case.N0, case.T0)
@@ -227,14 +266,23 @@ def sdid(case: Case, estimator: str = "sdid") -> dict:
     lam = np.asarray(est.weights.lambda_, float)
     synth = om @ Y[:-1]
     T0 = case.T0
-    shift = (Y[-1, :T0] - synth[:T0]) @ lam  # SDID intercept: treated-minus-synthetic, lambda-weighted pre mean
+    shift = (
+        Y[-1, :T0] - synth[:T0]
+    ) @ lam  # SDID intercept: treated-minus-synthetic, lambda-weighted pre mean
     path = synth + shift
     gap = Y[-1] - path
     pre = _rmspe(gap[:T0])
-    return {"estimate": float(est), "weights": pd.Series(om, index=case.donors),
-            "time_weights": pd.Series(lam, index=case.Y.columns[:T0]), "path": path, "gap": gap,
-            "pre_rmspe": pre, "post_rmspe": _rmspe(gap[T0:]), "ratio": _rmspe(gap[T0:]) / pre if pre > 0 else np.inf,
-            "object": est}
+    return {
+        "estimate": float(est),
+        "weights": pd.Series(om, index=case.donors),
+        "time_weights": pd.Series(lam, index=case.Y.columns[:T0]),
+        "path": path,
+        "gap": gap,
+        "pre_rmspe": pre,
+        "post_rmspe": _rmspe(gap[T0:]),
+        "ratio": _rmspe(gap[T0:]) / pre if pre > 0 else np.inf,
+        "object": est,
+    }
 
 
 def did_2x2(case: Case) -> dict:
@@ -246,16 +294,26 @@ def did_2x2(case: Case) -> dict:
     path = c + (Y[-1, :T0].mean() - c[:T0].mean())
     gap = Y[-1] - path
     pre = _rmspe(gap[:T0])
-    return {"estimate": float(est), "path": path, "gap": gap, "pre_rmspe": pre, "post_rmspe": _rmspe(gap[T0:]),
-            "ratio": _rmspe(gap[T0:]) / pre if pre > 0 else np.inf}
+    return {
+        "estimate": float(est),
+        "path": path,
+        "gap": gap,
+        "pre_rmspe": pre,
+        "post_rmspe": _rmspe(gap[T0:]),
+        "ratio": _rmspe(gap[T0:]) / pre if pre > 0 else np.inf,
+    }
 
 
 _FITTERS = {"sc": synthetic_control, "sdid": sdid, "did": did_2x2}
 
 
-def placebo_in_space(case: Case, methods: tuple[str, ...] = ("sc", "sdid", "did"),
-                     max_placebos: int | None = None, sdid_placebos: int | None = 30,
-                     seed: int = 20240607) -> pd.DataFrame:
+def placebo_in_space(
+    case: Case,
+    methods: tuple[str, ...] = ("sc", "sdid", "did"),
+    max_placebos: int | None = None,
+    sdid_placebos: int | None = 30,
+    seed: int = 20240607,
+) -> pd.DataFrame:
     """Re-estimate with each donor as the treated unit (the real treated unit left out of the pool).
 
     Returns one row per (method, unit) with estimate, pre/post RMSPE and their ratio; ``is_treated`` marks the
@@ -269,14 +327,24 @@ def placebo_in_space(case: Case, methods: tuple[str, ...] = ("sc", "sdid", "did"
     rows = []
     for m in methods:
         r = _FITTERS[m](case)
-        rows.append({"method": m, "unit": case.treated, "is_treated": True, "estimate": r["estimate"],
-                         "pre_rmspe": r["pre_rmspe"], "post_rmspe": r["post_rmspe"], "ratio": r["ratio"]})
-    donors = case.donors[: max_placebos] if max_placebos else case.donors
+        rows.append(
+            {
+                "method": m,
+                "unit": case.treated,
+                "is_treated": True,
+                "estimate": r["estimate"],
+                "pre_rmspe": r["pre_rmspe"],
+                "post_rmspe": r["post_rmspe"],
+                "ratio": r["ratio"],
+            }
+        )
+    donors = case.donors[:max_placebos] if max_placebos else case.donors
     sd_set = set(donors)
     if sdid_placebos is not None and len(donors) > sdid_placebos:
         rng = np.random.default_rng(seed)
-        sd_set = set(np.asarray(donors, dtype=object)[np.sort(rng.choice(len(donors), sdid_placebos,
-                                                                         replace=False))])
+        sd_set = set(
+            np.asarray(donors, dtype=object)[np.sort(rng.choice(len(donors), sdid_placebos, replace=False))]
+        )
     Yd = case.Y.iloc[:-1]
     for d in donors:
         sub = pd.concat([Yd.drop(index=d), Yd.loc[[d]]])
@@ -285,8 +353,17 @@ def placebo_in_space(case: Case, methods: tuple[str, ...] = ("sc", "sdid", "did"
             if m == "sdid" and d not in sd_set:
                 continue
             r = _FITTERS[m](pc)
-            rows.append({"method": m, "unit": d, "is_treated": False, "estimate": r["estimate"],
-                             "pre_rmspe": r["pre_rmspe"], "post_rmspe": r["post_rmspe"], "ratio": r["ratio"]})
+            rows.append(
+                {
+                    "method": m,
+                    "unit": d,
+                    "is_treated": False,
+                    "estimate": r["estimate"],
+                    "pre_rmspe": r["pre_rmspe"],
+                    "post_rmspe": r["post_rmspe"],
+                    "ratio": r["ratio"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -298,18 +375,34 @@ def placebo_p_values(pl: pd.DataFrame) -> pd.DataFrame:
         tr = g[g["is_treated"]].iloc[0]
         pla = g[~g["is_treated"]]
         n = len(g)
-        out.append({"method": m, "n_placebos": len(pla),
-                        "p_ratio": float((g["ratio"] >= tr["ratio"] - 1e-12).sum() / n),
-                        "p_abs_estimate": float((g["estimate"].abs() >= abs(tr["estimate"]) - 1e-12).sum() / n),
-                        "placebo_sd": float(pla["estimate"].std(ddof=1)) if len(pla) > 1 else np.nan,
-                        "rank_ratio": int((g["ratio"] > tr["ratio"]).sum() + 1)})
+        out.append(
+            {
+                "method": m,
+                "n_placebos": len(pla),
+                "p_ratio": float((g["ratio"] >= tr["ratio"] - 1e-12).sum() / n),
+                "p_abs_estimate": float((g["estimate"].abs() >= abs(tr["estimate"]) - 1e-12).sum() / n),
+                "placebo_sd": float(pla["estimate"].std(ddof=1)) if len(pla) > 1 else np.nan,
+                "rank_ratio": int((g["ratio"] > tr["ratio"]).sum() + 1),
+            }
+        )
     return pd.DataFrame(out)
 
 
-def run_case(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_unit, event: int,
-             window: tuple[int, int] = (10, 10), status_col: str | None = None, cohort_col: str | None = None,
-             placebos: bool = True, max_placebos: int | None = None, sdid_placebos: int | None = 30,
-             seed: int = 20240607) -> dict:
+def run_case(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcome: str,
+    treated_unit,
+    event: int,
+    window: tuple[int, int] = (10, 10),
+    status_col: str | None = None,
+    cohort_col: str | None = None,
+    placebos: bool = True,
+    max_placebos: int | None = None,
+    sdid_placebos: int | None = 30,
+    seed: int = 20240607,
+) -> dict:
     """Full case study: donors, SC, SDID, plain DiD, placebo-in-space inference; tidy outputs.
 
     Returns a dict with ``tidy`` (one row per method; std_error = SD of placebo estimates, p_value = rank
@@ -317,19 +410,39 @@ def run_case(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_unit,
     of SC and SDID), ``paths`` (time, treated, synthetic paths), ``placebos``, ``p_values``, ``fit``
     (pre-period RMSPE per method), ``rule`` and ``excluded``.
     """
-    donors, excluded, rule = donor_pool(df, unit, time, outcome, treated_unit, event, window,
-                                        status_col, cohort_col)
+    donors, excluded, rule = donor_pool(
+        df, unit, time, outcome, treated_unit, event, window, status_col, cohort_col
+    )
     case = case_matrix(df, unit, time, outcome, treated_unit, event, window, donors)
     case.rule, case.excluded = rule, excluded
     fits = {m: _FITTERS[m](case) for m in METHODS}
     years = list(case.Y.columns)
-    paths = pd.DataFrame({"time": years, "treated": case.Y.iloc[-1].to_numpy(),
-                          **{f"synthetic_{m}": fits[m]["path"] for m in METHODS}})
-    wt = pd.DataFrame({"unit": case.donors, "weight_sc": fits["sc"]["weights"].to_numpy(),
-                       "weight_sdid": fits["sdid"]["weights"].to_numpy()})
+    paths = pd.DataFrame(
+        {
+            "time": years,
+            "treated": case.Y.iloc[-1].to_numpy(),
+            **{f"synthetic_{m}": fits[m]["path"] for m in METHODS},
+        }
+    )
+    wt = pd.DataFrame(
+        {
+            "unit": case.donors,
+            "weight_sc": fits["sc"]["weights"].to_numpy(),
+            "weight_sdid": fits["sdid"]["weights"].to_numpy(),
+        }
+    )
     wt = wt.sort_values(["weight_sc", "weight_sdid"], ascending=False).reset_index(drop=True)
-    fit = pd.DataFrame([{"method": m, "pre_rmspe": fits[m]["pre_rmspe"], "post_rmspe": fits[m]["post_rmspe"],
-                         "ratio": fits[m]["ratio"]} for m in METHODS])
+    fit = pd.DataFrame(
+        [
+            {
+                "method": m,
+                "pre_rmspe": fits[m]["pre_rmspe"],
+                "post_rmspe": fits[m]["post_rmspe"],
+                "ratio": fits[m]["ratio"],
+            }
+            for m in METHODS
+        ]
+    )
     pl = placebo_in_space(case, METHODS, max_placebos, sdid_placebos, seed) if placebos else None
     pv = placebo_p_values(pl) if pl is not None else None
     rows = []
@@ -341,16 +454,41 @@ def run_case(df: pd.DataFrame, unit: str, time: str, outcome: str, treated_unit,
             se = r["placebo_sd"]
             p = r["p_ratio"] if m == "sc" else r["p_abs_estimate"]
         est = fits[m]["estimate"]
-        rows.append({"term": "att_post", "estimate": est, "std_error": se,
-                         "statistic": est / se if se and np.isfinite(se) else np.nan, "p_value": p,
-                         "conf_low": est - 1.96 * se, "conf_high": est + 1.96 * se,
-                         "n_obs": int(case.Y.size), "n_units": len(case.Y), "estimator": names[m],
-                         "se_type": "SD of placebo-in-space estimates; p: placebo rank "
-                                 + ("(post/pre RMSPE ratio)" if m == "sc" else "(|estimate|)"),
-                         "treated_unit": treated_unit, "event": event, "window_pre": window[0], "window_post": window[1],
-                         "n_donors": case.N0, "pre_rmspe": fits[m]["pre_rmspe"], "donor_rule": rule})
-    return {"tidy": pd.DataFrame(rows), "weights": wt, "paths": paths, "placebos": pl, "p_values": pv,
-            "fit": fit, "rule": rule, "excluded": excluded, "case": case, "fits": fits}
+        rows.append(
+            {
+                "term": "att_post",
+                "estimate": est,
+                "std_error": se,
+                "statistic": est / se if se and np.isfinite(se) else np.nan,
+                "p_value": p,
+                "conf_low": est - 1.96 * se,
+                "conf_high": est + 1.96 * se,
+                "n_obs": int(case.Y.size),
+                "n_units": len(case.Y),
+                "estimator": names[m],
+                "se_type": "SD of placebo-in-space estimates; p: placebo rank "
+                + ("(post/pre RMSPE ratio)" if m == "sc" else "(|estimate|)"),
+                "treated_unit": treated_unit,
+                "event": event,
+                "window_pre": window[0],
+                "window_post": window[1],
+                "n_donors": case.N0,
+                "pre_rmspe": fits[m]["pre_rmspe"],
+                "donor_rule": rule,
+            }
+        )
+    return {
+        "tidy": pd.DataFrame(rows),
+        "weights": wt,
+        "paths": paths,
+        "placebos": pl,
+        "p_values": pv,
+        "fit": fit,
+        "rule": rule,
+        "excluded": excluded,
+        "case": case,
+        "fits": fits,
+    }
 
 
 def case_long(case: Case) -> pd.DataFrame:
@@ -367,12 +505,15 @@ def case_long(case: Case) -> pd.DataFrame:
     return out
 
 
-WILD_ONE_TREATED_NOTE = ("one treated cluster: the wild cluster bootstrap is known to be unreliable here "
-                         "(MacKinnon and Webb 2017, 2018); read the donor-permutation p-value instead")
+WILD_ONE_TREATED_NOTE = (
+    "one treated cluster: the wild cluster bootstrap is known to be unreliable here "
+    "(MacKinnon and Webb 2017, 2018); read the donor-permutation p-value instead"
+)
 
 
-def did_wild_bootstrap(case: Case, B: int = 999, weights: str = "rademacher",
-                       seed: int = 20240607) -> pd.DataFrame:
+def did_wild_bootstrap(
+    case: Case, B: int = 999, weights: str = "rademacher", seed: int = 20240607
+) -> pd.DataFrame:
     """Plain DiD as ``y ~ treated_post | unit + time`` on the case sample, with a wild cluster bootstrap
     (null imposed, clusters = units) p-value (:func:`helpers.inference.wild_cluster_bootstrap`).
 
@@ -385,18 +526,36 @@ def did_wild_bootstrap(case: Case, B: int = 999, weights: str = "rademacher",
     :func:`did_wild_placebo_check` for an empirical demonstration on the same data.
     """
     from helpers.estimate.inference import wild_cluster_bootstrap
-    r = wild_cluster_bootstrap(case_long(case), "y", "treated_post", fe=["unit", "time"], cluster="unit",
-                               B=B, weights=weights, seed=seed)
+
+    r = wild_cluster_bootstrap(
+        case_long(case),
+        "y",
+        "treated_post",
+        fe=["unit", "time"],
+        cluster="unit",
+        B=B,
+        weights=weights,
+        seed=seed,
+    )
     from scipy import stats
+
     G = int(r["n_units"].iloc[0])
-    r = r.assign(estimator="did_2x2", n_treated_clusters=1,
-                 p_value_crv1=2 * stats.t.sf(np.abs(r["statistic"].to_numpy(float)), df=G - 1),
-                 caveat=WILD_ONE_TREATED_NOTE)
+    r = r.assign(
+        estimator="did_2x2",
+        n_treated_clusters=1,
+        p_value_crv1=2 * stats.t.sf(np.abs(r["statistic"].to_numpy(float)), df=G - 1),
+        caveat=WILD_ONE_TREATED_NOTE,
+    )
     return r
 
 
-def did_wild_placebo_check(case: Case, B: int = 199, weights: str = "rademacher",
-                           seed: int = 20240607, max_placebos: int | None = None) -> pd.DataFrame:
+def did_wild_placebo_check(
+    case: Case,
+    B: int = 199,
+    weights: str = "rademacher",
+    seed: int = 20240607,
+    max_placebos: int | None = None,
+) -> pd.DataFrame:
     """Empirical size of two DiD tests with one treated cluster: each donor in turn is the pseudo-treated unit
     (the real treated unit left out), and the plain DiD is tested with the wild cluster bootstrap and with the
     CR1 t-test (t distribution with G-1 degrees of freedom).
@@ -408,19 +567,34 @@ def did_wild_placebo_check(case: Case, B: int = 199, weights: str = "rademacher"
     from scipy import stats
 
     from helpers.estimate.inference import wild_cluster_bootstrap
+
     if len(case.donors) < 3:
         raise EmptySampleError("the placebo check needs at least 3 donors")
-    donors = case.donors[: max_placebos] if max_placebos else case.donors
+    donors = case.donors[:max_placebos] if max_placebos else case.donors
     Yd = case.Y.iloc[:-1]
     rows = []
     for k, d in enumerate(donors):
         pc = Case(pd.concat([Yd.drop(index=d), Yd.loc[[d]]]), d, case.event, case.T0)
-        r = wild_cluster_bootstrap(case_long(pc), "y", "treated_post", fe=["unit", "time"], cluster="unit",
-                                   B=B, weights=weights, seed=seed + k).iloc[0]
+        r = wild_cluster_bootstrap(
+            case_long(pc),
+            "y",
+            "treated_post",
+            fe=["unit", "time"],
+            cluster="unit",
+            B=B,
+            weights=weights,
+            seed=seed + k,
+        ).iloc[0]
         G = int(r["n_units"])
-        rows.append({"unit": d, "estimate": float(r["estimate"]), "statistic": float(r["statistic"]),
-                     "p_wild": float(r["p_value"]),
-                     "p_crv1": float(2 * stats.t.sf(abs(r["statistic"]), df=G - 1))})
+        rows.append(
+            {
+                "unit": d,
+                "estimate": float(r["estimate"]),
+                "statistic": float(r["statistic"]),
+                "p_wild": float(r["p_value"]),
+                "p_crv1": float(2 * stats.t.sf(abs(r["statistic"]), df=G - 1)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -441,20 +615,35 @@ def treaty_timeline(rat: pd.DataFrame, unit_value: str, unit_col: str = "iso3") 
     rows = []
     for _, x in r.iterrows():
         act = str(x["act_type"]) if pd.notna(x["act_type"]) else "ratification"
-        for col, ev in (("signature_date", "signature"), ("ratification_date", None),
-                        ("denounced_date", "denunciation")):
+        for col, ev in (
+            ("signature_date", "signature"),
+            ("ratification_date", None),
+            ("denounced_date", "denunciation"),
+        ):
             v = x[col]
             if pd.notna(v):
                 d = pd.Timestamp(v)
-                rows.append({"treaty": x["treaty"], "event": ev or act, "date": d, "year": d.year,
-                             "act_type": act if ev is None else pd.NA})
+                rows.append(
+                    {
+                        "treaty": x["treaty"],
+                        "event": ev or act,
+                        "date": d,
+                        "year": d.year,
+                        "act_type": act if ev is None else pd.NA,
+                    }
+                )
     out = pd.DataFrame(rows, columns=["treaty", "event", "date", "year", "act_type"])
     out["act_type"] = out["act_type"].astype("string")
     return out.sort_values(["date", "treaty", "event"]).reset_index(drop=True)
 
 
-def timeline_events(rat: pd.DataFrame, unit_value: str, first: str | None = None, unit_col: str = "iso3",
-                    instruments: list[str] | None = None) -> pd.DataFrame:
+def timeline_events(
+    rat: pd.DataFrame,
+    unit_value: str,
+    first: str | None = None,
+    unit_col: str = "iso3",
+    instruments: list[str] | None = None,
+) -> pd.DataFrame:
     """One row per instrument for :func:`helpers.plots.country_timeline`: ``treaty, instrument`` (short name,
     e.g. "CEDAW"), ``signature_date, ratification_date, act_type, denounced_date``.
 
@@ -464,6 +653,7 @@ def timeline_events(rat: pd.DataFrame, unit_value: str, first: str | None = None
     shows too).
     """
     from helpers.data.treaties import TREATIES
+
     need = [unit_col, "treaty", "signature_date", "ratification_date", "act_type", "denounced_date"]
     miss = [c for c in need if c not in rat.columns]
     if miss:

@@ -34,12 +34,25 @@ TRUE_EFFECT = 0.05  # effect of cedaw_ratified (lagged one year) on v2x_gender i
 
 _TREATIES = list(_TREATY_INFO)
 _OPEN_YEAR = {k: t.entry_into_force.year for k, t in _TREATY_INFO.items()}  # synthetic adoption starts here
-_REGIONS = ["East Asia & Pacific", "Europe & Central Asia", "Latin America & Caribbean",
-            "Middle East & North Africa", "North America", "South Asia", "Sub-Saharan Africa"]
+_REGIONS = [
+    "East Asia & Pacific",
+    "Europe & Central Asia",
+    "Latin America & Caribbean",
+    "Middle East & North Africa",
+    "North America",
+    "South Asia",
+    "Sub-Saharan Africa",
+]
 
 
-def synthetic_panel(n_countries: int = 190, n_years: int = 45, first_year: int = 1978, seed: int = 0,
-                    effect: float = TRUE_EFFECT, missing_share: float = 0.03) -> pd.DataFrame:
+def synthetic_panel(
+    n_countries: int = 190,
+    n_years: int = 45,
+    first_year: int = 1978,
+    seed: int = 0,
+    effect: float = TRUE_EFFECT,
+    missing_share: float = 0.03,
+) -> pd.DataFrame:
     """A synthetic country-year panel with the panel contract's columns and a known CEDAW effect.
 
     ``v2x_gender = a_country + g_year + effect * cedaw_ratified[t-1] + 0.02 * ln_gdppc[t-1]
@@ -55,8 +68,12 @@ def synthetic_panel(n_countries: int = 190, n_years: int = 45, first_year: int =
     t = np.tile(np.arange(n_years), n_countries)
     year = years[t]
     region = np.array(_REGIONS)[region_of[ci]]
-    cols: dict[str, object] = {"iso3": iso[ci], "year": year.astype(np.int64),
-                               "country": np.char.add("Country ", iso[ci]), "region": region}
+    cols: dict[str, object] = {
+        "iso3": iso[ci],
+        "year": year.astype(np.int64),
+        "country": np.char.add("Country ", iso[ci]),
+        "region": region,
+    }
 
     def region_density(rat: np.ndarray) -> np.ndarray:
         key = region_of[ci] * n_years + t
@@ -112,12 +129,27 @@ def synthetic_panel(n_countries: int = 190, n_years: int = 45, first_year: int =
     base = a_c + g_t + 0.02 * lag1("ln_gdppc") + 0.1 * lag1("v2x_polyarchy")
     treat = lag1("cedaw_ratified")
     cols["v2x_gender"] = 0.5 + base + effect * treat + rng.normal(0, 0.03, n)
-    for k, (name, scale) in enumerate([("v2x_gencl", 1.0), ("v2x_gencs", 0.8), ("v2x_genpp", 1.2),
-                                        ("v2lgfemleg", 40.0), ("v2clacjstw", 3.0), ("v2cldmovew", 3.0),
-                                        ("v2csgender", 3.0), ("v2pepwrgen", 3.0), ("v2cldiscw", 3.0),
-                                        ("v2clslavef", 3.0), ("v2clprptyw", 3.0), ("v2mefemjrn", 3.0),
-                                        ("v2clgencl", 3.0), ("physint", 8.0), ("sh_sta_mmr", -300.0),
-                                        ("sg_gen_parl_zs", 30.0), ("wbl_index", 60.0)]):
+    for k, (name, scale) in enumerate(
+        [
+            ("v2x_gencl", 1.0),
+            ("v2x_gencs", 0.8),
+            ("v2x_genpp", 1.2),
+            ("v2lgfemleg", 40.0),
+            ("v2clacjstw", 3.0),
+            ("v2cldmovew", 3.0),
+            ("v2csgender", 3.0),
+            ("v2pepwrgen", 3.0),
+            ("v2cldiscw", 3.0),
+            ("v2clslavef", 3.0),
+            ("v2clprptyw", 3.0),
+            ("v2mefemjrn", 3.0),
+            ("v2clgencl", 3.0),
+            ("physint", 8.0),
+            ("sh_sta_mmr", -300.0),
+            ("sg_gen_parl_zs", 30.0),
+            ("wbl_index", 60.0),
+        ]
+    ):
         cols[name] = scale * (base + (0.5 + 0.1 * k) * effect * treat + rng.normal(0, 0.04, n))
     cols["wbl_mobility"] = np.clip(cols["wbl_index"] + rng.normal(0, 5, n), 0, 100)
     latent = 8 * (base + effect * treat)
@@ -149,8 +181,15 @@ def _load_panel(synthetic: bool) -> tuple[pd.DataFrame, str]:
     return synthetic_panel(190, 45), f"synthetic panel (190 countries x 45 years; {why})"
 
 
-def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_statsmodels: int = 8, seed: int = 0,
-                  synthetic: bool = False, verbose: bool = True, n_crv3: int = 2) -> dict:
+def run_benchmark(
+    panel: pd.DataFrame | None = None,
+    n_pyfixest: int = 40,
+    n_statsmodels: int = 8,
+    seed: int = 0,
+    synthetic: bool = False,
+    verbose: bool = True,
+    n_crv3: int = 2,
+) -> dict:
     """Time the engine on the default multiverse against pyfixest and statsmodels loops; return the numbers.
 
     The pyfixest and statsmodels loops run on random subsamples of the specifications (``n_pyfixest``,
@@ -173,10 +212,12 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
         source = "panel given by caller"
     grid = S.specification_grid(panel=panel)
     say(f"data: {source}")
-    say(f"multiverse: {len(grid)} specifications = outcomes {grid['outcome'].nunique()} x codings "
+    say(
+        f"multiverse: {len(grid)} specifications = outcomes {grid['outcome'].nunique()} x codings "
         f"{grid['coding'].nunique()} x control sets {grid['controls'].nunique()} x lags {grid['lag'].nunique()} "
-        f"x windows {grid['window'].nunique()} x estimators {grid['estimator'].nunique()} (treaty cedaw)")
-    S.run_specs(panel, grid.head(10), progress=False)   # warm-up (imports, caches)
+        f"x windows {grid['window'].nunique()} x estimators {grid['estimator'].nunique()} (treaty cedaw)"
+    )
+    S.run_specs(panel, grid.head(10), progress=False)  # warm-up (imports, caches)
     t0 = time.perf_counter()
     res = S.run_specs(panel, grid, progress=False)
     t_engine = time.perf_counter() - t0
@@ -189,19 +230,34 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
     designs = {}
     for sid in sub_pf:
         r = grid.loc[grid["spec_id"] == sid].iloc[0]
-        designs[sid] = M.build_design(panel, treaty=r.treaty, outcome=r.outcome, coding=r.coding,
-                                      controls=r.controls, lag=int(r.lag), estimator=r.estimator,
-                                      years=(int(r.year_start), int(r.year_end)))
+        designs[sid] = M.build_design(
+            panel,
+            treaty=r.treaty,
+            outcome=r.outcome,
+            coding=r.coding,
+            controls=r.controls,
+            lag=int(r.lag),
+            estimator=r.estimator,
+            years=(int(r.year_start), int(r.year_end)),
+        )
     vcov, ssc = M.pyfixest_vcov("CRV1")
     pf_out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pf.feols(f"{designs[sub_pf[0]].y} ~ {designs[sub_pf[0]].focal} | iso3 + year", data=designs[sub_pf[0]].data)
+        pf.feols(
+            f"{designs[sub_pf[0]].y} ~ {designs[sub_pf[0]].focal} | iso3 + year", data=designs[sub_pf[0]].data
+        )
         t0 = time.perf_counter()
         for sid in sub_pf:
             des = designs[sid]
-            m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data, vcov=vcov,
-                         ssc=ssc, fixef_rm="none", demeaner=fe.pyfixest_demeaner())
+            m = pf.feols(
+                f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year",
+                data=des.data,
+                vcov=vcov,
+                ssc=ssc,
+                fixef_rm="none",
+                demeaner=fe.pyfixest_demeaner(),
+            )
             tb = m.tidy().loc[des.focal]
             pf_out[sid] = (float(tb["Estimate"]), float(tb["Std. Error"]))
         t_pf = (time.perf_counter() - t0) / len(sub_pf)
@@ -211,7 +267,8 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
             des = designs[sid]
             d = des.data
             fit = smf.ols(f"{des.y} ~ {' + '.join(des.regressors)} + C(iso3) + C(year)", data=d).fit(
-                cov_type="cluster", cov_kwds={"groups": pd.factorize(d["iso3"])[0]})
+                cov_type="cluster", cov_kwds={"groups": pd.factorize(d["iso3"])[0]}
+            )
             sm_out[sid] = (float(fit.params[des.focal]), float(fit.bse[des.focal]))
         t_sm = (time.perf_counter() - t0) / max(len(sub_sm), 1)
 
@@ -226,9 +283,14 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
         t0 = time.perf_counter()
         for sid in sub_3:
             des = designs[sid]
-            m = pf.feols(f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year", data=des.data,
-                         vcov={"CRV3": "iso3"}, ssc=pf.ssc(k_adj=False, G_adj=False), fixef_rm="none",
-                         demeaner=fe.pyfixest_demeaner())
+            m = pf.feols(
+                f"{des.y} ~ {' + '.join(des.regressors)} | iso3 + year",
+                data=des.data,
+                vcov={"CRV3": "iso3"},
+                ssc=pf.ssc(k_adj=False, G_adj=False),
+                fixef_rm="none",
+                demeaner=fe.pyfixest_demeaner(),
+            )
             crv3_out[sid] = float(m.tidy().loc[des.focal, "Std. Error"])
         t_pf3 = (time.perf_counter() - t0) / max(len(sub_3), 1)
     eng3 = res3.set_index("spec_id")
@@ -239,35 +301,61 @@ def run_benchmark(panel: pd.DataFrame | None = None, n_pyfixest: int = 40, n_sta
     d_pf_se = max(abs(eng.loc[s, "std_error"] / pf_out[s][1] - 1) for s in sub_pf)
     d_sm_b = max(abs(eng.loc[s, "estimate"] - sm_out[s][0]) for s in sub_sm)
     per_engine = t_engine / len(grid)
-    out = {"source": source, "n_specs": len(grid), "n_estimated": n_est, "engine_seconds": t_engine,
-           "engine_specs_per_second": len(grid) / t_engine, "pyfixest_specs_per_second": 1 / t_pf,
-           "statsmodels_specs_per_second": 1 / t_sm, "speedup_vs_pyfixest": t_pf / per_engine,
-           "speedup_vs_statsmodels": t_sm / per_engine, "max_abs_coef_diff_pyfixest": d_pf_b,
-           "max_rel_se_diff_pyfixest": d_pf_se, "max_abs_coef_diff_statsmodels": d_sm_b,
-           "n_pyfixest": len(sub_pf), "n_statsmodels": len(sub_sm),
-           "engine_crv3_seconds": t_engine3, "engine_crv3_specs_per_second": len(grid) / t_engine3,
-           "pyfixest_crv3_specs_per_second": 1 / t_pf3 if sub_3.size else float("nan"),
-           "speedup_crv3_vs_pyfixest": t_pf3 / (t_engine3 / len(grid)) if sub_3.size else float("nan"),
-           "max_rel_se_diff_pyfixest_crv3": d_pf3_se, "n_pyfixest_crv3": len(sub_3)}
-    say(f"project engine : {len(grid)} specs ({n_est} estimated, {len(grid) - n_est} skipped with reasons) in "
-        f"{t_engine:.2f} s = {out['engine_specs_per_second']:,.0f} specs/s (CRV1 clustered by country)")
-    say(f"pyfixest.feols : {out['pyfixest_specs_per_second']:,.1f} specs/s (loop over {len(sub_pf)} random specs, "
-        f"extrapolated per spec; model frames prebuilt, only feols timed) -> {len(grid) * t_pf:.1f} s for all")
-    say(f"statsmodels OLS with country+year dummies, cluster: {out['statsmodels_specs_per_second']:,.2f} specs/s "
-        f"(loop over {len(sub_sm)} specs, extrapolated) -> {len(grid) * t_sm:.0f} s for all")
-    say(f"ratio engine/pyfixest per spec: {out['speedup_vs_pyfixest']:,.0f}x ; engine/statsmodels: "
-        f"{out['speedup_vs_statsmodels']:,.0f}x")
-    say(f"agreement: max |coef engine - pyfixest| = {d_pf_b:.1e}, max relative SE difference (CRV1) = "
+    out = {
+        "source": source,
+        "n_specs": len(grid),
+        "n_estimated": n_est,
+        "engine_seconds": t_engine,
+        "engine_specs_per_second": len(grid) / t_engine,
+        "pyfixest_specs_per_second": 1 / t_pf,
+        "statsmodels_specs_per_second": 1 / t_sm,
+        "speedup_vs_pyfixest": t_pf / per_engine,
+        "speedup_vs_statsmodels": t_sm / per_engine,
+        "max_abs_coef_diff_pyfixest": d_pf_b,
+        "max_rel_se_diff_pyfixest": d_pf_se,
+        "max_abs_coef_diff_statsmodels": d_sm_b,
+        "n_pyfixest": len(sub_pf),
+        "n_statsmodels": len(sub_sm),
+        "engine_crv3_seconds": t_engine3,
+        "engine_crv3_specs_per_second": len(grid) / t_engine3,
+        "pyfixest_crv3_specs_per_second": 1 / t_pf3 if sub_3.size else float("nan"),
+        "speedup_crv3_vs_pyfixest": t_pf3 / (t_engine3 / len(grid)) if sub_3.size else float("nan"),
+        "max_rel_se_diff_pyfixest_crv3": d_pf3_se,
+        "n_pyfixest_crv3": len(sub_3),
+    }
+    say(
+        f"project engine : {len(grid)} specs ({n_est} estimated, {len(grid) - n_est} skipped with reasons) in "
+        f"{t_engine:.2f} s = {out['engine_specs_per_second']:,.0f} specs/s (CRV1 clustered by country)"
+    )
+    say(
+        f"pyfixest.feols : {out['pyfixest_specs_per_second']:,.1f} specs/s (loop over {len(sub_pf)} random specs, "
+        f"extrapolated per spec; model frames prebuilt, only feols timed) -> {len(grid) * t_pf:.1f} s for all"
+    )
+    say(
+        f"statsmodels OLS with country+year dummies, cluster: {out['statsmodels_specs_per_second']:,.2f} specs/s "
+        f"(loop over {len(sub_sm)} specs, extrapolated) -> {len(grid) * t_sm:.0f} s for all"
+    )
+    say(
+        f"ratio engine/pyfixest per spec: {out['speedup_vs_pyfixest']:,.0f}x ; engine/statsmodels: "
+        f"{out['speedup_vs_statsmodels']:,.0f}x"
+    )
+    say(
+        f"agreement: max |coef engine - pyfixest| = {d_pf_b:.1e}, max relative SE difference (CRV1) = "
         f"{d_pf_se:.1e} over {len(sub_pf)} specs; max |coef engine - statsmodels| = {d_sm_b:.1e} over "
-        f"{len(sub_sm)} specs")
+        f"{len(sub_sm)} specs"
+    )
     if sub_3.size:
-        say(f"CRV3 (country jackknife): engine {t_engine3:.2f} s for all = {out['engine_crv3_specs_per_second']:,.0f} "
+        say(
+            f"CRV3 (country jackknife): engine {t_engine3:.2f} s for all = {out['engine_crv3_specs_per_second']:,.0f} "
             f"specs/s (exact leave-one-country-out downdates); pyfixest (one refit per country) "
             f"{out['pyfixest_crv3_specs_per_second']:,.2f} specs/s over {len(sub_3)} specs -> ratio "
-            f"{out['speedup_crv3_vs_pyfixest']:,.0f}x; max relative SE difference {d_pf3_se:.1e}")
+            f"{out['speedup_crv3_vs_pyfixest']:,.0f}x; max relative SE difference {d_pf3_se:.1e}"
+        )
     target = t_engine < 3 and out["speedup_vs_pyfixest"] >= 20 and d_pf_b < 1e-8 and d_sm_b < 1e-8
-    say(f"targets (>= 1,000 specs < 3 s, >= 20x pyfixest, coefficients within 1e-8): "
-        f"{'met' if target and len(grid) >= 1000 else 'NOT met'}")
+    say(
+        f"targets (>= 1,000 specs < 3 s, >= 20x pyfixest, coefficients within 1e-8): "
+        f"{'met' if target and len(grid) >= 1000 else 'NOT met'}"
+    )
     out["targets_met"] = bool(target and len(grid) >= 1000)
     return out
 
@@ -279,13 +367,22 @@ def main(argv: list[str] | None = None) -> int:
     targets are met, 1 otherwise.
     """
     ap = argparse.ArgumentParser(prog="helpers.bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--synthetic", action="store_true", help="use the synthetic panel even if the real one exists")
-    ap.add_argument("--n-pyfixest", type=int, default=40, help="specifications in the pyfixest loop (default 40)")
-    ap.add_argument("--n-statsmodels", type=int, default=8, help="specifications in the statsmodels loop (default 8)")
-    ap.add_argument("--n-crv3", type=int, default=2, help="specifications in the pyfixest CRV3 loop (default 2)")
+    ap.add_argument(
+        "--synthetic", action="store_true", help="use the synthetic panel even if the real one exists"
+    )
+    ap.add_argument(
+        "--n-pyfixest", type=int, default=40, help="specifications in the pyfixest loop (default 40)"
+    )
+    ap.add_argument(
+        "--n-statsmodels", type=int, default=8, help="specifications in the statsmodels loop (default 8)"
+    )
+    ap.add_argument(
+        "--n-crv3", type=int, default=2, help="specifications in the pyfixest CRV3 loop (default 2)"
+    )
     a = ap.parse_args([] if argv is None else argv)
-    out = run_benchmark(n_pyfixest=a.n_pyfixest, n_statsmodels=a.n_statsmodels, synthetic=a.synthetic,
-                        n_crv3=a.n_crv3)
+    out = run_benchmark(
+        n_pyfixest=a.n_pyfixest, n_statsmodels=a.n_statsmodels, synthetic=a.synthetic, n_crv3=a.n_crv3
+    )
     return 0 if out["targets_met"] else 1
 
 

@@ -25,7 +25,9 @@ for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 def _data(args) -> int:
     from helpers.data import registry as data
 
-    statuses = data.fetch(mirror=args.mirror if args.mirror is not None else "auto", download=not args.offline)
+    statuses = data.fetch(
+        mirror=args.mirror if args.mirror is not None else "auto", download=not args.offline
+    )
     counts: dict[str, int] = {}
     for s in statuses:
         counts[s.status] = counts.get(s.status, 0) + 1
@@ -89,8 +91,9 @@ def _bench(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="treaty-effects", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="treaty-effects", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("data", help="fetch and verify raw files")
     d.add_argument("--mirror", default=None, help="mirror folder ('' disables; default: auto)")

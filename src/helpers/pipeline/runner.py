@@ -23,8 +23,12 @@ import yaml
 from helpers.core import paths
 from helpers.core.errors import HelpersError, ParameterError
 
-THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+THREAD_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -78,7 +82,13 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
         raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
     out: dict[str, dict] = {}
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         for t in targets:
             if isinstance(t, ast.Name):
                 line = lines[node.end_lineno - 1]
@@ -87,8 +97,11 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
                     value = ast.literal_eval(node.value) if node.value else None
                 except ValueError:
                     value = text
-                out[t.id] = {"default": text, "value": value,
-                             "help": line.split("#", 1)[1].strip() if "#" in line else ""}
+                out[t.id] = {
+                    "default": text,
+                    "value": value,
+                    "help": line.split("#", 1)[1].strip() if "#" in line else "",
+                }
     return out
 
 
@@ -105,16 +118,24 @@ def check_parameter_names(notebook: Path, params: dict) -> None:
         raise HelpersError(f"{notebook}: no cell tagged 'parameters'; every collection notebook needs one")
     unknown = sorted(set(params) - set(declared))
     if unknown:
-        raise ParameterError(f"{notebook.stem} parameter name", unknown[0] if len(unknown) == 1 else unknown,
-                             sorted(declared), hint="unknown parameter name")
+        raise ParameterError(
+            f"{notebook.stem} parameter name",
+            unknown[0] if len(unknown) == 1 else unknown,
+            sorted(declared),
+            hint="unknown parameter name",
+        )
 
 
 def load_param_file(path: Path | str) -> tuple[Path, str, dict]:
     """Read a YAML parameter set: returns (notebook path, label, parameters)."""
     path = Path(path)
     if not path.is_file():
-        raise ParameterError("params", str(path), sorted(str(p.relative_to(paths.ROOT)) for p in paths.PARAMS.glob("*.yml")),
-                             hint="no such parameter file")
+        raise ParameterError(
+            "params",
+            str(path),
+            sorted(str(p.relative_to(paths.ROOT)) for p in paths.PARAMS.glob("*.yml")),
+            hint="no such parameter file",
+        )
     try:
         spec = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -122,8 +143,10 @@ def load_param_file(path: Path | str) -> tuple[Path, str, dict]:
     allowed = {"notebook", "label", "parameters", "description"}
     extra = sorted(set(spec) - allowed)
     if extra or "notebook" not in spec:
-        raise HelpersError(f"{path}: a parameter file needs keys notebook, label, parameters "
-                           f"(optional description); found {sorted(spec)}")
+        raise HelpersError(
+            f"{path}: a parameter file needs keys notebook, label, parameters "
+            f"(optional description); found {sorted(spec)}"
+        )
     label = str(spec.get("label") or path.stem)
     return resolve_notebook(spec["notebook"]), label, dict(spec.get("parameters") or {})
 
@@ -132,8 +155,13 @@ def output_path(notebook: Path, label: str) -> Path:
     return paths.REPORTS / "notebooks" / f"{notebook.stem}--{label}.ipynb"
 
 
-def run_notebook(notebook: Path | str, params: dict | None = None, label: str = "default",
-                 timeout: int = 1800, log_output: bool = False) -> RunResult:
+def run_notebook(
+    notebook: Path | str,
+    params: dict | None = None,
+    label: str = "default",
+    timeout: int = 1800,
+    log_output: bool = False,
+) -> RunResult:
     """Execute one notebook with papermill into reports/notebooks/ (see module docstring)."""
     import papermill as pm
 
@@ -155,8 +183,16 @@ def run_notebook(notebook: Path | str, params: dict | None = None, label: str = 
     os.environ["TREATY_EFFECTS_REPORTS"] = str(paths.REPORTS)  # the kernel writes where this runner reports
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(str(nb), str(tmp), parameters=params, kernel_name="python3", cwd=str(paths.ROOT),
-                            progress_bar=False, log_output=log_output, execution_timeout=timeout)
+        pm.execute_notebook(
+            str(nb),
+            str(tmp),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(paths.ROOT),
+            progress_bar=False,
+            log_output=log_output,
+            execution_timeout=timeout,
+        )
     except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
         seconds = time.perf_counter() - t0
         if tmp.exists():
@@ -174,7 +210,9 @@ def run_notebook(notebook: Path | str, params: dict | None = None, label: str = 
     return RunResult(nb.stem, label, out, time.perf_counter() - t0, True)
 
 
-def plan(notebooks: list[str] | None = None, param_files: list[str] | None = None) -> list[tuple[Path, str, dict]]:
+def plan(
+    notebooks: list[str] | None = None, param_files: list[str] | None = None
+) -> list[tuple[Path, str, dict]]:
     """What a run executes: each chosen notebook with its defaults, then every matching params/*.yml set."""
     jobs: list[tuple[Path, str, dict]] = []
     if param_files:
@@ -189,13 +227,19 @@ def plan(notebooks: list[str] | None = None, param_files: list[str] | None = Non
     return jobs
 
 
-def run(notebooks: list[str] | None = None, param_files: list[str] | None = None, stop_on_error: bool = False,
-        echo=print) -> list[RunResult]:
+def run(
+    notebooks: list[str] | None = None,
+    param_files: list[str] | None = None,
+    stop_on_error: bool = False,
+    echo=print,
+) -> list[RunResult]:
     """Run a plan, printing per-notebook and total wall time; returns the results (raises nothing per notebook)."""
     results = []
     t0 = time.perf_counter()
     for nb, label, params in plan(notebooks, param_files):
-        echo(f"-> {nb.stem} [{label}] ...", end="", flush=True) if echo is print else echo(f"-> {nb.stem} [{label}]")
+        echo(f"-> {nb.stem} [{label}] ...", end="", flush=True) if echo is print else echo(
+            f"-> {nb.stem} [{label}]"
+        )
         res = run_notebook(nb, params, label)
         results.append(res)
         status = "ok" if res.ok else f"FAILED: {res.error}\n   see {res.output}"
@@ -212,8 +256,19 @@ def run(notebooks: list[str] | None = None, param_files: list[str] | None = None
 def _write_log(results: list[RunResult], total: float) -> None:
     import pandas as pd
 
-    log = pd.DataFrame([{"notebook": r.notebook, "label": r.label, "ok": r.ok, "seconds": round(r.seconds, 1),
-                         "output": str(r.output.relative_to(paths.ROOT)), "error": r.error} for r in results])
+    log = pd.DataFrame(
+        [
+            {
+                "notebook": r.notebook,
+                "label": r.label,
+                "ok": r.ok,
+                "seconds": round(r.seconds, 1),
+                "output": str(r.output.relative_to(paths.ROOT)),
+                "error": r.error,
+            }
+            for r in results
+        ]
+    )
     path = paths.REPORTS / "run_log.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

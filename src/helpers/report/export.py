@@ -107,7 +107,9 @@ SIZES: dict[str, Size] = {
 def _check_name(name: str, what: str = "name") -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name in {".", ".."}:
         raise ParameterError(
-            what, name, hint="use letters, digits, '_', '-' or '.', starting with a letter or digit (no slashes)"
+            what,
+            name,
+            hint="use letters, digits, '_', '-' or '.', starting with a letter or digit (no slashes)",
         )
     return name
 
@@ -271,14 +273,20 @@ def _static_bytes(fig_dict: dict, fmt: str, size: Size) -> bytes:
 
     _ensure_kaleido()
     layout = fig_dict.get("layout", {})
-    opts = {"format": fmt, "width": layout.get("width") or size.width, "height": layout.get("height") or size.height,
-            "scale": size.scale if fmt == "png" else 1}
+    opts = {
+        "format": fmt,
+        "width": layout.get("width") or size.width,
+        "height": layout.get("height") or size.height,
+        "scale": size.scale if fmt == "png" else 1,
+    }
     tdir = topojson_dir()
     topo = tdir.as_uri() + "/" if tdir is not None else None
     try:
         data = kaleido.calc_fig_sync(fig_dict, opts=opts, topojson=topo)
     except Exception as exc:  # kaleido/choreographer raise many types; keep the cause
-        raise ExportError(f"kaleido could not render the figure as {fmt}: {type(exc).__name__}: {exc}") from exc
+        raise ExportError(
+            f"kaleido could not render the figure as {fmt}: {type(exc).__name__}: {exc}"
+        ) from exc
     if not data:
         raise ExportError(f"kaleido returned an empty {fmt} image")
     return bytes(data)
@@ -309,7 +317,9 @@ def geo_assets_script(names: Iterable[str]) -> str:
     for name in sorted(set(names)):
         f = tdir / f"{name}.json"
         if not f.is_file():
-            raise ExportError(f"topojson {f} not found; valid names: {sorted(p.stem for p in tdir.glob('*.json'))}")
+            raise ExportError(
+                f"topojson {f} not found; valid names: {sorted(p.stem for p in tdir.glob('*.json'))}"
+            )
         parts.append(f"{json.dumps(name)}:{f.read_text(encoding='utf-8')}")
     body = "{" + ",".join(parts) + "}"
     return (
@@ -330,8 +340,11 @@ def figure_to_html(fig, title: str | None = None) -> str:
     if _uses_mathjax(fig_json):
         mj = mathjax_path()
         if mj is None:
-            warnings.warn(f"figure uses $...$ (LaTeX) but local MathJax is missing ({INSTALL_HINT}); "
-                          "labels will show raw LaTeX", stacklevel=3)
+            warnings.warn(
+                f"figure uses $...$ (LaTeX) but local MathJax is missing ({INSTALL_HINT}); "
+                "labels will show raw LaTeX",
+                stacklevel=3,
+            )
         else:
             mj_script = f"<script>{mj.read_text(encoding='utf-8')}</script>"
     body = pio.to_html(
@@ -349,10 +362,10 @@ def figure_to_html(fig, title: str | None = None) -> str:
         head_scripts = geo_assets_script(_topojson_names(fig_dict)) + head_scripts
     page_title = html.escape(title or _figure_title(fig_dict) or "figure")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{page_title}</title>\n"
         "<style>html,body{height:100%;margin:0}.plotly-graph-div{min-height:420px}</style>\n"
-        f"{head_scripts}\n</head>\n<body>\n<div style=\"height:95vh\">{body}</div>\n</body>\n</html>\n"
+        f'{head_scripts}\n</head>\n<body>\n<div style="height:95vh">{body}</div>\n</body>\n</html>\n'
     )
 
 
@@ -400,9 +413,9 @@ def _matplotlib_outputs(fig, name: str, formats: tuple[str, ...], size: Size) ->
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
         svg = buf.getvalue().decode("utf-8")
-        svg = svg[svg.find("<svg"):]
+        svg = svg[svg.find("<svg") :]
         out["html"] = (
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(name)}</title>\n<style>svg{{max-width:100%;height:auto}}</style>\n"
             f"</head>\n<body>\n{svg}\n</body>\n</html>\n"
         ).encode()
@@ -446,7 +459,9 @@ def save_figure(
     elif hasattr(fig, "to_plotly_json"):
         static = [f for f in formats if f != "html"]
         if static and not static_export_enabled():
-            warnings.warn(f"TREATY_EFFECTS_STATIC=0: skipping {', '.join(static)} for figure {name!r}", stacklevel=2)
+            warnings.warn(
+                f"TREATY_EFFECTS_STATIC=0: skipping {', '.join(static)} for figure {name!r}", stacklevel=2
+            )
             static = []
         fig_dict = _sized_dict(fig, sz, width, height) if static else {}
         if static:
@@ -478,12 +493,39 @@ def _is_matplotlib(fig) -> bool:
 # --------------------------------------------------------------------------------------------------------------
 # tables
 # --------------------------------------------------------------------------------------------------------------
-_TEX_MAP = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
-            ">": r"\textgreater{}", "|": r"\textbar{}", "\u2212": r"$-$", "\u2013": "--", "\u2014": "---",
-            "\u00b2": r"$^{2}$", "\u00b3": r"$^{3}$", "\u00d7": r"$\times$", "\u2265": r"$\geq$", "\u2264": r"$\leq$",
-            "\u00b1": r"$\pm$", "\u2026": r"\ldots{}", "\u2018": "`", "\u2019": "'", "\u201c": "``", "\u201d": "''",
-            "\u00a0": "~", "\u00b0": r"$^{\circ}$", "\u00a7": r"\S{}", "\u2022": r"$\bullet$"}
+_TEX_MAP = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "\u2212": r"$-$",
+    "\u2013": "--",
+    "\u2014": "---",
+    "\u00b2": r"$^{2}$",
+    "\u00b3": r"$^{3}$",
+    "\u00d7": r"$\times$",
+    "\u2265": r"$\geq$",
+    "\u2264": r"$\leq$",
+    "\u00b1": r"$\pm$",
+    "\u2026": r"\ldots{}",
+    "\u2018": "`",
+    "\u2019": "'",
+    "\u201c": "``",
+    "\u201d": "''",
+    "\u00a0": "~",
+    "\u00b0": r"$^{\circ}$",
+    "\u00a7": r"\S{}",
+    "\u2022": r"$\bullet$",
+}
 
 
 def _tex_char(ch: str) -> str:
@@ -491,7 +533,7 @@ def _tex_char(ch: str) -> str:
         return _TEX_MAP[ch]
     if ch.isascii():
         return ch
-    if "\u00c0" <= ch <= "\u017f" and ch.isalpha():      # accented Latin letters: utf8 inputenc handles them
+    if "\u00c0" <= ch <= "\u017f" and ch.isalpha():  # accented Latin letters: utf8 inputenc handles them
         return ch
     ascii_ = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
     return "".join(_TEX_MAP.get(c, c) for c in ascii_) or "?"
@@ -524,7 +566,9 @@ def _table_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.reset_index() if _meaningful_index(df.index) else df.reset_index(drop=True)
     if isinstance(out.columns, pd.MultiIndex):
         out.columns = [" / ".join(str(p) for p in col if str(p) != "") for col in out.columns]
-    out.columns = ["" if (c is None or (isinstance(c, str) and c == "index")) else str(c) for c in out.columns]
+    out.columns = [
+        "" if (c is None or (isinstance(c, str) and c == "index")) else str(c) for c in out.columns
+    ]
     return out
 
 
@@ -575,7 +619,9 @@ def save_table(
     t = _table_frame(df)
     header = list(t.columns)
     numeric = [_is_numeric_col(t[c]) for c in t.columns]
-    rows = [[_format_cell(v, float_format, na_rep) for v in rec] for rec in t.itertuples(index=False, name=None)]
+    rows = [
+        [_format_cell(v, float_format, na_rep) for v in rec] for rec in t.itertuples(index=False, name=None)
+    ]
 
     # LaTeX
     align = "".join("r" if n else "l" for n in numeric)
@@ -583,8 +629,12 @@ def save_table(
     if caption:
         tex.append(f"\\caption{{{latex_escape(caption)}}}")
     tex.append(f"\\label{{{label or 'tab:' + name}}}")
-    tex += [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
-            " & ".join(latex_escape(h) for h in header) + " \\\\", "\\midrule"]
+    tex += [
+        f"\\begin{{tabular}}{{{align}}}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in header) + " \\\\",
+        "\\midrule",
+    ]
     tex += [" & ".join(latex_escape(c) for c in r) + " \\\\" for r in rows]
     tex += ["\\bottomrule", "\\end{tabular}"]
     if notes:
@@ -608,16 +658,21 @@ def save_table(
     h = ["<table>"]
     if caption:
         h.append(f"<caption>{html.escape(caption)}</caption>")
-    h.append("<thead><tr>" + "".join(f"<th {c}>{html.escape(x)}</th>" for c, x in zip(cls, header)) + "</tr></thead>")
+    h.append(
+        "<thead><tr>"
+        + "".join(f"<th {c}>{html.escape(x)}</th>" for c, x in zip(cls, header))
+        + "</tr></thead>"
+    )
     h.append("<tbody>")
     h += ["<tr>" + "".join(f"<td {c}>{html.escape(x)}</td>" for c, x in zip(cls, r)) + "</tr>" for r in rows]
     h.append("</tbody></table>")
     if notes:
         h.append(f'<p class="notes"><em>Notes:</em> {html.escape(notes)}</p>')
     html_s = (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(caption or name)}</title>\n<style>{TABLE_CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(h) + "\n</body>\n</html>\n"
+        + "\n".join(h)
+        + "\n</body>\n</html>\n"
     )
     return {
         "html": atomic_write(target / f"{name}.html", html_s),
@@ -633,16 +688,19 @@ def _is_rendered_table(obj: object) -> bool:
     return all(callable(getattr(obj, m, None)) for m in ("to_html", "to_latex", "to_markdown"))
 
 
-def _save_rendered_table(obj: Any, name: str, target: Path, caption: str | None, notes: str | None,
-                         label: str | None) -> dict[str, Path]:
+def _save_rendered_table(
+    obj: Any, name: str, target: Path, caption: str | None, notes: str | None, label: str | None
+) -> dict[str, Path]:
     """Write a self-rendering table's HTML/LaTeX/Markdown (all rendered in memory first, then atomic writes)."""
     caption = caption if caption is not None else (getattr(obj, "title", None) or None)
     rendered = {}
     for ext, method in (("html", "to_html"), ("tex", "to_latex"), ("md", "to_markdown")):
         text = getattr(obj, method)()
         if not isinstance(text, str):
-            raise ExportError(f"save_table({name!r}): {type(obj).__name__}.{method}() returned "
-                              f"{type(text).__name__}, expected str")
+            raise ExportError(
+                f"save_table({name!r}): {type(obj).__name__}.{method}() returned "
+                f"{type(text).__name__}, expected str"
+            )
         rendered[ext] = text
 
     frag = rendered["html"]
@@ -650,13 +708,19 @@ def _save_rendered_table(obj: Any, name: str, target: Path, caption: str | None,
         html_s = frag
     else:
         if caption and "<caption" not in frag.lower():
-            frag = re.sub(r"(<table\b[^>]*>)", lambda m: m.group(1) + f"<caption>{html.escape(caption)}</caption>",
-                          frag, count=1)
+            frag = re.sub(
+                r"(<table\b[^>]*>)",
+                lambda m: m.group(1) + f"<caption>{html.escape(caption)}</caption>",
+                frag,
+                count=1,
+            )
         extra = f'\n<p class="notes"><em>Notes:</em> {html.escape(notes)}</p>' if notes else ""
         html_s = (
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{html.escape(caption or name)}</title>\n<style>{TABLE_CSS}</style>\n</head>\n<body>\n"
-            + frag.rstrip("\n") + extra + "\n</body>\n</html>\n"
+            + frag.rstrip("\n")
+            + extra
+            + "\n</body>\n</html>\n"
         )
 
     body = rendered["tex"]
@@ -664,7 +728,7 @@ def _save_rendered_table(obj: Any, name: str, target: Path, caption: str | None,
         tex_s = body
     else:
         tex = ["\\begin{table}[htbp]", "\\centering"]
-        esc = getattr(obj, "latex_escape", latex_escape)    # the object's own escaper, if it has one
+        esc = getattr(obj, "latex_escape", latex_escape)  # the object's own escaper, if it has one
         if caption:
             tex.append(f"\\caption{{{esc(caption)}}}")
         tex.append(f"\\label{{{label or 'tab:' + name}}}")
@@ -710,7 +774,9 @@ def save_results(df: pd.DataFrame, name: str, out_dir: Path, *, float_format: st
         try:
             t = t.sort_values(list(t.columns), kind="mergesort", na_position="last")
         except TypeError:  # mixed types in a column: sort on the text form
-            t = t.sort_values(list(t.columns), kind="mergesort", na_position="last", key=lambda s: s.astype(str))
+            t = t.sort_values(
+                list(t.columns), kind="mergesort", na_position="last", key=lambda s: s.astype(str)
+            )
     text = t.to_csv(index=False, float_format=float_format, lineterminator="\n")
     return atomic_write(target / f"{name}.csv", text)
 
@@ -719,8 +785,17 @@ def save_results(df: pd.DataFrame, name: str, out_dir: Path, *, float_format: st
 # versions
 # --------------------------------------------------------------------------------------------------------------
 KEY_PACKAGES = (
-    "pandas", "numpy", "scipy", "statsmodels", "pyfixest", "linearmodels", "plotly", "kaleido",
-    "geopandas", "matplotlib", "papermill",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pyfixest",
+    "linearmodels",
+    "plotly",
+    "kaleido",
+    "geopandas",
+    "matplotlib",
+    "papermill",
 )
 
 

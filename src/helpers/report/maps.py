@@ -58,8 +58,15 @@ _FRAME_KEYS = {"type", "locations", "z", "customdata", "lon", "lat", "marker"}
 
 _RAW_FILES = {"110m": "ne_110m_admin_0_countries.json", "50m": "ne_50m_admin_0_countries.7z"}
 _KEEP = {
-    "NAME": "name", "ADMIN": "admin", "ADM0_A3": "adm0_a3", "ISO_A3": "iso_a3", "SOV_A3": "sov_a3",
-    "TYPE": "type", "CONTINENT": "continent", "REGION_UN": "region_un", "SUBREGION": "subregion",
+    "NAME": "name",
+    "ADMIN": "admin",
+    "ADM0_A3": "adm0_a3",
+    "ISO_A3": "iso_a3",
+    "SOV_A3": "sov_a3",
+    "TYPE": "type",
+    "CONTINENT": "continent",
+    "REGION_UN": "region_un",
+    "SUBREGION": "subregion",
     "REGION_WB": "region_wb",
 }
 
@@ -72,7 +79,9 @@ def _extract_50m() -> Path:
         return target
     src = Path(paths.RAW) / "naturalearth" / _RAW_FILES["50m"]
     if not src.is_file():
-        raise MissingDataError(f"{src} not found: fetch the raw data first (naturalearth in data/registry.tsv)")
+        raise MissingDataError(
+            f"{src} not found: fetch the raw data first (naturalearth in data/registry.tsv)"
+        )
     import py7zr
 
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +105,9 @@ def _load(scale: str):
     else:
         f = Path(paths.RAW) / "naturalearth" / _RAW_FILES["110m"]
         if not f.is_file():
-            raise MissingDataError(f"{f} not found: fetch the raw data first (naturalearth in data/registry.tsv)")
+            raise MissingDataError(
+                f"{f} not found: fetch the raw data first (naturalearth in data/registry.tsv)"
+            )
     g = gpd.read_file(f)
     missing = [c for c in _KEEP if c not in g.columns]
     if missing:
@@ -152,8 +163,14 @@ def topojson_ids(resolution: int = 50) -> frozenset[str]:
 # --------------------------------------------------------------------------------------------------------------
 # choropleth
 # --------------------------------------------------------------------------------------------------------------
-def _prepare(df: pd.DataFrame, iso3_col: str, value_col: str, hover_cols: Sequence[str], name_col: str | None,
-             extra_cols: Sequence[str] = ()) -> pd.DataFrame:
+def _prepare(
+    df: pd.DataFrame,
+    iso3_col: str,
+    value_col: str,
+    hover_cols: Sequence[str],
+    name_col: str | None,
+    extra_cols: Sequence[str] = (),
+) -> pd.DataFrame:
     cols = [iso3_col, value_col, *hover_cols, *([name_col] if name_col else []), *extra_cols]
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -170,9 +187,16 @@ def _is_categorical(s: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
 
 
-def _hover(d: pd.DataFrame, names: pd.Series, value_col: str, hover_cols: Sequence[str],
-           labels: Mapping[str, str], value_format: str) -> tuple[np.ndarray, str]:
+def _hover(
+    d: pd.DataFrame,
+    names: pd.Series,
+    value_col: str,
+    hover_cols: Sequence[str],
+    labels: Mapping[str, str],
+    value_format: str,
+) -> tuple[np.ndarray, str]:
     """customdata and a hovertemplate: country name, value, then each hover column."""
+
     def fmt(v):
         if v is None or (not isinstance(v, str) and pd.isna(v)):
             return "–"
@@ -222,9 +246,21 @@ def _names(d: pd.DataFrame, iso3_col: str, name_col: str | None) -> pd.Series:
     return names.fillna(d[iso3_col].map(extra)).fillna(d[iso3_col]).astype(str)
 
 
-def _traces(d: pd.DataFrame, iso3_col: str, value_col: str, *, hover_cols: Sequence[str], name_col: str | None,
-            labels: Mapping[str, str], value_format: str, resolution: int, small_km2: float,
-            categories: Sequence[object] | None, colours: Mapping[object, str], legend: bool) -> list:
+def _traces(
+    d: pd.DataFrame,
+    iso3_col: str,
+    value_col: str,
+    *,
+    hover_cols: Sequence[str],
+    name_col: str | None,
+    labels: Mapping[str, str],
+    value_format: str,
+    resolution: int,
+    small_km2: float,
+    categories: Sequence[object] | None,
+    colours: Mapping[object, str],
+    legend: bool,
+) -> list:
     """The traces of one map (fixed number/order for a given category list, so frames line up)."""
     in_topo, in_ne_only, marker, pts = _layers(d, iso3_col, resolution, small_km2)
     names = _names(d, iso3_col, name_col)
@@ -249,15 +285,32 @@ def _traces(d: pd.DataFrame, iso3_col: str, value_col: str, *, hover_cols: Seque
             zc = {"colorscale": [[0, col], [1, col]], "showscale": False}
         legend_kw = {"name": str(cat), "legendgroup": str(cat), "showlegend": legend and cat is not None}
         s = m & in_topo
-        traces.append(go.Choropleth(
-            locations=d.loc[s, iso3_col], z=_zvals(d.loc[s, value_col], cat), locationmode="ISO-3",
-            customdata=custom[s.to_numpy()], **common, **zc, **legend_kw))
+        traces.append(
+            go.Choropleth(
+                locations=d.loc[s, iso3_col],
+                z=_zvals(d.loc[s, value_col], cat),
+                locationmode="ISO-3",
+                customdata=custom[s.to_numpy()],
+                **common,
+                **zc,
+                **legend_kw,
+            )
+        )
         s = m & in_ne_only
-        traces.append(go.Choropleth(
-            locations=d.loc[s, iso3_col], z=_zvals(d.loc[s, value_col], cat),
-            geojson=geo if geo is not None else {"type": "FeatureCollection", "features": []},
-            featureidkey="properties.iso3", customdata=custom[s.to_numpy()], **common, **zc,
-            name=str(cat), legendgroup=str(cat), showlegend=False))
+        traces.append(
+            go.Choropleth(
+                locations=d.loc[s, iso3_col],
+                z=_zvals(d.loc[s, value_col], cat),
+                geojson=geo if geo is not None else {"type": "FeatureCollection", "features": []},
+                featureidkey="properties.iso3",
+                customdata=custom[s.to_numpy()],
+                **common,
+                **zc,
+                name=str(cat),
+                legendgroup=str(cat),
+                showlegend=False,
+            )
+        )
         s = m & marker
         xy = pts.reindex(d.loc[s, iso3_col])
         mk = {"size": 6 if resolution == 50 else 5, "line": {"color": "#333333", "width": 0.6}}
@@ -265,10 +318,19 @@ def _traces(d: pd.DataFrame, iso3_col: str, value_col: str, *, hover_cols: Seque
             mk.update(color=d.loc[s, value_col].astype(float), coloraxis="coloraxis")
         else:
             mk.update(color=colours[cat])
-        traces.append(go.Scattergeo(
-            lon=xy["lon"].to_numpy(), lat=xy["lat"].to_numpy(), mode="markers", marker=mk,
-            customdata=custom[s.to_numpy()], hovertemplate=tmpl, name=str(cat) if cat is not None else "small states",
-            legendgroup=str(cat), showlegend=False))
+        traces.append(
+            go.Scattergeo(
+                lon=xy["lon"].to_numpy(),
+                lat=xy["lat"].to_numpy(),
+                mode="markers",
+                marker=mk,
+                customdata=custom[s.to_numpy()],
+                hovertemplate=tmpl,
+                name=str(cat) if cat is not None else "small states",
+                legendgroup=str(cat),
+                showlegend=False,
+            )
+        )
     return traces
 
 
@@ -290,33 +352,76 @@ def _colour_map(categories: Sequence[object], colors: Mapping[object, str] | Seq
     if isinstance(colors, Mapping):
         missing = [c for c in categories if c not in colors]
         if missing:
-            raise ParameterError("colors", sorted(map(str, missing)), list(categories), "a colour for each category")
+            raise ParameterError(
+                "colors", sorted(map(str, missing)), list(categories), "a colour for each category"
+            )
         return dict(colors)
     seq = list(colors) if colors else PALETTE
     return {c: seq[i % len(seq)] for i, c in enumerate(categories)}
 
 
-def _layout(fig: go.Figure, *, projection: str, resolution: int, title: str | None, categorical: bool,
-            value_label: str, colorscale, range_color, source: str | None, legend_title: str | None) -> None:
+def _layout(
+    fig: go.Figure,
+    *,
+    projection: str,
+    resolution: int,
+    title: str | None,
+    categorical: bool,
+    value_label: str,
+    colorscale,
+    range_color,
+    source: str | None,
+    legend_title: str | None,
+) -> None:
     if projection not in PROJECTIONS:
         raise ParameterError("projection", projection, PROJECTIONS)
     fig.update_layout(
-        template=TEMPLATE, title=title,
-        geo={"projection": {"type": projection, "rotation": {"lon": 0}}, "resolution": resolution,
-                 "showframe": False, "showcoastlines": False, "showcountries": True, "countrycolor": "white",
-                 "showland": True, "landcolor": MISSING, "showocean": False, "showlakes": False,
-                 "lataxis": {"range": [-57, 85]}, "lonaxis": {"range": [-180, 180]}, "domain": {"x": [0, 1], "y": [0, 1]}},
+        template=TEMPLATE,
+        title=title,
+        geo={
+            "projection": {"type": projection, "rotation": {"lon": 0}},
+            "resolution": resolution,
+            "showframe": False,
+            "showcoastlines": False,
+            "showcountries": True,
+            "countrycolor": "white",
+            "showland": True,
+            "landcolor": MISSING,
+            "showocean": False,
+            "showlakes": False,
+            "lataxis": {"range": [-57, 85]},
+            "lonaxis": {"range": [-180, 180]},
+            "domain": {"x": [0, 1], "y": [0, 1]},
+        },
         margin={"l": 4, "r": 4, "t": 36 if title else 8, "b": 8},
     )
     if categorical:
-        fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": 0.02, "xanchor": "center", "x": 0.5,
-                                      "title": {"text": legend_title or "", "side": "left"},
-                                      "itemsizing": "constant"})
+        fig.update_layout(
+            legend={
+                "orientation": "h",
+                "yanchor": "top",
+                "y": 0.02,
+                "xanchor": "center",
+                "x": 0.5,
+                "title": {"text": legend_title or "", "side": "left"},
+                "itemsizing": "constant",
+            }
+        )
     else:
-        ca = {"colorscale": colorscale or SEQUENTIAL,
-                  "colorbar": {"title": {"text": legend_title or value_label, "side": "top"}, "orientation": "h",
-                                "x": 0.5, "xanchor": "center", "y": 0.0, "yanchor": "top", "len": 0.45, "thickness": 10,
-                                "tickfont": {"size": FONT_SIZE - 2}}}
+        ca = {
+            "colorscale": colorscale or SEQUENTIAL,
+            "colorbar": {
+                "title": {"text": legend_title or value_label, "side": "top"},
+                "orientation": "h",
+                "x": 0.5,
+                "xanchor": "center",
+                "y": 0.0,
+                "yanchor": "top",
+                "len": 0.45,
+                "thickness": 10,
+                "tickfont": {"size": FONT_SIZE - 2},
+            },
+        }
         if range_color is not None:
             ca.update(cmin=range_color[0], cmax=range_color[1])
         fig.update_layout(coloraxis=ca)
@@ -370,13 +475,33 @@ def choropleth(
     categorical = _is_categorical(d[value_col])
     cats = _category_list(d[value_col], categories) if categorical else None
     colours = _colour_map(cats, colors) if categorical else {}
-    traces = _traces(d, iso3_col, value_col, hover_cols=hover_cols, name_col=name_col, labels=labels,
-                     value_format=value_format, resolution=resolution, small_km2=small_km2, categories=cats,
-                     colours=colours, legend=True)
+    traces = _traces(
+        d,
+        iso3_col,
+        value_col,
+        hover_cols=hover_cols,
+        name_col=name_col,
+        labels=labels,
+        value_format=value_format,
+        resolution=resolution,
+        small_km2=small_km2,
+        categories=cats,
+        colours=colours,
+        legend=True,
+    )
     fig = go.Figure(traces)
-    _layout(fig, projection=projection, resolution=resolution, title=title, categorical=categorical,
-            value_label=labels.get(value_col, value_col), colorscale=colorscale, range_color=range_color,
-            source=source, legend_title=legend_title)
+    _layout(
+        fig,
+        projection=projection,
+        resolution=resolution,
+        title=title,
+        categorical=categorical,
+        value_label=labels.get(value_col, value_col),
+        colorscale=colorscale,
+        range_color=range_color,
+        source=source,
+        legend_title=legend_title,
+    )
     return fig
 
 
@@ -428,45 +553,123 @@ def choropleth_animated(
     frames, last = [], None
     for y in years:
         dy = d[d[year_col].astype(int) == y].drop(columns=[year_col]).reset_index(drop=True)
-        last = _traces(dy, iso3_col, value_col, hover_cols=hover_cols, name_col=name_col, labels=labels,
-                       value_format=value_format, resolution=resolution, small_km2=small_km2, categories=cats,
-                       colours=colours, legend=True)
+        last = _traces(
+            dy,
+            iso3_col,
+            value_col,
+            hover_cols=hover_cols,
+            name_col=name_col,
+            labels=labels,
+            value_format=value_format,
+            resolution=resolution,
+            small_km2=small_km2,
+            categories=cats,
+            colours=colours,
+            legend=True,
+        )
         # a frame only carries what changes between years (plotly merges it into the traces): keeps the HTML small
         data = [{k: v for k, v in t.to_plotly_json().items() if k in _FRAME_KEYS} for t in last]
         frames.append(go.Frame(data=data, name=str(y), layout={"title_text": f"{title or ''} {y}".strip()}))
     fig = go.Figure(data=last, frames=frames)
-    _layout(fig, projection=projection, resolution=resolution, title=f"{title or ''} {years[-1]}".strip(),
-            categorical=categorical, value_label=labels.get(value_col, value_col), colorscale=colorscale,
-            range_color=range_color, source=source, legend_title=legend_title)
+    _layout(
+        fig,
+        projection=projection,
+        resolution=resolution,
+        title=f"{title or ''} {years[-1]}".strip(),
+        categorical=categorical,
+        value_label=labels.get(value_col, value_col),
+        colorscale=colorscale,
+        range_color=range_color,
+        source=source,
+        legend_title=legend_title,
+    )
     steps = [
-        {"method": "animate", "label": str(y),
-         "args": [[str(y)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
-                             "transition": {"duration": 0}}]}
+        {
+            "method": "animate",
+            "label": str(y),
+            "args": [
+                [str(y)],
+                {
+                    "mode": "immediate",
+                    "frame": {"duration": 0, "redraw": True},
+                    "transition": {"duration": 0},
+                },
+            ],
+        }
         for y in years
     ]
     slider_h = 78  # current value + rail + tick labels, in layout pixels
     fig.update_layout(
-        sliders=[{"active": len(years) - 1, "steps": steps, "x": 0.1, "len": 0.9, "y": 0, "yanchor": "top",
-                  "pad": {"t": 2, "b": 0}, "font": {"size": FONT_SIZE - 2},
-                  "currentvalue": {"prefix": f"{labels.get(year_col, year_col)}: ", "font": {"size": FONT_SIZE}}}],
-        updatemenus=[{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": 0,
-                      "xanchor": "left", "yanchor": "top", "pad": {"t": 24, "r": 4},
-                      "buttons": [
-                          {"label": "▶", "method": "animate",
-                           "args": [None, {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True,
-                                           "transition": {"duration": 0}}]},
-                          {"label": "❚❚", "method": "animate",
-                           "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}]}]}],
+        sliders=[
+            {
+                "active": len(years) - 1,
+                "steps": steps,
+                "x": 0.1,
+                "len": 0.9,
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"t": 2, "b": 0},
+                "font": {"size": FONT_SIZE - 2},
+                "currentvalue": {
+                    "prefix": f"{labels.get(year_col, year_col)}: ",
+                    "font": {"size": FONT_SIZE},
+                },
+            }
+        ],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": 0,
+                "y": 0,
+                "xanchor": "left",
+                "yanchor": "top",
+                "pad": {"t": 24, "r": 4},
+                "buttons": [
+                    {
+                        "label": "▶",
+                        "method": "animate",
+                        "args": [
+                            None,
+                            {
+                                "frame": {"duration": frame_ms, "redraw": True},
+                                "fromcurrent": True,
+                                "transition": {"duration": 0},
+                            },
+                        ],
+                    },
+                    {
+                        "label": "❚❚",
+                        "method": "animate",
+                        "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}],
+                    },
+                ],
+            }
+        ],
     )
     # the slider lives under the map: legend goes above the map, the colour bar to the right
     if categorical:
-        fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
-                          margin={"t": 64 if title else 30})
+        fig.update_layout(
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+            margin={"t": 64 if title else 30},
+        )
     else:
-        fig.update_layout(coloraxis_colorbar={"orientation": "v", "x": 1.0, "xanchor": "left", "y": 0.5,
-                                              "yanchor": "middle", "len": 0.7, "title": {"side": "right"}})
+        fig.update_layout(
+            coloraxis_colorbar={
+                "orientation": "v",
+                "x": 1.0,
+                "xanchor": "left",
+                "y": 0.5,
+                "yanchor": "middle",
+                "len": 0.7,
+                "title": {"side": "right"},
+            }
+        )
     has_note = any(getattr(a, "name", None) == "source_note" for a in fig.layout.annotations)
-    fig.update_layout(margin={"b": slider_h + (FONT_SIZE + 12 if has_note else 8), "r": 4 if categorical else 70})
+    fig.update_layout(
+        margin={"b": slider_h + (FONT_SIZE + 12 if has_note else 8), "r": 4 if categorical else 70}
+    )
     for a in fig.layout.annotations:
         if getattr(a, "name", None) == "source_note":
             a.yshift = -(slider_h + 4)
@@ -519,7 +722,8 @@ def choropleth_static(
     import geopandas as gpd
 
     gpts = gpd.GeoDataFrame(pts, geometry=gpd.points_from_xy(pts["lon"], pts["lat"]), crs="EPSG:4326").to_crs(
-        "ESRI:54030")
+        "ESRI:54030"
+    )
     if categorical:
         cats = _category_list(d[value_col], categories)
         colours = _colour_map(cats, colors)
@@ -530,16 +734,46 @@ def choropleth_static(
                 sub.plot(ax=ax, color=colours[c], markersize=9, edgecolor="#333333", linewidth=0.4)
         handles = [Patch(facecolor=colours[c], label=str(c)) for c in cats]
         handles.append(Patch(facecolor=MISSING, label="no data"))
-        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, -0.12), ncol=min(len(handles), 5),
-                  frameon=False, fontsize=7, title=labels.get(value_col, value_col), title_fontsize=7)
+        ax.legend(
+            handles=handles,
+            loc="lower center",
+            bbox_to_anchor=(0.5, -0.12),
+            ncol=min(len(handles), 5),
+            frameon=False,
+            fontsize=7,
+            title=labels.get(value_col, value_col),
+            title_fontsize=7,
+        )
     else:
         vmin, vmax = float(d[value_col].min()), float(d[value_col].max())
-        has.plot(ax=ax, column=value_col, cmap=cmap, vmin=vmin, vmax=vmax, edgecolor="white", linewidth=0.2,
-                 legend=True, legend_kwds={"orientation": "horizontal", "shrink": 0.45, "pad": 0.02, "aspect": 30,
-                                               "label": labels.get(value_col, value_col)})
+        has.plot(
+            ax=ax,
+            column=value_col,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            edgecolor="white",
+            linewidth=0.2,
+            legend=True,
+            legend_kwds={
+                "orientation": "horizontal",
+                "shrink": 0.45,
+                "pad": 0.02,
+                "aspect": 30,
+                "label": labels.get(value_col, value_col),
+            },
+        )
         if len(gpts):
-            gpts.plot(ax=ax, column=value_col, cmap=cmap, vmin=vmin, vmax=vmax, markersize=9, edgecolor="#333333",
-                      linewidth=0.4)
+            gpts.plot(
+                ax=ax,
+                column=value_col,
+                cmap=cmap,
+                vmin=vmin,
+                vmax=vmax,
+                markersize=9,
+                edgecolor="#333333",
+                linewidth=0.4,
+            )
         _ = Line2D
     ax.set_axis_off()
     if title:

@@ -55,7 +55,9 @@ OKABE_ITO = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
-PALETTE: list[str] = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple", "black", "yellow")]
+PALETTE: list[str] = [
+    OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "sky", "purple", "black", "yellow")
+]
 #: Sequential scale for ordered values (viridis is colour-blind safe and prints in greyscale).
 SEQUENTIAL = "Viridis"
 #: Diverging scale around zero (blue-red, colour-blind safe).
@@ -66,30 +68,66 @@ MISSING = "#D9D9D9"
 
 def _build_template() -> go.layout.Template:
     axis = {
-        "showline": True, "linecolor": "#444444", "linewidth": 1, "ticks": "outside", "tickcolor": "#444444", "ticklen": 4,
-        "showgrid": True, "gridcolor": GRID, "gridwidth": 1, "zeroline": False, "automargin": True,
-        "title": {"standoff": 6}, "tickfont": {"size": FONT_SIZE - 1},
+        "showline": True,
+        "linecolor": "#444444",
+        "linewidth": 1,
+        "ticks": "outside",
+        "tickcolor": "#444444",
+        "ticklen": 4,
+        "showgrid": True,
+        "gridcolor": GRID,
+        "gridwidth": 1,
+        "zeroline": False,
+        "automargin": True,
+        "title": {"standoff": 6},
+        "tickfont": {"size": FONT_SIZE - 1},
     }
     layout = go.Layout(
         font={"family": FONT_FAMILY, "size": FONT_SIZE, "color": TEXT_COLOUR},
-        title={"font": {"size": FONT_SIZE + 2}, "x": 0, "xanchor": "left", "xref": "paper", "y": 0.98, "yanchor": "top",
-                   "pad": {"b": 4}},
+        title={
+            "font": {"size": FONT_SIZE + 2},
+            "x": 0,
+            "xanchor": "left",
+            "xref": "paper",
+            "y": 0.98,
+            "yanchor": "top",
+            "pad": {"b": 4},
+        },
         colorway=PALETTE,
         paper_bgcolor="white",
         plot_bgcolor="white",
         margin={"l": 10, "r": 10, "t": 40, "b": 10, "autoexpand": True},
         xaxis=axis,
         yaxis=axis,
-        legend={"bgcolor": "rgba(255,255,255,0.8)", "borderwidth": 0, "font": {"size": FONT_SIZE - 1},
-                    "title": {"font": {"size": FONT_SIZE - 1}}},
+        legend={
+            "bgcolor": "rgba(255,255,255,0.8)",
+            "borderwidth": 0,
+            "font": {"size": FONT_SIZE - 1},
+            "title": {"font": {"size": FONT_SIZE - 1}},
+        },
         hoverlabel={"font": {"family": FONT_FAMILY}},
         colorscale={"sequential": SEQUENTIAL, "diverging": DIVERGING},
-        coloraxis={"colorbar": {"thickness": 12, "outlinewidth": 0, "ticks": "outside", "len": 0.8,
-                                     "tickfont": {"size": FONT_SIZE - 1}}},
+        coloraxis={
+            "colorbar": {
+                "thickness": 12,
+                "outlinewidth": 0,
+                "ticks": "outside",
+                "len": 0.8,
+                "tickfont": {"size": FONT_SIZE - 1},
+            }
+        },
         geo={
-            "projection": {"type": "robinson", "rotation": {"lon": 0}}, "showframe": False, "showcoastlines": False,
-            "showcountries": True, "countrycolor": "white", "showland": True, "landcolor": MISSING, "showocean": False,
-            "showlakes": False, "lataxis": {"range": [-57, 85]}, "bgcolor": "white",
+            "projection": {"type": "robinson", "rotation": {"lon": 0}},
+            "showframe": False,
+            "showcoastlines": False,
+            "showcountries": True,
+            "countrycolor": "white",
+            "showland": True,
+            "landcolor": MISSING,
+            "showocean": False,
+            "showlakes": False,
+            "lataxis": {"range": [-57, 85]},
+            "bgcolor": "white",
         },
     )
     return go.layout.Template(layout=layout)
@@ -107,21 +145,23 @@ def apply_theme(matplotlib: bool = True) -> str:
             from cycler import cycler
         except ImportError:  # pragma: no cover
             return TEMPLATE
-        mpl.rcParams.update({
-            "font.family": "sans-serif",
-            "font.sans-serif": ["Liberation Sans", "Arial", "Helvetica", "DejaVu Sans"],
-            "font.size": 8,
-            "axes.prop_cycle": cycler(color=PALETTE),
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.grid": True,
-            "grid.color": GRID,
-            "figure.dpi": 100,
-            "savefig.dpi": 300,
-            "pdf.fonttype": 42,
-            "svg.fonttype": "none",
-            "svg.hashsalt": "treaty-effects",
-        })
+        mpl.rcParams.update(
+            {
+                "font.family": "sans-serif",
+                "font.sans-serif": ["Liberation Sans", "Arial", "Helvetica", "DejaVu Sans"],
+                "font.size": 8,
+                "axes.prop_cycle": cycler(color=PALETTE),
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+                "axes.grid": True,
+                "grid.color": GRID,
+                "figure.dpi": 100,
+                "savefig.dpi": 300,
+                "pdf.fonttype": 42,
+                "svg.fonttype": "none",
+                "svg.hashsalt": "treaty-effects",
+            }
+        )
     return TEMPLATE
 
 
@@ -148,8 +188,18 @@ def source_note(fig: go.Figure, text: str, *, size: int | None = None) -> go.Fig
             shift += FONT_SIZE + 10  # axis title
     lines = text.count("<br>") + 1
     fig.add_annotation(
-        name="source_note", text=text, showarrow=False, xref="paper", yref="paper", x=0, y=0,
-        xanchor="left", yanchor="top", align="left", font={"size": size, "color": "#555555"}, yshift=-shift,
+        name="source_note",
+        text=text,
+        showarrow=False,
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=0,
+        xanchor="left",
+        yanchor="top",
+        align="left",
+        font={"size": size, "color": "#555555"},
+        yshift=-shift,
     )
     need = shift + lines * (size + 4) + 4
     fig.update_layout(margin={"b": max(fig.layout.margin.b or 0, need)})
@@ -192,16 +242,28 @@ def line_chart(
         if hover:
             extra = "<br>".join(f"{labels.get(h, h)}: %{{customdata[{i}]}}" for i, h in enumerate(hover))
             htmpl = f"{labels.get(x, x)}: %{{x}}<br>{labels.get(y, y)}: %{{y}}<br>{extra}<extra>%{{fullData.name}}</extra>"
-        fig.add_trace(go.Scatter(
-            x=g[x], y=g[y], name=str(key) if key is not None else labels.get(y, y),
-            mode="lines+markers" if markers else "lines", line=line, customdata=custom, hovertemplate=htmpl,
-            showlegend=color is not None and (not hl or is_hl),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=g[x],
+                y=g[y],
+                name=str(key) if key is not None else labels.get(y, y),
+                mode="lines+markers" if markers else "lines",
+                line=line,
+                customdata=custom,
+                hovertemplate=htmpl,
+                showlegend=color is not None and (not hl or is_hl),
+            )
+        )
     # highlighted traces on top
     if hl:
         fig.data = tuple(sorted(fig.data, key=lambda t: t.name in hl))
-    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=labels.get(x, x), yaxis_title=labels.get(y, y),
-                      legend_title_text=labels.get(color, color) if color else None)
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        xaxis_title=labels.get(x, x),
+        yaxis_title=labels.get(y, y),
+        legend_title_text=labels.get(color, color) if color else None,
+    )
     if source:
         source_note(fig, source)
     return fig
@@ -245,23 +307,51 @@ def coef_plot(
     for gi, (key, g) in enumerate(groups):
         off = (gi - (n - 1) / 2) * (width / max(n - 1, 1)) if n > 1 else 0.0
         y = [ypos[t] - off for t in g[term]]
-        fig.add_trace(go.Scatter(
-            x=g[estimate], y=y, mode="markers", name=str(key) if key is not None else estimate,
-            marker={"color": PALETTE[gi % len(PALETTE)], "size": 7, "symbol": ["circle", "square", "diamond",
-                                                                            "triangle-up", "x"][gi % 5]},
-            error_x={"type": "data", "symmetric": False, "array": g[conf_high] - g[estimate],
-                         "arrayminus": g[estimate] - g[conf_low], "thickness": 1.5, "width": 0},
-            customdata=g[[term]].to_numpy(),
-            hovertemplate="%{customdata[0]}: %{x:.3f}<extra>%{fullData.name}</extra>",
-            showlegend=group is not None,
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=g[estimate],
+                y=y,
+                mode="markers",
+                name=str(key) if key is not None else estimate,
+                marker={
+                    "color": PALETTE[gi % len(PALETTE)],
+                    "size": 7,
+                    "symbol": ["circle", "square", "diamond", "triangle-up", "x"][gi % 5],
+                },
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": g[conf_high] - g[estimate],
+                    "arrayminus": g[estimate] - g[conf_low],
+                    "thickness": 1.5,
+                    "width": 0,
+                },
+                customdata=g[[term]].to_numpy(),
+                hovertemplate="%{customdata[0]}: %{x:.3f}<extra>%{fullData.name}</extra>",
+                showlegend=group is not None,
+            )
+        )
     if reference is not None:
         fig.add_vline(x=reference, line={"color": "#000000", "width": 1, "dash": "dot"})
     fig.update_layout(
-        template=TEMPLATE, title=title, xaxis_title=xlabel,
-        yaxis={"tickmode": "array", "tickvals": list(ypos.values()), "ticktext": [labels.get(t, t) for t in ypos],
-                   "showgrid": False, "range": [-0.6, len(order) - 0.4]},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title_text": ""},
+        template=TEMPLATE,
+        title=title,
+        xaxis_title=xlabel,
+        yaxis={
+            "tickmode": "array",
+            "tickvals": list(ypos.values()),
+            "ticktext": [labels.get(t, t) for t in ypos],
+            "showgrid": False,
+            "range": [-0.6, len(order) - 0.4],
+        },
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 0,
+            "title_text": "",
+        },
         margin={"t": (56 if title else 30) if group else (40 if title else 14)},
     )
     if source:
@@ -274,6 +364,7 @@ _EVENT_RE = re.compile(r"(-?\d+)\s*\]?\s*$")
 
 def event_time_from_term(terms: pd.Series) -> pd.Series:
     """Integer event time parsed from terms such as ``rel_-3``, ``event_time::2``, ``e=-1``, ``lead3``/``lag2``."""
+
     def parse(t: object) -> float:
         s = str(t)
         m = re.search(r"lead_?(\d+)$", s)
@@ -320,38 +411,71 @@ def event_study_plot(
         d = df.copy()
         if time_col not in d.columns:
             if "term" not in d.columns:
-                raise DataError(f"event_study_plot[{label!r}]: needs a {time_col!r} or 'term' column; "
-                                f"available: {list(d.columns)}")
+                raise DataError(
+                    f"event_study_plot[{label!r}]: needs a {time_col!r} or 'term' column; "
+                    f"available: {list(d.columns)}"
+                )
             d[time_col] = event_time_from_term(d["term"])
         _check_columns(d, [time_col, estimate, conf_low, conf_high], f"event_study_plot[{label!r}]")
         d = d.dropna(subset=[time_col]).sort_values(time_col)
         x = d[time_col].astype(float) + (i - (n - 1) / 2) * dodge
         colour = PALETTE[i % len(PALETTE)]
         if ci_style == "band":
-            fig.add_trace(go.Scatter(
-                x=list(x) + list(x[::-1]), y=list(d[conf_high]) + list(d[conf_low][::-1]), fill="toself",
-                fillcolor=rgba(colour, 0.18), line={"width": 0}, hoverinfo="skip", showlegend=False,
+            fig.add_trace(
+                go.Scatter(
+                    x=list(x) + list(x[::-1]),
+                    y=list(d[conf_high]) + list(d[conf_low][::-1]),
+                    fill="toself",
+                    fillcolor=rgba(colour, 0.18),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=label,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=d[estimate],
+                name=label,
                 legendgroup=label,
-            ))
-        fig.add_trace(go.Scatter(
-            x=x, y=d[estimate], name=label, legendgroup=label, mode="markers+lines" if ci_style == "band"
-            else "markers", marker={"color": colour, "size": 6, "symbol": ["circle", "square", "diamond",
-                                                                       "triangle-up", "x"][i % 5]},
-            line={"color": colour, "width": 1.5},
-            error_y=None if ci_style == "band" else {
-                "type": "data", "symmetric": False, "array": d[conf_high] - d[estimate],
-                "arrayminus": d[estimate] - d[conf_low], "thickness": 1.3, "width": 0, "color": colour},
-            customdata=d[[time_col, conf_low, conf_high]].to_numpy(dtype=float),
-            hovertemplate=("event time %{customdata[0]}: %{y:.3f} "
-                           "[%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra>%{fullData.name}</extra>"),
-        ))
+                mode="markers+lines" if ci_style == "band" else "markers",
+                marker={
+                    "color": colour,
+                    "size": 6,
+                    "symbol": ["circle", "square", "diamond", "triangle-up", "x"][i % 5],
+                },
+                line={"color": colour, "width": 1.5},
+                error_y=None
+                if ci_style == "band"
+                else {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": d[conf_high] - d[estimate],
+                    "arrayminus": d[estimate] - d[conf_low],
+                    "thickness": 1.3,
+                    "width": 0,
+                    "color": colour,
+                },
+                customdata=d[[time_col, conf_low, conf_high]].to_numpy(dtype=float),
+                hovertemplate=(
+                    "event time %{customdata[0]}: %{y:.3f} "
+                    "[%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra>%{fullData.name}</extra>"
+                ),
+            )
+        )
     fig.add_hline(y=0, line={"color": "#000000", "width": 1})
     if reference_period is not None:
         fig.add_vline(x=reference_period + 0.5, line={"color": "#777777", "width": 1, "dash": "dash"})
-    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=xlabel, yaxis_title=ylabel,
-                      xaxis={"dtick": 1 if _span(fig) <= 12 else None},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-                      margin={"t": 56 if title else 30})
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        xaxis_title=xlabel,
+        yaxis_title=ylabel,
+        xaxis={"dtick": 1 if _span(fig) <= 12 else None},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        margin={"t": 56 if title else 30},
+    )
     if source:
         source_note(fig, source)
     return fig
@@ -364,7 +488,7 @@ def _span(fig: go.Figure) -> float:
 
 def rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -408,46 +532,105 @@ def country_timeline(
     for i, row in ev.iterrows():
         xs = [v for v in (sig_x[i], rat_x[i]) if pd.notna(v)]
         if len(xs) == 2:
-            fig.add_trace(go.Scatter(x=xs, y=[ypos[row[label]]] * 2, mode="lines", line={"color": "#999999", "width": 1},
-                                     hoverinfo="skip", showlegend=False), row=1, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=[ypos[row[label]]] * 2,
+                    mode="lines",
+                    line={"color": "#999999", "width": 1},
+                    hoverinfo="skip",
+                    showlegend=False,
+                ),
+                row=1,
+                col=1,
+            )
     fmt = lambda s: pd.to_datetime(s).dt.strftime("%d %b %Y")
     has_sig = ev[signature].notna()
-    fig.add_trace(go.Scatter(
-        x=sig_x[has_sig], y=ev.loc[has_sig, label].map(ypos), mode="markers", name="signature",
-        marker={"symbol": "circle-open", "size": 8, "color": OKABE_ITO["blue"], "line": {"width": 1.5}},
-        customdata=np.column_stack([ev.loc[has_sig, label], fmt(ev.loc[has_sig, signature])]),
-        hovertemplate="%{customdata[0]}<br>signed %{customdata[1]}<extra></extra>"), row=1, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=sig_x[has_sig],
+            y=ev.loc[has_sig, label].map(ypos),
+            mode="markers",
+            name="signature",
+            marker={"symbol": "circle-open", "size": 8, "color": OKABE_ITO["blue"], "line": {"width": 1.5}},
+            customdata=np.column_stack([ev.loc[has_sig, label], fmt(ev.loc[has_sig, signature])]),
+            hovertemplate="%{customdata[0]}<br>signed %{customdata[1]}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     has_rat = ev[ratification].notna()
-    acts = ev.loc[has_rat, act_type].fillna("").astype(str) if act_type else pd.Series("", index=ev.index[has_rat])
-    fig.add_trace(go.Scatter(
-        x=rat_x[has_rat], y=ev.loc[has_rat, label].map(ypos), mode="markers", name="ratification / accession",
-        marker={"symbol": "circle", "size": 8, "color": OKABE_ITO["blue"]},
-        customdata=np.column_stack([ev.loc[has_rat, label], fmt(ev.loc[has_rat, ratification]), acts]),
-        hovertemplate="%{customdata[0]}<br>%{customdata[2]} %{customdata[1]}<extra></extra>"), row=1, col=1)
+    acts = (
+        ev.loc[has_rat, act_type].fillna("").astype(str)
+        if act_type
+        else pd.Series("", index=ev.index[has_rat])
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=rat_x[has_rat],
+            y=ev.loc[has_rat, label].map(ypos),
+            mode="markers",
+            name="ratification / accession",
+            marker={"symbol": "circle", "size": 8, "color": OKABE_ITO["blue"]},
+            customdata=np.column_stack([ev.loc[has_rat, label], fmt(ev.loc[has_rat, ratification]), acts]),
+            hovertemplate="%{customdata[0]}<br>%{customdata[2]} %{customdata[1]}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     if denounced and ev[denounced].notna().any():
         has_den = ev[denounced].notna()
-        fig.add_trace(go.Scatter(
-            x=dec_year(ev.loc[has_den, denounced]), y=ev.loc[has_den, label].map(ypos), mode="markers",
-            name="denunciation", marker={"symbol": "x", "size": 9, "color": OKABE_ITO["vermillion"]},
-            customdata=np.column_stack([ev.loc[has_den, label], fmt(ev.loc[has_den, denounced])]),
-            hovertemplate="%{customdata[0]}<br>denounced %{customdata[1]}<extra></extra>"), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=dec_year(ev.loc[has_den, denounced]),
+                y=ev.loc[has_den, label].map(ypos),
+                mode="markers",
+                name="denunciation",
+                marker={"symbol": "x", "size": 9, "color": OKABE_ITO["vermillion"]},
+                customdata=np.column_stack([ev.loc[has_den, label], fmt(ev.loc[has_den, denounced])]),
+                hovertemplate="%{customdata[0]}<br>denounced %{customdata[1]}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
     s = series.dropna(subset=[y]).sort_values(x)
-    fig.add_trace(go.Scatter(x=s[x], y=s[y], mode="lines", name=series_label, line={"color": OKABE_ITO["orange"],
-                             "width": 2}, hovertemplate="%{x}: %{y:.3f}<extra>" + series_label + "</extra>",
-                             showlegend=False), row=2, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=s[x],
+            y=s[y],
+            mode="lines",
+            name=series_label,
+            line={"color": OKABE_ITO["orange"], "width": 2},
+            hovertemplate="%{x}: %{y:.3f}<extra>" + series_label + "</extra>",
+            showlegend=False,
+        ),
+        row=2,
+        col=1,
+    )
     first = rat_x.iloc[0] if n and pd.notna(rat_x.iloc[0]) else None
     if first is not None:
         fig.add_vline(x=first, line={"color": "#777777", "width": 1, "dash": "dash"}, row=2, col=1)
         fig.add_vline(x=first, line={"color": "#777777", "width": 1, "dash": "dash"}, row=1, col=1)
-    fig.update_yaxes(tickmode="array", tickvals=list(ypos.values()), ticktext=list(ypos), showgrid=True,
-                     range=[-0.7, n - 0.3], tickfont={"size": FONT_SIZE - 2}, row=1, col=1)
+    fig.update_yaxes(
+        tickmode="array",
+        tickvals=list(ypos.values()),
+        ticktext=list(ypos),
+        showgrid=True,
+        range=[-0.7, n - 0.3],
+        tickfont={"size": FONT_SIZE - 2},
+        row=1,
+        col=1,
+    )
     fig.update_yaxes(title_text=series_label, row=2, col=1)
     fig.update_xaxes(showgrid=True, row=1, col=1)
     if x_range:
         fig.update_xaxes(range=list(x_range))
-    fig.update_layout(template=TEMPLATE, title=title,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-                      margin={"t": 56 if title else 30})
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        margin={"t": 56 if title else 30},
+    )
     if source:
         source_note(fig, source)
     return fig

@@ -68,9 +68,12 @@ def write_assets(reports_dir: Path) -> dict[str, Path]:
         srcs = [tdir / "world_110m.json", tdir / "world_50m.json"]
         if not target.exists() or any(s.stat().st_mtime > target.stat().st_mtime for s in srcs):
             body = ",".join(f'"{s.stem}":{s.read_text(encoding="utf-8")}' for s in srcs)
-            atomic_write(target, "window.PlotlyGeoAssets = window.PlotlyGeoAssets || {};\n"
-                                 "window.PlotlyGeoAssets.topojson = Object.assign("
-                                 f"window.PlotlyGeoAssets.topojson || {{}}, {{{body}}});\n")
+            atomic_write(
+                target,
+                "window.PlotlyGeoAssets = window.PlotlyGeoAssets || {};\n"
+                "window.PlotlyGeoAssets.topojson = Object.assign("
+                f"window.PlotlyGeoAssets.topojson || {{}}, {{{body}}});\n",
+            )
         out["geo"] = target
     mj = mathjax_path()
     if mj is not None:
@@ -79,7 +82,11 @@ def write_assets(reports_dir: Path) -> dict[str, Path]:
 
 
 def _copy_if_stale(src: Path, dst: Path) -> Path:
-    if not dst.exists() or dst.stat().st_size != src.stat().st_size or src.stat().st_mtime > dst.stat().st_mtime:
+    if (
+        not dst.exists()
+        or dst.stat().st_size != src.stat().st_size
+        or src.stat().st_mtime > dst.stat().st_mtime
+    ):
         tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
         shutil.copyfile(src, tmp)
         tmp.replace(dst)
@@ -90,15 +97,21 @@ def _copy_if_stale(src: Path, dst: Path) -> Path:
 # notebooks
 # --------------------------------------------------------------------------------------------------------------
 def _plotly_html(fig_json: Mapping[str, Any], div_id: str) -> str:
-    payload = json.dumps({"data": fig_json.get("data", []), "layout": fig_json.get("layout", {}),
-                          "frames": fig_json.get("frames", [])}, separators=(",", ":"))
+    payload = json.dumps(
+        {
+            "data": fig_json.get("data", []),
+            "layout": fig_json.get("layout", {}),
+            "frames": fig_json.get("frames", []),
+        },
+        separators=(",", ":"),
+    )
     payload = payload.replace("</", "<\\/")
     config = json.dumps({"responsive": True, "displaylogo": False})
     return (
         f'<div id="{div_id}" class="plotly-graph-div" style="width:100%;min-height:450px"></div>\n'
         f'<script type="text/javascript">(function(){{var f={payload};'
         f'if(window.Plotly){{Plotly.newPlot("{div_id}",f.data,f.layout,{config})'
-        f'.then(function(gd){{if(f.frames&&f.frames.length){{Plotly.addFrames(gd,f.frames);}}}});}}'
+        f".then(function(gd){{if(f.frames&&f.frames.length){{Plotly.addFrames(gd,f.frames);}}}});}}"
         f'else{{document.getElementById("{div_id}").textContent="plotly.js missing (reports/assets)";}}}})();'
         "</script>"
     )
@@ -204,8 +217,14 @@ def collect_outputs(reports_dir: Path) -> list[dict[str, Any]]:
     """Every run folder under ``reports_dir`` holding figures/, tables/ or results/, with its files by kind."""
     reports_dir = Path(reports_dir)
     runs = []
-    folders = sorted({p.parent for kind in ("figures", "tables", "results") for p in reports_dir.rglob(kind)
-                      if p.is_dir() and _ASSETS not in p.relative_to(reports_dir).parts})
+    folders = sorted(
+        {
+            p.parent
+            for kind in ("figures", "tables", "results")
+            for p in reports_dir.rglob(kind)
+            if p.is_dir() and _ASSETS not in p.relative_to(reports_dir).parts
+        }
+    )
     for folder in folders:
         rec: dict[str, Any] = {"folder": folder, "rel": folder.relative_to(reports_dir).as_posix() or "."}
         figs: dict[str, dict[str, Path]] = {}
@@ -230,11 +249,28 @@ def _registry_table(registry: Path) -> str:
         reg = pd.read_csv(registry, sep="\t", dtype=str, keep_default_na=False, comment=None)
     except Exception as exc:  # noqa: BLE001 - show, do not fail the report
         return f'<p class="err">Could not read {html.escape(str(registry))}: {html.escape(str(exc))}</p>'
-    cols = [c for c in reg.columns if c.lower() in {"path", "file", "relpath", "source", "sha256", "size",
-                                                     "bytes", "version", "accessed", "access_date"}]
+    cols = [
+        c
+        for c in reg.columns
+        if c.lower()
+        in {
+            "path",
+            "file",
+            "relpath",
+            "source",
+            "sha256",
+            "size",
+            "bytes",
+            "version",
+            "accessed",
+            "access_date",
+        }
+    ]
     cols = cols or list(reg.columns)[:6]
-    rows = "".join("<tr>" + "".join(f'<td class="mono">{html.escape(str(v))}</td>' for v in r) + "</tr>"
-                   for r in reg[cols].itertuples(index=False, name=None))
+    rows = "".join(
+        "<tr>" + "".join(f'<td class="mono">{html.escape(str(v))}</td>' for v in r) + "</tr>"
+        for r in reg[cols].itertuples(index=False, name=None)
+    )
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     return f'<div style="overflow-x:auto"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
@@ -264,13 +300,17 @@ def build_index(reports_dir: Path = REPORTS, *, force: bool = False, registry: P
 
     nb_rows = []
     nb_dir = reports_dir / "notebooks"
+
     # by notebook, the default parameter set first, then the others by label
     def _order(p: Path) -> tuple[str, bool, str]:
         stem, _, label = p.stem.partition("--")
         return stem, label != "default", label
 
-    notebooks = sorted((p for p in nb_dir.glob("*.ipynb") if not p.name.startswith(".")), key=_order) \
-        if nb_dir.is_dir() else []
+    notebooks = (
+        sorted((p for p in nb_dir.glob("*.ipynb") if not p.name.startswith(".")), key=_order)
+        if nb_dir.is_dir()
+        else []
+    )
     for ipynb in notebooks:
         out_html = ipynb.with_suffix(".html")
         if force or not out_html.exists() or out_html.stat().st_mtime < ipynb.stat().st_mtime:
@@ -282,66 +322,100 @@ def build_index(reports_dir: Path = REPORTS, *, force: bool = False, registry: P
         base = ipynb.name.removesuffix(".ipynb").removesuffix(".failed").split("--")[0]
         label = str(info["parameters"].get("run_label") or "default")
         run_folder = reports_dir / base / label
-        outputs = (f' · <a href="#run-{html.escape(base)}/{html.escape(label)}">outputs</a>'
-                   if run_folder.is_dir() else "")
+        outputs = (
+            f' · <a href="#run-{html.escape(base)}/{html.escape(label)}">outputs</a>'
+            if run_folder.is_dir()
+            else ""
+        )
         nb_rows.append(
-            f"<tr><td><a href=\"{_rel(out_html, reports_dir)}\">{html.escape(info['title'])}</a><br>"
-            f"<span class=\"muted mono\">{html.escape(ipynb.name)}</span> "
-            f"(<a href=\"{_rel(ipynb, reports_dir)}\">ipynb</a>{outputs})</td><td>{status}</td><td>{dur}</td>"
+            f'<tr><td><a href="{_rel(out_html, reports_dir)}">{html.escape(info["title"])}</a><br>'
+            f'<span class="muted mono">{html.escape(ipynb.name)}</span> '
+            f'(<a href="{_rel(ipynb, reports_dir)}">ipynb</a>{outputs})</td><td>{status}</td><td>{dur}</td>'
             f"<td>{_params_html(info['parameters'], info['injected'])}</td></tr>"
         )
 
     parts = [
         (
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>Treaty effects: report</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         ),
         (
             "<h1>Treaty effects: report of the latest run</h1>\n"
-            "<p class=\"muted\">Generated by <code>helpers.report.build_index</code>. Every link is local; "
+            '<p class="muted">Generated by <code>helpers.report.build_index</code>. Every link is local; '
             "this page and the pages it links open offline.</p>\n"
         ),
         "<h2>Notebooks</h2>\n",
     ]
     if nb_rows:
-        parts.append("<table><thead><tr><th>Notebook</th><th>Status</th><th>Duration</th>"
-                     "<th>Parameters (bold = set for this run)</th></tr></thead><tbody>"
-                     + "".join(nb_rows) + "</tbody></table>\n")
+        parts.append(
+            "<table><thead><tr><th>Notebook</th><th>Status</th><th>Duration</th>"
+            "<th>Parameters (bold = set for this run)</th></tr></thead><tbody>"
+            + "".join(nb_rows)
+            + "</tbody></table>\n"
+        )
     else:
-        parts.append(f'<p class="muted">No executed notebooks in {html.escape(_rel(nb_dir, reports_dir))}/.</p>\n')
+        parts.append(
+            f'<p class="muted">No executed notebooks in {html.escape(_rel(nb_dir, reports_dir))}/.</p>\n'
+        )
 
     parts.append("<h2>Figures, tables and results</h2>\n")
     runs = collect_outputs(reports_dir)
     if not runs:
         parts.append('<p class="muted">No outputs yet.</p>\n')
     for run in runs:
-        parts.append(f"<h3 id=\"run-{html.escape(run['rel'])}\">{html.escape(run['rel'])}</h3>\n")
+        parts.append(f'<h3 id="run-{html.escape(run["rel"])}">{html.escape(run["rel"])}</h3>\n')
         if run["figures"]:
             parts.append("<div>")
             for name, files in run["figures"].items():
                 main = files.get("html") or files.get("png") or next(iter(files.values()))
                 thumb = files.get("png")
-                img = (f'<img src="{_rel(thumb, reports_dir)}" alt="{html.escape(name)}" loading="lazy">'
-                       if thumb else '<div class="muted">(no PNG)</div>')
-                links = " · ".join(f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items()))
-                parts.append(f'<div class="fig"><a href="{_rel(main, reports_dir)}">{img}</a><br>'
-                             f"<b>{html.escape(name)}</b><br>{links}</div>")
+                img = (
+                    f'<img src="{_rel(thumb, reports_dir)}" alt="{html.escape(name)}" loading="lazy">'
+                    if thumb
+                    else '<div class="muted">(no PNG)</div>'
+                )
+                links = " · ".join(
+                    f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items())
+                )
+                parts.append(
+                    f'<div class="fig"><a href="{_rel(main, reports_dir)}">{img}</a><br>'
+                    f"<b>{html.escape(name)}</b><br>{links}</div>"
+                )
             parts.append("</div>\n")
         if run["tables"]:
-            parts.append("<p><b>Tables:</b> " + "; ".join(
-                f"{html.escape(name)} ("
-                + ", ".join(f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items()))
-                + ")" for name, files in run["tables"].items()) + "</p>\n")
+            parts.append(
+                "<p><b>Tables:</b> "
+                + "; ".join(
+                    f"{html.escape(name)} ("
+                    + ", ".join(
+                        f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items())
+                    )
+                    + ")"
+                    for name, files in run["tables"].items()
+                )
+                + "</p>\n"
+            )
         if run["results"]:
-            parts.append("<p><b>Results (CSV):</b> " + ", ".join(
-                f'<a href="{_rel(p, reports_dir)}">{html.escape(p.name)}</a>' for p in run["results"]) + "</p>\n")
+            parts.append(
+                "<p><b>Results (CSV):</b> "
+                + ", ".join(
+                    f'<a href="{_rel(p, reports_dir)}">{html.escape(p.name)}</a>' for p in run["results"]
+                )
+                + "</p>\n"
+            )
 
     parts.append("<h2>Data versions</h2>\n")
-    parts.append(f"<p class=\"muted\">From <code>{html.escape(registry.name)}</code> (sha256 of every raw file).</p>\n")
+    parts.append(
+        f'<p class="muted">From <code>{html.escape(registry.name)}</code> (sha256 of every raw file).</p>\n'
+    )
     parts.append(_registry_table(registry))
     parts.append("\n<h2>Library versions</h2>\n<table><tbody>")
-    parts.append("".join(f"<tr><td>{html.escape(k)}</td><td class=\"mono\">{html.escape(v)}</td></tr>"
-                         for k, v in versions(as_dict=True).items()))
+    parts.append(
+        "".join(
+            f'<tr><td>{html.escape(k)}</td><td class="mono">{html.escape(v)}</td></tr>'
+            for k, v in versions(as_dict=True).items()
+        )
+    )
     parts.append("</tbody></table>\n</body>\n</html>\n")
     return atomic_write(reports_dir / "index.html", "".join(parts))

@@ -65,7 +65,7 @@ class RegressionTable:
     notes: list[str] = field(default_factory=list)
     n_coef_rows: int = 0
     title: str = ""
-    terms: list[str] = field(default_factory=list)   #: raw term names of the coefficient rows, in order
+    terms: list[str] = field(default_factory=list)  #: raw term names of the coefficient rows, in order
 
     @staticmethod
     def latex_escape(s: object) -> str:
@@ -102,18 +102,28 @@ class RegressionTable:
         if self.title:
             parts.append(f"<caption>{e(self.title)}</caption>")
         th = "padding:.25em .7em;border-bottom:1px solid #000;text-align:"
-        parts.append("<thead><tr>" + "".join(f'<th style="{th}{"left" if i == 0 else "center"}">{e(c)}</th>'
-                                              for i, c in enumerate(cols)) + "</tr></thead><tbody>")
+        parts.append(
+            "<thead><tr>"
+            + "".join(
+                f'<th style="{th}{"left" if i == 0 else "center"}">{e(c)}</th>' for i, c in enumerate(cols)
+            )
+            + "</tr></thead><tbody>"
+        )
         for i, row in enumerate(self.df.itertuples(index=False)):
             style = ' style="border-top:1px solid #444"' if i == self.n_coef_rows else ""
-            cells = "".join(f'<td style="padding:.1em .7em;text-align:{"left" if j == 0 else "center"}">'
-                            f'{e(str(v))}</td>' for j, v in enumerate(row))
+            cells = "".join(
+                f'<td style="padding:.1em .7em;text-align:{"left" if j == 0 else "center"}">{e(str(v))}</td>'
+                for j, v in enumerate(row)
+            )
             parts.append(f"<tr{style}>{cells}</tr>")
         parts.append("</tbody>")
         if self.notes:
-            parts.append(f'<tfoot><tr><td colspan="{len(cols)}" style="text-align:left;font-size:smaller;'
-                         f'border-top:2px solid #000;padding-top:.4em;max-width:60em">'
-                         + "<br>".join(e(n) for n in self.notes) + "</td></tr></tfoot>")
+            parts.append(
+                f'<tfoot><tr><td colspan="{len(cols)}" style="text-align:left;font-size:smaller;'
+                f'border-top:2px solid #000;padding-top:.4em;max-width:60em">'
+                + "<br>".join(e(n) for n in self.notes)
+                + "</td></tr></tfoot>"
+            )
         parts.append("</table>")
         return "\n".join(parts) + "\n"
 
@@ -125,31 +135,39 @@ class RegressionTable:
         """
         cols = list(self.df.columns)
         spec = "l" + "c" * (len(cols) - 1)
-        lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
-                 " & ".join([latex_escape(cols[0])] + [_tex_wrap(c) for c in cols[1:]]) + " \\\\", "\\midrule"]
+        lines = [
+            f"\\begin{{tabular}}{{{spec}}}",
+            "\\toprule",
+            " & ".join([latex_escape(cols[0])] + [_tex_wrap(c) for c in cols[1:]]) + " \\\\",
+            "\\midrule",
+        ]
         for i, row in enumerate(self.df.itertuples(index=False)):
             if i == self.n_coef_rows:
                 lines.append("\\midrule")
-            cells = [latex_escape(str(row[0]))] + [_tex_number(str(v)) if i < self.n_coef_rows else _tex_wrap(str(v))
-                                                   for v in row[1:]]
+            cells = [latex_escape(str(row[0]))] + [
+                _tex_number(str(v)) if i < self.n_coef_rows else _tex_wrap(str(v)) for v in row[1:]
+            ]
             lines.append(" & ".join(cells) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}"]
         if self.notes:
-            lines += ["\\par\\smallskip",
-                      "{\\footnotesize " + " ".join(latex_escape(n) for n in self.notes) + "\\par}"]
+            lines += [
+                "\\par\\smallskip",
+                "{\\footnotesize " + " ".join(latex_escape(n) for n in self.notes) + "\\par}",
+            ]
         return "\n".join(lines) + "\n"
 
 
 def _md(s: str) -> str:
     """Escape Markdown emphasis and table characters (``\\ * _ |``) and line breaks."""
-    return (s.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("|", "\\|")
-            .replace("\n", " "))
+    return (
+        s.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("|", "\\|").replace("\n", " ")
+    )
 
 
-
-
-_NUM_CELL = re.compile(r"^(?P<open>\(?)(?P<minus>[-\u2212]?)(?P<body>[0-9][0-9,.]*(?:e[-+]?[0-9]+)?)"
-                       r"(?P<close>\)?)(?P<stars>\**)$")
+_NUM_CELL = re.compile(
+    r"^(?P<open>\(?)(?P<minus>[-\u2212]?)(?P<body>[0-9][0-9,.]*(?:e[-+]?[0-9]+)?)"
+    r"(?P<close>\)?)(?P<stars>\**)$"
+)
 
 
 def _tex_wrap(cell: str, width: int = 16) -> str:
@@ -177,9 +195,14 @@ def _tex_number(cell: str) -> str:
     return out + (f"$^{{{m['stars']}}}$" if m["stars"] else "")
 
 
-def regression_table(results: Sequence[FitResult], labels: Sequence[str] | None = None,
-                     terms: Sequence[str] | None = None, term_labels: str | dict[str, str] | None = "auto",
-                     digits: int = 3, title: str = "") -> RegressionTable:
+def regression_table(
+    results: Sequence[FitResult],
+    labels: Sequence[str] | None = None,
+    terms: Sequence[str] | None = None,
+    term_labels: str | dict[str, str] | None = "auto",
+    digits: int = 3,
+    title: str = "",
+) -> RegressionTable:
     """Build a multi-model regression table from FitResults (one column per model).
 
     ``terms`` restricts and orders the coefficient rows (default: every term, focal terms first, in order of
@@ -270,23 +293,31 @@ def regression_table(results: Sequence[FitResult], labels: Sequence[str] | None 
         + [r2(r) for r in results],
     ]
     if all(r.estimator.startswith("hazard_") for r in results):
-        stats_rows = [row for row in stats_rows if row[0] != "Controls"]     # the covariates are the rows
+        stats_rows = [row for row in stats_rows if row[0] != "Controls"]  # the covariates are the rows
     if any(r.sample != "all" for r in results):
         stats_rows.insert(6, ["Sample"] + [r.sample for r in results])
     if any("first_stage_F" in r.stats for r in results):
-        stats_rows.append(["First-stage F"] + [_fmt(r.stats["first_stage_F"], 1) if "first_stage_F" in r.stats
-                                               else "" for r in results])
+        stats_rows.append(
+            ["First-stage F"]
+            + [_fmt(r.stats["first_stage_F"], 1) if "first_stage_F" in r.stats else "" for r in results]
+        )
     df = pd.DataFrame(rows + stats_rows, columns=[""] + cols)
 
     notes = [f"Standard errors in parentheses; {STAR_NOTE}."]
     for se in dict.fromkeys(r.se_type for r in results):
-        notes.append(f"{SE_SHORT.get(se, se)}: {SE_LABELS.get(se, se)}; inference on t(G-1) for OLS/2SLS, "
-                     f"normal for likelihood models (ordered logit, hazard).")
-    for cs in dict.fromkeys(r.controls for r in results if r.controls in M.CONTROL_SETS and r.controls != "none"):
+        notes.append(
+            f"{SE_SHORT.get(se, se)}: {SE_LABELS.get(se, se)}; inference on t(G-1) for OLS/2SLS, "
+            f"normal for likelihood models (ordered logit, hazard)."
+        )
+    for cs in dict.fromkeys(
+        r.controls for r in results if r.controls in M.CONTROL_SETS and r.controls != "none"
+    ):
         lag = next(r.lag for r in results if r.controls == cs)
-        notes.append(f"Controls {CONTROL_SET_LABELS[cs]}: "
-                     + ", ".join(variable_label(c) for c in M.CONTROL_SETS[cs])
-                     + (f"; lagged {lag} year{'s' if lag != 1 else ''}." if lag else "."))
+        notes.append(
+            f"Controls {CONTROL_SET_LABELS[cs]}: "
+            + ", ".join(variable_label(c) for c in M.CONTROL_SETS[cs])
+            + (f"; lagged {lag} year{'s' if lag != 1 else ''}." if lag else ".")
+        )
     seen: set[str] = set()
     for col, r in zip(cols, results):
         if r.skipped is not None:

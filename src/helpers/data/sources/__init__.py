@@ -58,7 +58,8 @@ LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
 LOADER_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = {
     name: getattr(module, name)
     for module in (vdem, ciri, wbl, wdi, gapminder, polity, ucdp, maddison, worldbank, sdg, apt)
-    for name in dir(module) if name.startswith("load_")
+    for name in dir(module)
+    if name.startswith("load_")
 }
 
 #: loader name -> source files it reads (relative to data/raw), for error messages and documentation
@@ -69,7 +70,10 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "load_cirights": (ciri.CIRIGHTS_FILE,),
     "load_wbl": (wbl.WBL_FILE,),
     "load_wdi": (wdi.WDI_FILE,),
-    "load_gapminder": (gapminder.GAPMINDER_ENTITIES, *[gapminder.gapminder_file(c) for c in gapminder.GAPMINDER_CONCEPTS]),
+    "load_gapminder": (
+        gapminder.GAPMINDER_ENTITIES,
+        *[gapminder.gapminder_file(c) for c in gapminder.GAPMINDER_CONCEPTS],
+    ),
     "load_polity": (polity.POLITY_FILE,),
     "load_ucdp": (ucdp.UCDP_FILE, countries.PANEL_FILE),
     "load_maddison": (maddison.MADDISON_FILE,),

@@ -24,10 +24,20 @@ from helpers.data.sources.common import (
 APT_FILE = "apt_torture_prevention_2025/APT_data_corrected_April2025.xlsx"
 
 
-register("load_apt_nhri", "apt_torture_prevention_2025", [
-    ("nhri_a_status", ("NHRI fully compliant with the Paris Principles (A status) from the APT-recorded year on; "
-                       "LOW-CONFIDENCE PROXY (current status only, no downgrades, 1999 floor)"), "0/1"),
-])
+register(
+    "load_apt_nhri",
+    "apt_torture_prevention_2025",
+    [
+        (
+            "nhri_a_status",
+            (
+                "NHRI fully compliant with the Paris Principles (A status) from the APT-recorded year on; "
+                "LOW-CONFIDENCE PROXY (current status only, no downgrades, 1999 floor)"
+            ),
+            "0/1",
+        ),
+    ],
+)
 
 
 APT_SHEET = "Data revised 25.09"
@@ -51,8 +61,13 @@ APT_INDICATORS: dict[str, str] = {
 
 #: documented APT errors: iso3 -> indicator ids set to NA, with the reason
 APT_KNOWN_ERRORS: dict[str, tuple[tuple[str, ...], str]] = {
-    "PRK": (("nhri_a_status",), ("DPRK 'Yes (2004)' for a Paris-Principles NHRI is apparently copied from the "
-                                 "Republic of Korea (SOURCES.md); set to NA")),
+    "PRK": (
+        ("nhri_a_status",),
+        (
+            "DPRK 'Yes (2004)' for a Paris-Principles NHRI is apparently copied from the "
+            "Republic of Korea (SOURCES.md); set to NA"
+        ),
+    ),
 }
 
 
@@ -87,25 +102,38 @@ def load_apt_indicators() -> pd.DataFrame:
     ind = df["Indicator"].astype(str).str.strip()
     unknown = sorted(set(ind) - set(APT_INDICATORS))
     if unknown:
-        raise DataError(f"{path} sheet {APT_SHEET!r}: unknown indicator(s) {unknown}; known: {list(APT_INDICATORS)}")
+        raise DataError(
+            f"{path} sheet {APT_SHEET!r}: unknown indicator(s) {unknown}; known: {list(APT_INDICATORS)}"
+        )
     years = []
     for i, v in zip(df.index, df["Date"]):
         try:
             years.append(_apt_year(v))
         except (TypeError, ValueError):
-            raise DataError(f"{path} sheet {APT_SHEET!r}: row {int(i) + 2} column Date: {v!r} is neither a date "
-                            f"nor a year") from None
+            raise DataError(
+                f"{path} sheet {APT_SHEET!r}: row {int(i) + 2} column Date: {v!r} is neither a date "
+                f"nor a year"
+            ) from None
     inp = df["Input"].astype("string").str.strip()
     bad = inp.notna() & ~inp.isin(["Yes", "No", "Partially"])
     if bad.any():
-        raise DataError(f"{path} sheet {APT_SHEET!r}: column Input has value(s) {sorted(inp[bad].unique())}; "
-                        f"valid: Yes, No, Partially or blank")
-    out = pd.DataFrame({
-        "iso3": to_iso3_array(df["Country"].astype(str).str.strip(), "name", None, f"{path} sheet {APT_SHEET} column Country"),
-        "indicator": ind.map(APT_INDICATORS).to_numpy(),
-        "input": inp.to_numpy(),
-        "year": pd.array(years, dtype="Float64").astype("Int64"),
-    })
+        raise DataError(
+            f"{path} sheet {APT_SHEET!r}: column Input has value(s) {sorted(inp[bad].unique())}; "
+            f"valid: Yes, No, Partially or blank"
+        )
+    out = pd.DataFrame(
+        {
+            "iso3": to_iso3_array(
+                df["Country"].astype(str).str.strip(),
+                "name",
+                None,
+                f"{path} sheet {APT_SHEET} column Country",
+            ),
+            "indicator": ind.map(APT_INDICATORS).to_numpy(),
+            "input": inp.to_numpy(),
+            "year": pd.array(years, dtype="Float64").astype("Int64"),
+        }
+    )
     for iso, (inds, _why) in APT_KNOWN_ERRORS.items():
         m = (out["iso3"] == iso) & out["indicator"].isin(inds)
         out.loc[m, "input"] = pd.NA
@@ -132,9 +160,13 @@ def load_apt_nhri(years: tuple[int, int] = (1970, 2024)) -> pd.DataFrame:
     n = apt[apt["indicator"] == "nhri_a_status"]
     yes = n["input"] == "Yes"
     if (yes & n["year"].isna()).any():
-        raise DataError(f"{paths.raw_path(APT_FILE)}: NHRI 'Yes' without a year for "
-                        f"{sorted(n.loc[yes & n['year'].isna(), 'iso3'])}")
-    grid = pd.MultiIndex.from_product([sorted(n["iso3"]), range(lo, hi + 1)], names=KEYS).to_frame(index=False)
+        raise DataError(
+            f"{paths.raw_path(APT_FILE)}: NHRI 'Yes' without a year for "
+            f"{sorted(n.loc[yes & n['year'].isna(), 'iso3'])}"
+        )
+    grid = pd.MultiIndex.from_product([sorted(n["iso3"]), range(lo, hi + 1)], names=KEYS).to_frame(
+        index=False
+    )
     g = grid.merge(n[["iso3", "input", "year"]].rename(columns={"year": "since"}), on="iso3", how="left")
     since = g["since"].astype("float64")
     val = np.where(g["input"].fillna("") == "Yes", (g["year"] >= since).astype("float64"), 0.0)

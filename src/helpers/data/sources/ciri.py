@@ -61,8 +61,11 @@ CIRIGHTS_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-register("load_cirights", "cirights_2016_hackathon",
-     [(f"{c}_cirights", m, u) for c, (m, u) in CIRIGHTS_COLUMNS.items()])
+register(
+    "load_cirights",
+    "cirights_2016_hackathon",
+    [(f"{c}_cirights", m, u) for c, (m, u) in CIRIGHTS_COLUMNS.items()],
+)
 
 
 #: KILL is coded in every real CIRI country-year; a row without it is a placeholder for a year the state did not exist
@@ -77,11 +80,19 @@ def _ciri_iso(df: pd.DataFrame, cow: str, name: str, path: Path) -> np.ndarray:
     """COW code -> ISO3 (year-bounded); rows without a COW code (Serbia, Montenegro, Kosovo after 2006) by name."""
     has = df[cow].notna()
     iso = pd.Series(pd.NA, index=df.index, dtype="string")
-    iso[has] = countries.to_iso3(df.loc[has, cow].astype(int).astype(str), "cown", years=df.loc[has, "year"],
-                                 source=f"{path} column {cow}").to_numpy()
+    iso[has] = countries.to_iso3(
+        df.loc[has, cow].astype(int).astype(str),
+        "cown",
+        years=df.loc[has, "year"],
+        source=f"{path} column {cow}",
+    ).to_numpy()
     if (~has).any():
-        iso[~has] = countries.to_iso3(df.loc[~has, name], "name", years=df.loc[~has, "year"],
-                                      source=f"{path} column {name} (rows without {cow})").to_numpy()
+        iso[~has] = countries.to_iso3(
+            df.loc[~has, name],
+            "name",
+            years=df.loc[~has, "year"],
+            source=f"{path} column {name} (rows without {cow})",
+        ).to_numpy()
     return iso.to_numpy()
 
 

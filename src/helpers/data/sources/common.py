@@ -40,7 +40,9 @@ def register(loader: str, source: str, rows: Iterable[tuple[str, str, str]]) -> 
 
 def variable_metadata() -> pd.DataFrame:
     """One row per output column of every loader: column, meaning, source (registry id), unit, loader."""
-    return pd.DataFrame([v.__dict__ for v in VARIABLES], columns=["column", "meaning", "source", "unit", "loader"])
+    return pd.DataFrame(
+        [v.__dict__ for v in VARIABLES], columns=["column", "meaning", "source", "unit", "loader"]
+    )
 
 
 def raw_file(rel: str) -> Path:
@@ -81,8 +83,10 @@ def check_not_truncated(path: Path, encoding: str) -> None:
     except (csv.Error, StopIteration):
         n_head, n_last = 1, 0
     if n_last != n_head:
-        raise DataError(f"{path}: last line has {n_last} field(s), the header {n_head}: the file is truncated "
-                        f"(re-fetch it with the data step)")
+        raise DataError(
+            f"{path}: last line has {n_last} field(s), the header {n_head}: the file is truncated "
+            f"(re-fetch it with the data step)"
+        )
 
 
 def read_excel(rel: str, sheet: str, required: Sequence[str] = (), **kwargs) -> pd.DataFrame:
@@ -101,9 +105,13 @@ def read_excel(rel: str, sheet: str, required: Sequence[str] = (), **kwargs) -> 
             raise DataError(f"{path}: sheet {sheet!r} not found ({exc})") from exc
         raise DataError(f"{path}: cannot read sheet {sheet!r} ({type(exc).__name__}: {exc})") from exc
     except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .xlsx file, corrupt or truncated ({type(exc).__name__}: {exc})") from exc
+        raise DataError(
+            f"{path}: not a readable .xlsx file, corrupt or truncated ({type(exc).__name__}: {exc})"
+        ) from exc
     except Exception as exc:  # calamine raises its own CalamineError / Zip errors
-        raise DataError(f"{path}: not a readable .xlsx file, corrupt or truncated ({type(exc).__name__}: {exc})") from exc
+        raise DataError(
+            f"{path}: not a readable .xlsx file, corrupt or truncated ({type(exc).__name__}: {exc})"
+        ) from exc
     require_columns(df, required, path, sheet)
     return df
 
@@ -115,7 +123,9 @@ def read_r(rel: str, obj: str) -> pd.DataFrame:
     try:
         res = pyreadr.read_r(str(path))
     except Exception as exc:  # pyreadr.LibrdataError and friends
-        raise DataError(f"{path}: cannot read the R data file, corrupt or truncated ({type(exc).__name__}: {exc})") from exc
+        raise DataError(
+            f"{path}: cannot read the R data file, corrupt or truncated ({type(exc).__name__}: {exc})"
+        ) from exc
     if obj not in res:
         raise DataError(f"{path}: R object {obj!r} not found; objects present: {list(res)}")
     return res[obj]
@@ -125,8 +135,10 @@ def require_columns(df: pd.DataFrame, required: Sequence[str], path: Path, sheet
     missing = [c for c in required if c not in df.columns]
     if missing:
         where = f" sheet {sheet!r}" if sheet else ""
-        raise DataError(f"{path}{where}: missing required column(s) {missing}; "
-                        f"columns found: {[str(c) for c in df.columns][:40]}")
+        raise DataError(
+            f"{path}{where}: missing required column(s) {missing}; "
+            f"columns found: {[str(c) for c in df.columns][:40]}"
+        )
 
 
 def year_column(values: pd.Series, path: Path, column: str) -> pd.Series:
@@ -134,8 +146,10 @@ def year_column(values: pd.Series, path: Path, column: str) -> pd.Series:
     y = pd.to_numeric(values, errors="coerce")
     bad = y.isna() | (y != np.floor(y))
     if bad.any():
-        raise DataError(f"{path}: column {column!r} has {int(bad.sum())} missing or non-integer year(s), "
-                        f"e.g. {values[bad].head(5).tolist()}")
+        raise DataError(
+            f"{path}: column {column!r} has {int(bad.sum())} missing or non-integer year(s), "
+            f"e.g. {values[bad].head(5).tolist()}"
+        )
     return y.astype("int64")
 
 
@@ -146,7 +160,9 @@ def numeric_columns(df: pd.DataFrame, cols: Iterable[str], path: Path) -> pd.Dat
         v = pd.to_numeric(df[c], errors="coerce")
         bad = v.isna() & df[c].notna()
         if bad.any():
-            raise DataError(f"{path}: column {c!r} has non-numeric value(s) {df.loc[bad, c].astype(str).unique()[:5].tolist()}")
+            raise DataError(
+                f"{path}: column {c!r} has non-numeric value(s) {df.loc[bad, c].astype(str).unique()[:5].tolist()}"
+            )
         out[c] = v.astype("float64")
     return df.assign(**out)
 
@@ -157,19 +173,26 @@ def check_unique_keys(df: pd.DataFrame, where: str | Path, keys: Sequence[str] =
     if dup.any():
         shown = df.loc[dup, list(keys)].drop_duplicates().head(12)
         pairs = ", ".join("/".join(str(x) for x in row) for row in shown.itertuples(index=False))
-        raise DataError(f"{where}: {int(df.loc[dup, list(keys)].drop_duplicates().shape[0])} duplicated "
-                        f"{'-'.join(keys)} key(s) after harmonisation: {pairs}")
+        raise DataError(
+            f"{where}: {int(df.loc[dup, list(keys)].drop_duplicates().shape[0])} duplicated "
+            f"{'-'.join(keys)} key(s) after harmonisation: {pairs}"
+        )
 
 
 def finish(df: pd.DataFrame, where: str | Path, value_cols: Sequence[str]) -> pd.DataFrame:
     """Drop excluded units, check keys, set dtypes, sort: the common tail of every loader."""
     df = df[df["iso3"].notna()]
     check_unique_keys(df, where)
-    out = pd.DataFrame({"iso3": df["iso3"].astype(str).to_numpy(), "year": df["year"].astype("int64").to_numpy()})
+    out = pd.DataFrame(
+        {"iso3": df["iso3"].astype(str).to_numpy(), "year": df["year"].astype("int64").to_numpy()}
+    )
     for c in value_cols:
         col = df[c]
-        out[c] = col.to_numpy() if col.dtype == object or isinstance(col.dtype, pd.StringDtype) \
+        out[c] = (
+            col.to_numpy()
+            if col.dtype == object or isinstance(col.dtype, pd.StringDtype)
             else col.astype("float64").to_numpy()
+        )
     return out.sort_values(KEYS).reset_index(drop=True)
 
 

@@ -32,22 +32,41 @@ GAPMINDER_ENTITIES = f"{GAPMINDER_DIR}/ddf--entities--geo--country.csv"
 GAPMINDER_CONCEPTS: dict[str, tuple[str, str]] = {
     "females_aged_15plus_labour_force_participation_rate_percent": (
         "Labour force participation rate, females 15+ (ILOSTAT modelled estimates; projected years after 2023 dropped)",
-        "percent"),
+        "percent",
+    ),
     "ratio_of_girls_to_boys_in_primary_and_secondary_education_perc": (
         "Gender parity index, gross enrolment, primary+secondary (WDI SE.ENR.PRSC.FM.ZS)",
-        "ratio (girls/boys; 1 = parity; stored as a ratio despite the name)"),
-    "maternal_mortality_ratio_who": ("Maternal mortality ratio (WHO GHO, 1990-2010, 5-yearly)", "per 100,000 live births"),
-    "maternal_mortality_ratio_per_100000_live_births": ("Maternal mortality ratio (Gapminder gd010)", "per 100,000 live births"),
-    "teen_fertility_rate_births_per_1000_women_ages_15_19": ("Adolescent fertility rate (Gapminder, to 2010)",
-                                                             "births per 1,000 women aged 15-19"),
+        "ratio (girls/boys; 1 = parity; stored as a ratio despite the name)",
+    ),
+    "maternal_mortality_ratio_who": (
+        "Maternal mortality ratio (WHO GHO, 1990-2010, 5-yearly)",
+        "per 100,000 live births",
+    ),
+    "maternal_mortality_ratio_per_100000_live_births": (
+        "Maternal mortality ratio (Gapminder gd010)",
+        "per 100,000 live births",
+    ),
+    "teen_fertility_rate_births_per_1000_women_ages_15_19": (
+        "Adolescent fertility rate (Gapminder, to 2010)",
+        "births per 1,000 women aged 15-19",
+    ),
     "mean_years_in_school_women_percent_men_25_to_34_years": (
-        "Mean years in school, women as percent of men, ages 25-34 (IHME, 1970-2015)", "percent"),
-    "contraceptive_use_percent_of_women_ages_15_49": ("Contraceptive prevalence (WDI SP.DYN.CONU.ZS)",
-                                                      "percent of women 15-49"),
+        "Mean years in school, women as percent of men, ages 25-34 (IHME, 1970-2015)",
+        "percent",
+    ),
+    "contraceptive_use_percent_of_women_ages_15_49": (
+        "Contraceptive prevalence (WDI SP.DYN.CONU.ZS)",
+        "percent of women 15-49",
+    ),
     "gdppercapita_us_inflation_adjusted": ("GDP per capita (WDI NY.GDP.PCAP.KD)", "constant US$"),
-    "alternative_gdp_per_capita_ppp_wb": ("GDP per capita, PPP (WDI NY.GDP.PCAP.PP.KD)", "constant international $"),
-    "income_per_person_long_series": ("Income per person, long series (Gapminder GDP per capita PPP v15, to 2019)",
-                                      "constant international $ (2011 PPP)"),
+    "alternative_gdp_per_capita_ppp_wb": (
+        "GDP per capita, PPP (WDI NY.GDP.PCAP.PP.KD)",
+        "constant international $",
+    ),
+    "income_per_person_long_series": (
+        "Income per person, long series (Gapminder GDP per capita PPP v15, to 2019)",
+        "constant international $ (2011 PPP)",
+    ),
     "democracy_score_use_as_color": ("Polity5 polity2 as imported by Gapminder", "score -10..10"),
 }
 

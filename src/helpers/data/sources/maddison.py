@@ -20,10 +20,14 @@ from helpers.data.sources.common import (
 MADDISON_FILE = "maddison/mpd2020.xlsx"
 
 
-register("load_maddison", "maddison", [
-    ("mpd_gdppc", "Real GDP per capita (Maddison Project 2020)", "2011 international $"),
-    ("mpd_pop", "Population (Maddison Project 2020)", "thousands"),
-])
+register(
+    "load_maddison",
+    "maddison",
+    [
+        ("mpd_gdppc", "Real GDP per capita (Maddison Project 2020)", "2011 international $"),
+        ("mpd_pop", "Population (Maddison Project 2020)", "thousands"),
+    ],
+)
 
 
 MADDISON_SHEET = "Full data"
@@ -41,5 +45,7 @@ def load_maddison() -> pd.DataFrame:
     df = numeric_columns(df, ["gdppc", "pop"], path).rename(columns={"gdppc": "mpd_gdppc", "pop": "mpd_pop"})
     df["mpd_gdppc"] = df["mpd_gdppc"].where(df["mpd_gdppc"] > 0)  # UAE 1991-1992 are stored as 0: missing
     df["year"] = year_column(df["year"], path, "year")
-    df["iso3"] = to_iso3_array(df["countrycode"], "iso3c", df["year"], f"{path} sheet {MADDISON_SHEET} column countrycode")
+    df["iso3"] = to_iso3_array(
+        df["countrycode"], "iso3c", df["year"], f"{path} sheet {MADDISON_SHEET} column countrycode"
+    )
     return finish(df, path, ["mpd_gdppc", "mpd_pop"])

@@ -23,13 +23,27 @@ from helpers.data.sources.common import (
 UCDP_FILE = "ucdp_prio_acd/UcdpPrioConflict_v23_1.csv"
 
 
-register("load_ucdp", "ucdp_prio_acd", [
-    ("ucdp_conflict", "Armed conflict (>= 25 battle deaths) located on the country's territory (UCDP/PRIO gwno_loc)",
-     "0/1"),
-    ("ucdp_war", "War (>= 1,000 battle deaths, intensity_level 2) located on the country's territory", "0/1"),
-    ("ucdp_conflict_intrastate", "Intrastate or internationalized intrastate conflict (type 3-4) on the territory",
-     "0/1"),
-])
+register(
+    "load_ucdp",
+    "ucdp_prio_acd",
+    [
+        (
+            "ucdp_conflict",
+            "Armed conflict (>= 25 battle deaths) located on the country's territory (UCDP/PRIO gwno_loc)",
+            "0/1",
+        ),
+        (
+            "ucdp_war",
+            "War (>= 1,000 battle deaths, intensity_level 2) located on the country's territory",
+            "0/1",
+        ),
+        (
+            "ucdp_conflict_intrastate",
+            "Intrastate or internationalized intrastate conflict (type 3-4) on the territory",
+            "0/1",
+        ),
+    ],
+)
 
 
 UCDP_YEARS = (1946, 2022)
@@ -58,8 +72,12 @@ def load_ucdp(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     except years outside the data's coverage (1946-2022), which stay NaN. Default: the GW or COW state-system
     members 1946-2022 (:func:`default_conflict_frame`) plus any conflict country-year outside it.
     """
-    df = read_csv(UCDP_FILE, ["conflict_id", "year", "gwno_loc", "intensity_level", "type_of_conflict"],
-                   dtype=str, keep_default_na=False)
+    df = read_csv(
+        UCDP_FILE,
+        ["conflict_id", "year", "gwno_loc", "intensity_level", "type_of_conflict"],
+        dtype=str,
+        keep_default_na=False,
+    )
     path = paths.raw_path(UCDP_FILE)
     df["year"] = year_column(df["year"], path, "year")
     df = numeric_columns(df.replace({"": None}), ["intensity_level", "type_of_conflict"], path)
@@ -79,7 +97,9 @@ def load_ucdp(frame: pd.DataFrame | None = None) -> pd.DataFrame:
     else:
         missing = [c for c in KEYS if c not in frame.columns]
         if missing:
-            raise ParameterError("frame", f"columns {list(frame.columns)}", KEYS, hint="frame needs iso3 and year")
+            raise ParameterError(
+                "frame", f"columns {list(frame.columns)}", KEYS, hint="frame needs iso3 and year"
+            )
         base = frame[KEYS].drop_duplicates()
     base = base.assign(iso3=base["iso3"].astype(str), year=base["year"].astype("int64"))
     out = base.merge(inc.assign(iso3=inc["iso3"].astype(str)), on=KEYS, how="left")

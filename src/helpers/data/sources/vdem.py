@@ -44,12 +44,21 @@ VDEM_COLUMNS: dict[str, tuple[str, str]] = {
     "v2xcs_ccsi": ("Core civil society index", "index 0-1"),
     "v2x_civlib": ("Civil liberties index", "index 0-1"),
     "v2x_cspart": ("Civil society participation index", "index 0-1"),
-    "e_gdppc": ("GDP per capita (V-Dem extended: Fariss et al. latent estimates; to 2019)", "thousands of 2011 US$ (PPP)"),
+    "e_gdppc": (
+        "GDP per capita (V-Dem extended: Fariss et al. latent estimates; to 2019)",
+        "thousands of 2011 US$ (PPP)",
+    ),
     "e_wb_pop": ("Population (World Bank WDI via V-Dem; to 2022)", "persons"),
     "e_regionpol": ("V-Dem politico-geographic region (10 categories)", "code 1-10"),
-    "e_regionpol_6c": ("V-Dem politico-geographic region (6 categories; source column e_regionpol_6C)", "code 1-6"),
+    "e_regionpol_6c": (
+        "V-Dem politico-geographic region (6 categories; source column e_regionpol_6C)",
+        "code 1-6",
+    ),
     "e_peaveduc": ("Average years of education, population 15+ (Clio Infra)", "years"),
-    "e_miurbani": ("Urbanization rate (V-Dem extended data)", "proportion urban (source scale; a few values > 1)"),
+    "e_miurbani": (
+        "Urbanization rate (V-Dem extended data)",
+        "proportion urban (source scale; a few values > 1)",
+    ),
     "e_pt_coup": ("Number of successful coup attempts in the year (Powell & Thyne)", "count"),
 }
 

@@ -21,17 +21,34 @@ WBL_FILE = "wbl/WBL50YearPanelData.xlsx"
 
 
 WBL_COLUMNS: dict[str, str] = {
-    "WBL INDEX": "wbl_index", "MOBILITY": "wbl_mobility", "WORKPLACE": "wbl_workplace", "PAY": "wbl_pay",
-    "MARRIAGE": "wbl_marriage", "PARENTHOOD": "wbl_parenthood", "ENTREPRENEURSHIP": "wbl_entrepreneurship",
-    "ASSETS": "wbl_assets", "PENSION": "wbl_pension",
+    "WBL INDEX": "wbl_index",
+    "MOBILITY": "wbl_mobility",
+    "WORKPLACE": "wbl_workplace",
+    "PAY": "wbl_pay",
+    "MARRIAGE": "wbl_marriage",
+    "PARENTHOOD": "wbl_parenthood",
+    "ENTREPRENEURSHIP": "wbl_entrepreneurship",
+    "ASSETS": "wbl_assets",
+    "PENSION": "wbl_pension",
 }
 
 
-register("load_wbl", "wbl", [
-    ("wbl_index", "Women, Business and the Law index (mean of the 8 sub-indices); year = report year - 1", "score 0-100"),
-    *[(v, f"WBL sub-index {k.title()}; year = report year - 1", "score 0-100")
-      for k, v in WBL_COLUMNS.items() if k != "WBL INDEX"],
-])
+register(
+    "load_wbl",
+    "wbl",
+    [
+        (
+            "wbl_index",
+            "Women, Business and the Law index (mean of the 8 sub-indices); year = report year - 1",
+            "score 0-100",
+        ),
+        *[
+            (v, f"WBL sub-index {k.title()}; year = report year - 1", "score 0-100")
+            for k, v in WBL_COLUMNS.items()
+            if k != "WBL INDEX"
+        ],
+    ],
+)
 
 
 WBL_SHEET = "WBL1971-2020"

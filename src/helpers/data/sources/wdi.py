@@ -35,14 +35,33 @@ WDI_COLUMNS: dict[str, tuple[str, str, str]] = {
     "GDPPerCapGrowth": ("NY.GDP.PCAP.KD.ZG", "GDP per capita growth", "annual percent"),
     "TotalTrade": ("NE.TRD.GNFS.ZS", "Trade (exports + imports)", "percent of GDP"),
     "FDIIn": ("BX.KLT.DINV.WD.GD.ZS", "Foreign direct investment, net inflows", "percent of GDP"),
-    "NetAidReceived": ("DT.ODA.ALLD.KD", "Net official development assistance and aid received", "constant US$"),
+    "NetAidReceived": (
+        "DT.ODA.ALLD.KD",
+        "Net official development assistance and aid received",
+        "constant US$",
+    ),
     "MobileCellSubscriptions": ("IT.CEL.SETS.P2", "Mobile cellular subscriptions", "per 100 people"),
     "NaturalResourceRents": ("NY.GDP.TOTL.RT.ZS", "Total natural resources rents", "percent of GDP"),
-    "GovtExpenditures": ("NE.CON.GOVT.ZS", "General government final consumption expenditure", "percent of GDP"),
-    "PublicHealthExpend": ("SH.XPD.GHED.GD.ZS", "Domestic general government health expenditure", "percent of GDP"),
-    "WomenInLegislature": ("SG.GEN.PARL.ZS", "Proportion of seats held by women in national parliaments (1997-2023)",
-                           "percent"),
-    "PaidParentalLeave": ("SH.PAR.LEVE.AL", "Paid leave available to parents (WBL question, via WDI)", "1 = yes, 0 = no"),
+    "GovtExpenditures": (
+        "NE.CON.GOVT.ZS",
+        "General government final consumption expenditure",
+        "percent of GDP",
+    ),
+    "PublicHealthExpend": (
+        "SH.XPD.GHED.GD.ZS",
+        "Domestic general government health expenditure",
+        "percent of GDP",
+    ),
+    "WomenInLegislature": (
+        "SG.GEN.PARL.ZS",
+        "Proportion of seats held by women in national parliaments (1997-2023)",
+        "percent",
+    ),
+    "PaidParentalLeave": (
+        "SH.PAR.LEVE.AL",
+        "Paid leave available to parents (WBL question, via WDI)",
+        "1 = yes, 0 = no",
+    ),
 }
 
 

@@ -23,18 +23,35 @@ OGHIST_FILE = "wb_income_class/OGHIST.xlsx"
 CLASS_FILE = "wb_income_class/CLASS.xlsx"
 
 
-register("load_income_groups", "wb_income_class", [
-    ("income_group", ("World Bank income group (OGHIST) based on GNI per capita of this calendar year "
-                      "(classification FY[year+2])"), "category L/LM/UM/H"),
-    ("income_group_fy", "World Bank fiscal year of that classification (e.g. FY89 = GNI 1987, in force Jul 1988-Jun 1989)",
-     "label"),
-])
+register(
+    "load_income_groups",
+    "wb_income_class",
+    [
+        (
+            "income_group",
+            (
+                "World Bank income group (OGHIST) based on GNI per capita of this calendar year "
+                "(classification FY[year+2])"
+            ),
+            "category L/LM/UM/H",
+        ),
+        (
+            "income_group_fy",
+            "World Bank fiscal year of that classification (e.g. FY89 = GNI 1987, in force Jul 1988-Jun 1989)",
+            "label",
+        ),
+    ],
+)
 
 
-register("load_regions", "wb_income_class", [
-    ("region", "World Bank region (CLASS.xlsx, July 2022; 7 regions)", "category"),
-    ("income_group_fy23", "World Bank income group FY23 (CLASS.xlsx, GNI 2021)", "category L/LM/UM/H"),
-])
+register(
+    "load_regions",
+    "wb_income_class",
+    [
+        ("region", "World Bank region (CLASS.xlsx, July 2022; 7 regions)", "category"),
+        ("income_group_fy23", "World Bank income group FY23 (CLASS.xlsx, GNI 2021)", "category L/LM/UM/H"),
+    ],
+)
 
 
 OGHIST_SHEET = "Country Analytical History"
@@ -66,8 +83,10 @@ def load_income_groups() -> pd.DataFrame:
     fy = [str(raw.iat[h, j]) for j in fy_cols]
     rule = [2000 + int(f[2:]) - 2 if int(f[2:]) < 50 else 1900 + int(f[2:]) - 2 for f in fy]
     if data_years.isna().any() or list(data_years.astype(int)) != rule:
-        raise DataError(f"{path} sheet {OGHIST_SHEET!r}: the 'Data for calendar year' row {list(data_years)} does "
-                        f"not follow FYxx -> 20xx-2; the year convention would be wrong")
+        raise DataError(
+            f"{path} sheet {OGHIST_SHEET!r}: the 'Data for calendar year' row {list(data_years)} does "
+            f"not follow FYxx -> 20xx-2; the year convention would be wrong"
+        )
     code = raw.iloc[:, 0]
     body = raw[(raw.index > h + 1) & code.notna() & code.astype(str).str.fullmatch(r"[A-Za-z]{3}f?")]
     long = body.iloc[:, [0, *fy_cols]].copy()
@@ -78,10 +97,14 @@ def load_income_groups() -> pd.DataFrame:
     grp = grp.where(~long["income_group"].isna() & (grp != "..") & (grp != "nan"))
     bad = grp.notna() & ~grp.isin(INCOME_GROUPS)
     if bad.any():
-        raise DataError(f"{path} sheet {OGHIST_SHEET!r}: unknown income group value(s) "
-                        f"{sorted(grp[bad].unique())}; valid: {list(INCOME_GROUPS)} or '..'")
+        raise DataError(
+            f"{path} sheet {OGHIST_SHEET!r}: unknown income group value(s) "
+            f"{sorted(grp[bad].unique())}; valid: {list(INCOME_GROUPS)} or '..'"
+        )
     long["income_group"] = grp.astype("string")
-    long["iso3"] = to_iso3_array(long["code"].astype(str), "wb", long["year"], f"{path} sheet {OGHIST_SHEET} column A")
+    long["iso3"] = to_iso3_array(
+        long["code"].astype(str), "wb", long["year"], f"{path} sheet {OGHIST_SHEET} column A"
+    )
     long["income_group_fy"] = long["income_group_fy"].astype("string")
     return finish(long, path, ["income_group", "income_group_fy"])
 
@@ -89,7 +112,12 @@ def load_income_groups() -> pd.DataFrame:
 CLASS_SHEET = "List of economies"
 
 
-_INCOME_LABELS = {"Low income": "L", "Lower middle income": "LM", "Upper middle income": "UM", "High income": "H"}
+_INCOME_LABELS = {
+    "Low income": "L",
+    "Lower middle income": "LM",
+    "Upper middle income": "UM",
+    "High income": "H",
+}
 
 
 def load_regions() -> pd.DataFrame:
@@ -110,9 +138,11 @@ def load_regions() -> pd.DataFrame:
     df["income_group_fy23"] = ig.map(_INCOME_LABELS)
     df = df[df["iso3"].notna()]
     check_unique_keys(df, path, ["iso3"])
-    out = pd.DataFrame({
-        "iso3": df["iso3"].astype(str).to_numpy(),
-        "region": df["Region"].astype("string").to_numpy(),
-        "income_group_fy23": df["income_group_fy23"].astype("string").to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "iso3": df["iso3"].astype(str).to_numpy(),
+            "region": df["Region"].astype("string").to_numpy(),
+            "income_group_fy23": df["income_group_fy23"].astype("string").to_numpy(),
+        }
+    )
     return out.sort_values("iso3").reset_index(drop=True)

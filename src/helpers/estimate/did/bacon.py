@@ -19,20 +19,25 @@ def bacon_decomposition(p: StaggeredPanel) -> tuple[pd.DataFrame, pd.DataFrame]:
     ``attrs['decomposition_error']``). Needs a balanced panel without covariates.
     """
     import diff_diff as dd
+
     if p.covariates:
-        warnings.warn("bacon_decomposition ignores covariates (the decomposition is of the no-covariate TWFE)",
-                      stacklevel=2)
+        warnings.warn(
+            "bacon_decomposition ignores covariates (the decomposition is of the no-covariate TWFE)",
+            stacklevel=2,
+        )
     df, shift = dd_frame(p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = dd.BaconDecomposition().fit(df, outcome="y", unit="unit", time="time", first_treat="first_treat")
+        res = dd.BaconDecomposition().fit(
+            df, outcome="y", unit="unit", time="time", first_treat="first_treat"
+        )
     comp = res.to_dataframe()
     for c in ("treated_group", "control_group"):
         comp[c] = comp[c].map(lambda v: v if isinstance(v, str) else str(int(v) - shift))
     comp["weighted"] = comp["weight"] * comp["estimate"]
-    by = comp.groupby("comparison_type", as_index=False).agg(weight=("weight", "sum"),
-                                                             weighted=("weighted", "sum"),
-                                                             n_comparisons=("estimate", "size"))
+    by = comp.groupby("comparison_type", as_index=False).agg(
+        weight=("weight", "sum"), weighted=("weighted", "sum"), n_comparisons=("estimate", "size")
+    )
     by["avg_estimate"] = by["weighted"] / by["weight"]
     twfe_b = float(res.twfe_estimate)
     for x in (comp, by):

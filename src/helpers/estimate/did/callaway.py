@@ -48,17 +48,21 @@ class CSResult:
     def _infer(self, est: np.ndarray, IF: np.ndarray) -> dict[str, np.ndarray]:
         """Analytic and multiplier-bootstrap SEs plus the sup-t critical value for a set of parameters."""
         n = self.n
-        se_an = np.sqrt((IF ** 2).sum(axis=0) / n ** 2)
+        se_an = np.sqrt((IF**2).sum(axis=0) / n**2)
         out = {"se_analytic": se_an}
         if self.boot_v is not None:
-            bres = np.sqrt(n) * (self.boot_v @ IF) / n          # B x k, as R did::mboot
+            bres = np.sqrt(n) * (self.boot_v @ IF) / n  # B x k, as R did::mboot
             q75 = np.quantile(bres, 0.75, axis=0, method="inverted_cdf")
             q25 = np.quantile(bres, 0.25, axis=0, method="inverted_cdf")
             bsig = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
             tiny = bsig <= np.sqrt(np.finfo(float).eps) * 10
             bsig = np.where(tiny, np.nan, bsig)
             with np.errstate(invalid="ignore", divide="ignore"):
-                bT = np.nanmax(np.abs(bres / bsig), axis=1) if np.isfinite(bsig).any() else np.full(len(bres), np.nan)
+                bT = (
+                    np.nanmax(np.abs(bres / bsig), axis=1)
+                    if np.isfinite(bsig).any()
+                    else np.full(len(bres), np.nan)
+                )
             crit = float(np.quantile(bT, 1 - self.settings["alpha"], method="inverted_cdf"))
             out["se_boot"] = bsig / np.sqrt(n)
             out["crit_uniform"] = crit
@@ -76,9 +80,11 @@ class CSResult:
             out["conf_low_uniform"] = out["estimate"] - crit * out["std_error"]
             out["conf_high_uniform"] = out["estimate"] + crit * out["std_error"]
             out["crit_uniform"] = crit
-            out["se_type"] = (f"multiplier bootstrap ({self.settings['boot_weights']}, B={self.settings['n_boot']}, "
-                              f"seed={self.settings['seed']}); conf_*: pointwise; conf_*_uniform: simultaneous "
-                              f"(sup-t) band over the rows of this table")
+            out["se_type"] = (
+                f"multiplier bootstrap ({self.settings['boot_weights']}, B={self.settings['n_boot']}, "
+                f"seed={self.settings['seed']}); conf_*: pointwise; conf_*_uniform: simultaneous "
+                f"(sup-t) band over the rows of this table"
+            )
         else:
             out["se_type"] = "analytic (influence function); pointwise intervals only"
         for k, v in (extra or {}).items():
@@ -92,10 +98,19 @@ class CSResult:
         """Tidy ATT(g,t) table (with uniform band over all group-time cells)."""
         a = self.att_gt
         est = a["att"].to_numpy()
-        t = self._tidy([f"ATT({int(g)},{int(tt)})" for g, tt in zip(a["group"], a["time"])], est, self.inf,
-                       {"event_time": (a["time"] - a["group"]).to_numpy().astype(int),
-                        "time": a["time"].to_numpy(), "group": a["group"].to_numpy()})
-        t.loc[a["is_reference"].to_numpy(), ["std_error", "statistic", "p_value", "conf_low", "conf_high"]] = np.nan
+        t = self._tidy(
+            [f"ATT({int(g)},{int(tt)})" for g, tt in zip(a["group"], a["time"])],
+            est,
+            self.inf,
+            {
+                "event_time": (a["time"] - a["group"]).to_numpy().astype(int),
+                "time": a["time"].to_numpy(),
+                "group": a["group"].to_numpy(),
+            },
+        )
+        t.loc[
+            a["is_reference"].to_numpy(), ["std_error", "statistic", "p_value", "conf_low", "conf_high"]
+        ] = np.nan
         return t
 
     def _wif(self, keepers: np.ndarray, pg: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -104,7 +119,7 @@ class CSResult:
         ind = np.column_stack([(G == group[k]).astype(float) - pg[k] for k in keepers])
         s = pg[keepers].sum()
         if1 = ind / s
-        if2 = ind.sum(axis=1, keepdims=True) @ (pg[keepers] / s ** 2)[None, :]
+        if2 = ind.sum(axis=1, keepdims=True) @ (pg[keepers] / s**2)[None, :]
         return if1 - if2
 
     def _agg(self, keepers: np.ndarray, pg: np.ndarray, group: np.ndarray, with_wif: bool = True):
@@ -116,8 +131,12 @@ class CSResult:
             IF = IF + self._wif(keepers, pg, group) @ att[keepers]
         return est, IF
 
-    def aggregate(self, type: Literal["simple", "group", "dynamic", "calendar"] = "dynamic",
-                  min_e: float = -np.inf, max_e: float = np.inf) -> pd.DataFrame:
+    def aggregate(
+        self,
+        type: Literal["simple", "group", "dynamic", "calendar"] = "dynamic",
+        min_e: float = -np.inf,
+        max_e: float = np.inf,
+    ) -> pd.DataFrame:
         """Aggregate ATT(g,t) as R ``did::aggte`` (simple, group, dynamic, calendar).
 
         Returns the per-level rows plus an ``overall`` row (R's overall summary: group-size weighted average
@@ -144,7 +163,10 @@ class CSResult:
                 if len(k) == 0:
                     continue
                 est, IF = self._agg(k, pg, group, with_wif=False)
-                rows.append(est); IFs.append(IF); labels.append(f"group::{int(g)}"); extra.append(g)
+                rows.append(est)
+                IFs.append(IF)
+                labels.append(f"group::{int(g)}")
+                extra.append(g)
             att_g, IF_g = np.array(rows), np.column_stack(IFs)
             gl = np.array(extra)
             pg_sel = pgg[np.searchsorted(glist, gl)]
@@ -153,7 +175,7 @@ class CSResult:
             G = self.unit_g
             ind = np.column_stack([(G == g).astype(float) - p for g, p in zip(gl, pg_sel)])
             s = pg_sel.sum()
-            wif = ind / s - ind.sum(axis=1, keepdims=True) @ (pg_sel / s ** 2)[None, :]
+            wif = ind / s - ind.sum(axis=1, keepdims=True) @ (pg_sel / s**2)[None, :]
             IF_o = IF_g @ w + wif @ att_g
             key = gl
         elif type == "dynamic":
@@ -163,7 +185,10 @@ class CSResult:
                 if len(k) == 0:
                     continue
                 est, IF = self._agg(k, pg, group)
-                rows.append(est); IFs.append(IF); labels.append(f"event_time::{int(ev)}"); extra.append(ev)
+                rows.append(est)
+                IFs.append(IF)
+                labels.append(f"event_time::{int(ev)}")
+                extra.append(ev)
             att_g, IF_g = np.array(rows), np.column_stack(IFs)
             key = np.array(extra)
             pos = key >= 0
@@ -175,7 +200,10 @@ class CSResult:
                 if len(k) == 0:
                     continue
                 est, IF = self._agg(k, pg, group)
-                rows.append(est); IFs.append(IF); labels.append(f"time::{int(t1)}"); extra.append(t1)
+                rows.append(est)
+                IFs.append(IF)
+                labels.append(f"time::{int(t1)}")
+                extra.append(t1)
             att_g, IF_g = np.array(rows), np.column_stack(IFs)
             key = np.array(extra)
             overall = float(att_g.mean())
@@ -206,9 +234,15 @@ def mboot_weights(n: int, B: int, seed: int, kind: str) -> np.ndarray:
     return np.where(rng.random((B, n)) < p, (1 - s5) / 2, (1 + s5) / 2)
 
 
-def callaway_santanna(p: StaggeredPanel, control_group: str = "notyettreated", base_period: str = "varying",
-                      n_boot: int = 499, seed: int = 20240607, alpha: float = 0.05,
-                      boot_weights: str = "rademacher") -> CSResult:
+def callaway_santanna(
+    p: StaggeredPanel,
+    control_group: str = "notyettreated",
+    base_period: str = "varying",
+    n_boot: int = 499,
+    seed: int = 20240607,
+    alpha: float = 0.05,
+    boot_weights: str = "rademacher",
+) -> CSResult:
     """Callaway-Sant'Anna group-time ATTs (outcome-regression DiD, R ``did`` ``est_method="reg"``).
 
     - ``control_group``: "notyettreated" (default; units with g > max(t, base) + anticipation, plus never
@@ -228,8 +262,12 @@ def callaway_santanna(p: StaggeredPanel, control_group: str = "notyettreated", b
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise ParameterError("n_boot", n_boot, hint="a non-negative integer (0 = analytic SEs only)")
     if control_group == "nevertreated" and p.n_never == 0:
-        raise ParameterError("control_group", control_group, CONTROL_GROUPS,
-                             hint="the sample has no never-treated units; use 'notyettreated'")
+        raise ParameterError(
+            "control_group",
+            control_group,
+            CONTROL_GROUPS,
+            hint="the sample has no never-treated units; use 'notyettreated'",
+        )
     Yw = p.wide("y")
     units = Yw.index
     Y = Yw.to_numpy()
@@ -262,8 +300,17 @@ def callaway_santanna(p: StaggeredPanel, control_group: str = "notyettreated", b
             else:
                 ctrl = np.isinf(G) | ((G > max(t, tb) + delta) & (G != g))
             if bi == ti:
-                rows.append({"group": g, "time": t, "base": tb, "att": 0.0, "n_treated": int(treat.sum()),
-                                 "n_control": int(ctrl.sum()), "is_reference": True})
+                rows.append(
+                    {
+                        "group": g,
+                        "time": t,
+                        "base": tb,
+                        "att": 0.0,
+                        "n_treated": int(treat.sum()),
+                        "n_control": int(ctrl.sum()),
+                        "is_reference": True,
+                    }
+                )
                 IFs.append(np.zeros(n))
                 continue
             if ctrl.sum() == 0:
@@ -291,16 +338,33 @@ def callaway_santanna(p: StaggeredPanel, control_group: str = "notyettreated", b
             inf_c = (inf_c1 + alr @ M1) / mD
             IF = np.zeros(n)
             IF[sub] = (n / n1) * (inf_t - inf_c)
-            rows.append({"group": g, "time": t, "base": tb, "att": att, "n_treated": int(treat.sum()),
-                             "n_control": int(ctrl.sum()), "is_reference": False})
+            rows.append(
+                {
+                    "group": g,
+                    "time": t,
+                    "base": tb,
+                    "att": att,
+                    "n_treated": int(treat.sum()),
+                    "n_control": int(ctrl.sum()),
+                    "is_reference": False,
+                }
+            )
             IFs.append(IF)
     if not rows:
         raise EmptySampleError(f"no estimable group-time cells ({len(skipped)} skipped: {skipped[:5]})")
     a = pd.DataFrame(rows)
     a["group"], a["time"], a["base"] = a["group"].astype(int), a["time"].astype(int), a["base"].astype(int)
     a.attrs["skipped"] = skipped
-    settings = {"control_group": control_group, "base_period": base_period, "anticipation": delta, "alpha": alpha,
-                    "n_boot": int(n_boot), "seed": seed, "boot_weights": boot_weights, "n_obs": len(p.data)}
+    settings = {
+        "control_group": control_group,
+        "base_period": base_period,
+        "anticipation": delta,
+        "alpha": alpha,
+        "n_boot": int(n_boot),
+        "seed": seed,
+        "boot_weights": boot_weights,
+        "n_obs": len(p.data),
+    }
     v = mboot_weights(n, n_boot, seed, boot_weights) if n_boot > 0 else None
     res = CSResult(a, np.column_stack(IFs), G, settings, v)
     gt = res.group_time()

@@ -21,8 +21,9 @@ COHORT_RULE = (
 )
 
 
-def cohort_from_treaty(panel: pd.DataFrame, treaty: str, unit_col: str = "iso3",
-                       out_col: str | None = None) -> pd.DataFrame:
+def cohort_from_treaty(
+    panel: pd.DataFrame, treaty: str, unit_col: str = "iso3", out_col: str | None = None
+) -> pd.DataFrame:
     """Return ``panel`` with a cohort column (first ratification year of ``treaty``; never = NaN).
 
     Reads the project panel's ``{treaty}_year`` column (year of the first ratification / accession /
@@ -32,43 +33,52 @@ def cohort_from_treaty(panel: pd.DataFrame, treaty: str, unit_col: str = "iso3",
     col = f"{treaty}_year"
     if col not in panel.columns:
         avail = sorted(c[:-5] for c in panel.columns if c.endswith("_year") and c != "year")
-        raise ParameterError("treaty", treaty, avail or None,
-                             hint=f"the panel has no column {col!r}")
+        raise ParameterError("treaty", treaty, avail or None, hint=f"the panel has no column {col!r}")
     out_col = out_col or f"{treaty}_cohort"
     g = pd.to_numeric(panel[col], errors="coerce").astype("float64")
     nuniq = pd.DataFrame({"u": panel[unit_col], "g": g}).groupby("u")["g"].nunique(dropna=False)
     bad = nuniq[nuniq > 1]
     if len(bad):
-        raise DataError(f"column {col!r} varies within unit(s) {list(bad.index[:10])}; a first-treatment "
-                        f"year must be constant per {unit_col!r}")
+        raise DataError(
+            f"column {col!r} varies within unit(s) {list(bad.index[:10])}; a first-treatment "
+            f"year must be constant per {unit_col!r}"
+        )
     return panel.assign(**{out_col: g})
 
 
-def normalize_cohort(cohort: pd.Series, times: pd.Series | np.ndarray,
-                     column: str = "cohort") -> tuple[np.ndarray, dict[str, int]]:
+def normalize_cohort(
+    cohort: pd.Series, times: pd.Series | np.ndarray, column: str = "cohort"
+) -> tuple[np.ndarray, dict[str, int]]:
     """Normalise a first-treatment column to float with ``np.inf`` = never treated.
 
     Rule (:data:`COHORT_RULE`): NaN/NA/None and +inf mean never treated; 0 means never treated only if every
     observed time is > 0 (else DataError: ambiguous); -inf or non-numeric values raise DataError.
     Returns the array and a count of each never-treated code seen.
     """
-    raw = pd.to_numeric(pd.Series(cohort).astype("object").where(pd.Series(cohort).notna(), np.nan),
-                        errors="coerce")
+    raw = pd.to_numeric(
+        pd.Series(cohort).astype("object").where(pd.Series(cohort).notna(), np.nan), errors="coerce"
+    )
     orig = pd.Series(cohort)
     nonnum = orig.notna() & raw.isna()
     if nonnum.any():
         ex = orig[nonnum].astype(str).unique()[:5].tolist()
-        raise DataError(f"cohort column {column!r} has non-numeric values {ex}; expected a first-treatment "
-                        f"time, or NaN / inf / 0 for never treated")
+        raise DataError(
+            f"cohort column {column!r} has non-numeric values {ex}; expected a first-treatment "
+            f"time, or NaN / inf / 0 for never treated"
+        )
     g = raw.to_numpy(dtype="float64", na_value=np.nan).copy()
     t = np.asarray(pd.to_numeric(pd.Series(times)), dtype="float64")
     counts = {"nan": int(np.isnan(g).sum()), "inf": int(np.isposinf(g).sum()), "zero": int((g == 0).sum())}
     if np.isneginf(g).any():
-        raise DataError(f"cohort column {column!r} contains -inf; valid never-treated codes: NaN, inf, 0 "
-                        f"(0 only when time values are all > 0)")
+        raise DataError(
+            f"cohort column {column!r} contains -inf; valid never-treated codes: NaN, inf, 0 "
+            f"(0 only when time values are all > 0)"
+        )
     if counts["zero"] and np.nanmin(t) <= 0:
-        raise DataError(f"cohort column {column!r} uses 0, but 0 is a possible time value (times range "
-                        f"{np.nanmin(t):g}..{np.nanmax(t):g}); code never-treated units as NaN or inf instead")
+        raise DataError(
+            f"cohort column {column!r} uses 0, but 0 is a possible time value (times range "
+            f"{np.nanmin(t):g}..{np.nanmax(t):g}); code never-treated units as NaN or inf instead"
+        )
     g[np.isnan(g) | np.isposinf(g) | (g == 0)] = NEVER
     return g, counts
 
@@ -121,9 +131,17 @@ def check_columns(df: pd.DataFrame, cols: dict[str, str | None]) -> None:
             raise ParameterError(par, col, sorted(map(str, df.columns)), hint="column not in the panel")
 
 
-def prepare_panel(df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: str,
-                  covariates: list[str] | None = None, anticipation: int = 0,
-                  years: tuple[int, int] | None = None, balance: bool = True) -> StaggeredPanel:
+def prepare_panel(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcome: str,
+    cohort: str,
+    covariates: list[str] | None = None,
+    anticipation: int = 0,
+    years: tuple[int, int] | None = None,
+    balance: bool = True,
+) -> StaggeredPanel:
     """Validate and normalise a tidy panel for staggered-adoption estimators.
 
     Steps (each reported in ``notes``): keep ``years`` (inclusive range) if given; drop rows with a missing
@@ -158,7 +176,9 @@ def prepare_panel(df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: 
     dup = d.duplicated(["unit", "time"])
     if dup.any():
         ex = d.loc[dup, ["unit", "time"]].head(3).to_dict("records")
-        raise DataError(f"duplicate ({unit}, {time}) rows, e.g. {ex}; the panel needs one row per unit and time")
+        raise DataError(
+            f"duplicate ({unit}, {time}) rows, e.g. {ex}; the panel needs one row per unit and time"
+        )
     g, codes = normalize_cohort(d["g_raw"], d["time"], column=cohort)
     d["g"] = g
     d = d.drop(columns="g_raw")
@@ -171,8 +191,10 @@ def prepare_panel(df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: 
     miss = d[["y", *covariates]].isna().any(axis=1)
     counts["rows_missing_dropped"] = int(miss.sum())
     if miss.any():
-        notes.append(f"dropped {int(miss.sum())} rows with missing {outcome!r}"
-                     + (f" or covariates {covariates}" if covariates else ""))
+        notes.append(
+            f"dropped {int(miss.sum())} rows with missing {outcome!r}"
+            + (f" or covariates {covariates}" if covariates else "")
+        )
     d = d[~miss]
     if d.empty:
         raise EmptySampleError(f"no rows with a non-missing {outcome!r} (and covariates) in the sample")
@@ -188,8 +210,10 @@ def prepare_panel(df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: 
     n_always = int(d.loc[always, "unit"].nunique())
     counts["always_treated_dropped"] = n_always
     if n_always:
-        notes.append(f"dropped {n_always} always-treated unit(s) (first treated at or before their first "
-                     f"observed period + anticipation, no untreated pre-period)")
+        notes.append(
+            f"dropped {n_always} always-treated unit(s) (first treated at or before their first "
+            f"observed period + anticipation, no untreated pre-period)"
+        )
         d = d[~always]
     if balance and not d.empty:
         periods = np.sort(d["time"].unique())
@@ -198,26 +222,40 @@ def prepare_panel(df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: 
         n_gap = int(d.loc[gap, "unit"].nunique())
         counts["unbalanced_dropped"] = n_gap
         if n_gap:
-            notes.append(f"dropped {n_gap} unit(s) not observed in all {len(periods)} periods "
-                         f"({periods.min()}-{periods.max()}) to balance the panel")
+            notes.append(
+                f"dropped {n_gap} unit(s) not observed in all {len(periods)} periods "
+                f"({periods.min()}-{periods.max()}) to balance the panel"
+            )
             d = d[~gap]
     if d.empty:
         raise EmptySampleError(
             f"no units left after dropping always-treated / unbalanced units ({'; '.join(notes)}); "
-            f"widen 'years' or choose a treaty/outcome with untreated pre-periods")
+            f"widen 'years' or choose a treaty/outcome with untreated pre-periods"
+        )
     ug = d.drop_duplicates("unit")["g"].to_numpy()
     cohorts = np.unique(ug[np.isfinite(ug)])
     n_never = int(np.isinf(ug).sum())
     if len(cohorts) == 0:
-        raise DataError(f"no treated units left in the sample (cohort column {cohort!r}); nothing to estimate")
+        raise DataError(
+            f"no treated units left in the sample (cohort column {cohort!r}); nothing to estimate"
+        )
     if len(cohorts) == 1 and n_never == 0:
-        raise DataError(f"no variation in treatment timing: every unit is first treated in {cohorts[0]:g} and no "
-                        f"unit is never treated, so no comparison group exists")
+        raise DataError(
+            f"no variation in treatment timing: every unit is first treated in {cohorts[0]:g} and no "
+            f"unit is never treated, so no comparison group exists"
+        )
     if d["time"].nunique() < 2:
         raise EmptySampleError("fewer than two time periods in the sample")
     d = d.sort_values(["unit", "time"]).reset_index(drop=True)
-    counts.update({"n_units": int(d["unit"].nunique()), "n_obs": len(d), "n_never_treated": n_never,
-                   "n_cohorts": len(cohorts), **{f"never_code_{k}": v for k, v in codes.items()}})
+    counts.update(
+        {
+            "n_units": int(d["unit"].nunique()),
+            "n_obs": len(d),
+            "n_never_treated": n_never,
+            "n_cohorts": len(cohorts),
+            **{f"never_code_{k}": v for k, v in codes.items()},
+        }
+    )
     return StaggeredPanel(d, unit, time, outcome, cohort, covariates, int(anticipation), notes, counts)
 
 
@@ -241,7 +279,8 @@ def panel_view(p: StaggeredPanel) -> pd.DataFrame:
     d = p.data
     status = np.where(np.isinf(d["g"]), 2, (d["time"] >= d["g"]).astype(int))
     w = pd.DataFrame({"unit": d["unit"], "time": d["time"], "s": status}).pivot(
-        index="unit", columns="time", values="s")
+        index="unit", columns="time", values="s"
+    )
     order = p.unit_table()["g"].sort_values(kind="stable").index
     return w.loc[order]
 

@@ -15,9 +15,11 @@ from helpers.estimate.did.callaway import CSResult
 HONEST_METHODS = ("relative_magnitudes",)
 
 
-HONEST_CI_METHOD = ("identified set widened by the critical value times the target's SE on each side "
-                    "(diff-diff 3.13 HonestDiD, relative_magnitude: its 'naive FLCI'); not Rambachan-Roth's "
-                    "conditional/hybrid confidence set")
+HONEST_CI_METHOD = (
+    "identified set widened by the critical value times the target's SE on each side "
+    "(diff-diff 3.13 HonestDiD, relative_magnitude: its 'naive FLCI'); not Rambachan-Roth's "
+    "conditional/hybrid confidence set"
+)
 
 
 def cs_event_vcov(cs: CSResult, event_times: list[int]) -> pd.DataFrame:
@@ -39,12 +41,18 @@ def cs_event_vcov(cs: CSResult, event_times: list[int]) -> pd.DataFrame:
             raise ParameterError("event_times", k, hint="no estimable ATT(g,t) cell at this event time")
         cols.append(cs._agg(sel, pg, group)[1])
     IF = np.column_stack(cols)
-    return pd.DataFrame(IF.T @ IF / cs.n ** 2, index=list(event_times), columns=list(event_times))
+    return pd.DataFrame(IF.T @ IF / cs.n**2, index=list(event_times), columns=list(event_times))
 
 
-def honest_did(event_study_tidy: pd.DataFrame, vcov: pd.DataFrame | CSResult | None = None, *,
-               method: str = "relative_magnitudes", mbar_grid=(0, 0.5, 1, 1.5, 2),
-               target: str | int = "average_post", alpha: float = 0.05) -> pd.DataFrame:
+def honest_did(
+    event_study_tidy: pd.DataFrame,
+    vcov: pd.DataFrame | CSResult | None = None,
+    *,
+    method: str = "relative_magnitudes",
+    mbar_grid=(0, 0.5, 1, 1.5, 2),
+    target: str | int = "average_post",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Rambachan-Roth sensitivity of an event-study effect to bounded violations of parallel trends.
 
     Relative magnitudes (Delta^RM): each post-period change of the trend violation is at most ``Mbar`` times the
@@ -76,41 +84,59 @@ def honest_did(event_study_tidy: pd.DataFrame, vcov: pd.DataFrame | CSResult | N
     check_choice("method", method, HONEST_METHODS)
     grid = np.asarray(list(mbar_grid), float)
     if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
-        raise ParameterError("mbar_grid", list(mbar_grid), hint="a non-empty list of finite numbers, 0 or more")
+        raise ParameterError(
+            "mbar_grid", list(mbar_grid), hint="a non-empty list of finite numbers, 0 or more"
+        )
     if not 0 < alpha < 1:
         raise ParameterError("alpha", alpha, hint="a number strictly between 0 and 1")
     es = event_study_tidy[event_study_tidy["event_time"].notna()].copy()
     es["event_time"] = es["event_time"].astype(int)
     if "base_period" in es and (es["base_period"] == "varying").any():
-        raise ParameterError("event_study_tidy", "Callaway-Sant'Anna with base_period='varying'", ["universal"],
-                             hint="pre-period rows must be relative to one reference period; re-run "
-                                  "callaway_santanna(..., base_period='universal')")
+        raise ParameterError(
+            "event_study_tidy",
+            "Callaway-Sant'Anna with base_period='varying'",
+            ["universal"],
+            hint="pre-period rows must be relative to one reference period; re-run "
+            "callaway_santanna(..., base_period='universal')",
+        )
     has_se = es["std_error"].notna() & (es["std_error"] > 0)
     refs = es.loc[~has_se & (es["estimate"] == 0), "event_time"].tolist()
     if len(refs) != 1:
-        raise ParameterError("event_study_tidy", f"reference rows at {refs}",
-                             hint="exactly one reference row (estimate 0, no SE) is needed")
+        raise ParameterError(
+            "event_study_tidy",
+            f"reference rows at {refs}",
+            hint="exactly one reference row (estimate 0, no SE) is needed",
+        )
     ref = int(refs[0])
     if "binned_endpoints" in es and bool(es["binned_endpoints"].iloc[0]):
-        es = es[(es["event_time"] > es["event_time"].min()) & (es["event_time"] < es["event_time"].max())
-                | (es["event_time"] == ref)]
+        es = es[
+            (es["event_time"] > es["event_time"].min()) & (es["event_time"] < es["event_time"].max())
+            | (es["event_time"] == ref)
+        ]
     est = es[es["std_error"].notna() & (es["std_error"] > 0)].sort_values("event_time")
     pre = [k for k in est["event_time"] if k < ref]
     post = [k for k in est["event_time"] if k > ref]
     if not pre or not post:
-        raise EmptySampleError(f"honest_did needs pre and post coefficients around the reference {ref}; "
-                               f"got pre {pre}, post {post}")
+        raise EmptySampleError(
+            f"honest_did needs pre and post coefficients around the reference {ref}; "
+            f"got pre {pre}, post {post}"
+        )
     if pre != list(range(ref - len(pre), ref)) or post != list(range(ref + 1, ref + 1 + len(post))):
-        raise DataError(f"honest_did needs consecutive event times around the reference {ref}; "
-                        f"got pre {pre}, post {post}")
+        raise DataError(
+            f"honest_did needs consecutive event times around the reference {ref}; got pre {pre}, post {post}"
+        )
     ks = pre + post
     if isinstance(vcov, CSResult):
         V = cs_event_vcov(vcov, ks)
     else:
         V = vcov if vcov is not None else event_study_tidy.attrs.get("vcov")
         if V is None:
-            raise ParameterError("vcov", None, hint="no covariance: pass a DataFrame indexed by event time, a "
-                                                    "CSResult, or a frame with attrs['vcov']")
+            raise ParameterError(
+                "vcov",
+                None,
+                hint="no covariance: pass a DataFrame indexed by event time, a "
+                "CSResult, or a frame with attrs['vcov']",
+            )
         missing = [k for k in ks if k not in V.index]
         if missing:
             raise ParameterError("vcov", f"missing event times {missing}", hint=f"needs rows for {ks}")
@@ -121,8 +147,12 @@ def honest_did(event_study_tidy: pd.DataFrame, vcov: pd.DataFrame | CSResult | N
         l_vec = np.array([1.0 if k >= 0 else 0.0 for k in post])
         tlabel = "average_post"
     else:
-        if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or int(target) not in post \
-                or int(target) < 0:
+        if (
+            isinstance(target, bool)
+            or not isinstance(target, (int, np.integer))
+            or int(target) not in post
+            or int(target) < 0
+        ):
             raise ParameterError("target", target, ["average_post"] + [k for k in post if k >= 0])
         l_vec = np.array([1.0 if k == int(target) else 0.0 for k in post])
         tlabel = f"event_time::{int(target)}"
@@ -131,16 +161,36 @@ def honest_did(event_study_tidy: pd.DataFrame, vcov: pd.DataFrame | CSResult | N
     l_vec = l_vec / l_vec.sum()
     dfd = event_study_tidy.attrs.get("df")
     crit = float(stats.t.ppf(1 - alpha / 2, dfd) if dfd is not None else stats.norm.ppf(1 - alpha / 2))
-    pe = {k: PeriodEffect(period=k, effect=float(bk), se=float(sk), t_stat=float(bk / sk),
-                          p_value=float("nan"), conf_int=(float(bk - crit * sk), float(bk + crit * sk)))
-          for k, bk, sk in zip(ks, b, se)}
-    theta = float(l_vec @ b[len(pre):])
-    th_se = float(np.sqrt(l_vec @ Vm[len(pre):, len(pre):] @ l_vec))
+    pe = {
+        k: PeriodEffect(
+            period=k,
+            effect=float(bk),
+            se=float(sk),
+            t_stat=float(bk / sk),
+            p_value=float("nan"),
+            conf_int=(float(bk - crit * sk), float(bk + crit * sk)),
+        )
+        for k, bk, sk in zip(ks, b, se)
+    }
+    theta = float(l_vec @ b[len(pre) :])
+    th_se = float(np.sqrt(l_vec @ Vm[len(pre) :, len(pre) :] @ l_vec))
     res = MultiPeriodDiDResults(
-        period_effects=pe, avg_att=theta, avg_se=th_se, avg_t_stat=theta / th_se, avg_p_value=float("nan"),
-        avg_conf_int=(theta - crit * th_se, theta + crit * th_se), n_obs=int(es["n_obs"].iloc[0]),
-        n_treated=0, n_control=0, pre_periods=pre + [ref], post_periods=post, alpha=alpha, vcov=Vm,
-        reference_period=ref, interaction_indices={k: i for i, k in enumerate(ks)})
+        period_effects=pe,
+        avg_att=theta,
+        avg_se=th_se,
+        avg_t_stat=theta / th_se,
+        avg_p_value=float("nan"),
+        avg_conf_int=(theta - crit * th_se, theta + crit * th_se),
+        n_obs=int(es["n_obs"].iloc[0]),
+        n_treated=0,
+        n_control=0,
+        pre_periods=pre + [ref],
+        post_periods=post,
+        alpha=alpha,
+        vcov=Vm,
+        reference_period=ref,
+        interaction_indices={k: i for i, k in enumerate(ks)},
+    )
     res.df_inference = dfd  # t critical values with the event study's df (diff-diff reads this attribute)
     hd = HonestDiD(method="relative_magnitude", alpha=alpha, l_vec=l_vec)
     rows = []
@@ -164,8 +214,9 @@ def honest_did(event_study_tidy: pd.DataFrame, vcov: pd.DataFrame | CSResult | N
                 mid = (lo + hi) / 2
                 lo, hi = (lo, mid) if covers0(mid) else (mid, hi)
             bd = hi
-    out = pd.DataFrame(rows, columns=["mbar", "conf_low", "conf_high", "id_low", "id_high", "estimate",
-                                      "std_error"])
+    out = pd.DataFrame(
+        rows, columns=["mbar", "conf_low", "conf_high", "id_low", "id_high", "estimate", "std_error"]
+    )
     out["orig_conf_low"] = theta - crit * th_se
     out["orig_conf_high"] = theta + crit * th_se
     out["breakdown_mbar"] = bd

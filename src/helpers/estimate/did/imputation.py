@@ -22,6 +22,7 @@ def imputation_points(p: StaggeredPanel) -> pd.DataFrame:
     """
     from scipy.sparse import csr_matrix, hstack
     from scipy.sparse.linalg import lsqr
+
     d = p.data
     D = (d["time"] >= d["g"] - p.anticipation).to_numpy()
     ucode, uniq_u = pd.factorize(d["unit"])
@@ -37,9 +38,15 @@ def imputation_points(p: StaggeredPanel) -> pd.DataFrame:
     sol = lsqr(Xall[~D], d["y"].to_numpy()[~D], atol=1e-14, btol=1e-14, iter_lim=100000)[0]
     y0 = Xall[D] @ sol
     tr = d[D]
-    out = pd.DataFrame({"unit": tr["unit"].to_numpy(), "time": tr["time"].to_numpy(), "g": tr["g"].to_numpy(),
-                        "event_time": (tr["time"] - tr["g"]).astype(int).to_numpy(),
-                        "tau": tr["y"].to_numpy() - y0})
+    out = pd.DataFrame(
+        {
+            "unit": tr["unit"].to_numpy(),
+            "time": tr["time"].to_numpy(),
+            "g": tr["g"].to_numpy(),
+            "event_time": (tr["time"] - tr["g"]).astype(int).to_numpy(),
+            "tau": tr["y"].to_numpy() - y0,
+        }
+    )
     return out
 
 
@@ -50,16 +57,24 @@ def imputation(p: StaggeredPanel, alpha: float = 0.05, horizon_max: int | None =
     treated observations). Point estimates are checked against :func:`imputation_points` in the tests.
     """
     import diff_diff as dd
+
     df, _ = dd_frame(p)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = dd.ImputationDiD(anticipation=p.anticipation, cluster="unit", alpha=alpha,
-                               horizon_max=horizon_max).fit(
-            df, outcome="y", unit="unit", time="time", first_treat="first_treat",
-            covariates=p.covariates or None)
+        res = dd.ImputationDiD(
+            anticipation=p.anticipation, cluster="unit", alpha=alpha, horizon_max=horizon_max
+        ).fit(
+            df,
+            outcome="y",
+            unit="unit",
+            time="time",
+            first_treat="first_treat",
+            covariates=p.covariates or None,
+        )
         es = res.aggregate("event_study").to_dataframe()
-    out = tidy_from_arrays([f"event_time::{int(k)}" for k in es["event_time"]], es["att"], es["se"],
-                            res.n_obs, p.n_units, alpha)
+    out = tidy_from_arrays(
+        [f"event_time::{int(k)}" for k in es["event_time"]], es["att"], es["se"], res.n_obs, p.n_units, alpha
+    )
     out.insert(1, "event_time", es["event_time"].astype(int).to_numpy())
     out["estimator"] = "imputation_bjs"
     out["se_type"] = "BJS conservative, clustered by unit (diff-diff)"

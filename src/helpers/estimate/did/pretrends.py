@@ -23,8 +23,9 @@ def wald_test(b: np.ndarray, V: np.ndarray, df_denom: int | None = None) -> dict
     return out
 
 
-def pretrend_test(es: pd.DataFrame, V: pd.DataFrame | None = None, cs: CSResult | None = None,
-                  anticipation: int = 0) -> pd.DataFrame:
+def pretrend_test(
+    es: pd.DataFrame, V: pd.DataFrame | None = None, cs: CSResult | None = None, anticipation: int = 0
+) -> pd.DataFrame:
     """Joint Wald test of the pre-period event-study coefficients (event_time < reference) being zero.
 
     ``es``: an event-study frame from this module. The covariance comes from ``V`` (indexed by event time),
@@ -45,9 +46,10 @@ def pretrend_test(es: pd.DataFrame, V: pd.DataFrame | None = None, cs: CSResult 
         glist = np.sort(np.unique(group))
         pgg = np.array([np.mean(cs.unit_g == g) for g in glist])
         pg = pgg[np.searchsorted(glist, group)]
-        IF = np.column_stack([cs._agg(np.flatnonzero((e == k) & ~a["is_reference"].to_numpy()), pg, group)[1]
-                              for k in ks])
-        Vm = IF.T @ IF / cs.n ** 2
+        IF = np.column_stack(
+            [cs._agg(np.flatnonzero((e == k) & ~a["is_reference"].to_numpy()), pg, group)[1] for k in ks]
+        )
+        Vm = IF.T @ IF / cs.n**2
         src = "influence functions"
         dfd = None
     else:
@@ -59,11 +61,23 @@ def pretrend_test(es: pd.DataFrame, V: pd.DataFrame | None = None, cs: CSResult 
         dfd = es.attrs.get("df")
     w = wald_test(b, Vm, dfd)
     est = es["estimator"].iloc[0] if "estimator" in es else ""
-    out = pd.DataFrame({"term": ["pretrend_wald"], "estimate": [np.nan], "std_error": [np.nan],
-                        "statistic": [w["statistic"]], "p_value": [w["p_value"]], "conf_low": [np.nan],
-                        "conf_high": [np.nan], "n_obs": es["n_obs"].iloc[0], "n_units": es["n_units"].iloc[0],
-                        "df": [w["df"]], "event_times": [",".join(map(str, ks))], "estimator": [est],
-                        "test": [f"joint Wald chi2({w['df']}) on pre-period coefficients ({src})"]})
+    out = pd.DataFrame(
+        {
+            "term": ["pretrend_wald"],
+            "estimate": [np.nan],
+            "std_error": [np.nan],
+            "statistic": [w["statistic"]],
+            "p_value": [w["p_value"]],
+            "conf_low": [np.nan],
+            "conf_high": [np.nan],
+            "n_obs": es["n_obs"].iloc[0],
+            "n_units": es["n_units"].iloc[0],
+            "df": [w["df"]],
+            "event_times": [",".join(map(str, ks))],
+            "estimator": [est],
+            "test": [f"joint Wald chi2({w['df']}) on pre-period coefficients ({src})"],
+        }
+    )
     if "p_value_f" in w:
         out["p_value_f"] = w["p_value_f"]
     return out

@@ -15,8 +15,9 @@ from helpers.estimate.did.common import dd_frame, tidy_from_arrays
 from helpers.estimate.fe import demean, fe_codes
 
 
-def sun_abraham(p: StaggeredPanel, control_group: str = "auto", window: tuple[int, int] | None = None,
-                alpha: float = 0.05) -> pd.DataFrame:
+def sun_abraham(
+    p: StaggeredPanel, control_group: str = "auto", window: tuple[int, int] | None = None, alpha: float = 0.05
+) -> pd.DataFrame:
     """Sun-Abraham interaction-weighted event study, clustered by unit (CRV1, G/(G-1)).
 
     A saturated regression ``y ~ sum_{g,e} 1[G=g, t-g=e] + covariates | unit + time`` (reference e = -1 -
@@ -31,8 +32,12 @@ def sun_abraham(p: StaggeredPanel, control_group: str = "auto", window: tuple[in
     if control_group == "auto":
         control_group = "nevertreated" if p.n_never > 0 else "lastcohort"
     if control_group == "nevertreated" and p.n_never == 0:
-        raise ParameterError("control_group", control_group, ("auto", "lastcohort"),
-                             hint="the sample has no never-treated units")
+        raise ParameterError(
+            "control_group",
+            control_group,
+            ("auto", "lastcohort"),
+            hint="the sample has no never-treated units",
+        )
     d = p.data.copy()
     if control_group == "lastcohort":
         glast = p.cohorts.max()
@@ -58,7 +63,7 @@ def sun_abraham(p: StaggeredPanel, control_group: str = "auto", window: tuple[in
     codes = fe_codes(d, ["unit", "time"])
     Z = demean(np.column_stack([d["y"].to_numpy(), X]), codes)
     yd, Xd = Z[:, 0], Z[:, 1:]
-    keep = (Xd ** 2).sum(axis=0) > 1e-10
+    keep = (Xd**2).sum(axis=0) > 1e-10
     Xk = Xd[:, keep]
     XtX_inv = np.linalg.pinv(Xk.T @ Xk)
     beta = XtX_inv @ (Xk.T @ yd)
@@ -79,11 +84,31 @@ def sun_abraham(p: StaggeredPanel, control_group: str = "auto", window: tuple[in
         W[i, [idx[(g, e)] for g in gs]] = w / w.sum()
     est = W @ beta
     cov = W @ V @ W.T
-    out = tidy_from_arrays([f"event_time::{e}" for e in es], est, np.sqrt(np.diag(cov)), len(d),
-                            d["unit"].nunique(), alpha, df=G - 1)
+    out = tidy_from_arrays(
+        [f"event_time::{e}" for e in es],
+        est,
+        np.sqrt(np.diag(cov)),
+        len(d),
+        d["unit"].nunique(),
+        alpha,
+        df=G - 1,
+    )
     out.insert(1, "event_time", es)
-    out = pd.concat([out, pd.DataFrame({"term": [f"event_time::{ref}"], "event_time": [ref], "estimate": [0.0],
-                                        "n_obs": len(d), "n_units": G})], ignore_index=True)
+    out = pd.concat(
+        [
+            out,
+            pd.DataFrame(
+                {
+                    "term": [f"event_time::{ref}"],
+                    "event_time": [ref],
+                    "estimate": [0.0],
+                    "n_obs": len(d),
+                    "n_units": G,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     out = out.sort_values("event_time").reset_index(drop=True)
     out["estimator"] = "sun_abraham"
     out["se_type"] = "CRV1 by unit (G/(G-1)), delta method with fixed cohort-share weights, t(G-1)"
@@ -104,23 +129,38 @@ def sun_abraham(p: StaggeredPanel, control_group: str = "auto", window: tuple[in
     return out
 
 
-def sun_abraham_dd(p: StaggeredPanel, control_group: str = "nevertreated", alpha: float = 0.05) -> pd.DataFrame:
+def sun_abraham_dd(
+    p: StaggeredPanel, control_group: str = "nevertreated", alpha: float = 0.05
+) -> pd.DataFrame:
     """Sun-Abraham via diff-diff's ``SunAbraham`` (reference implementation used to check :func:`sun_abraham`;
     slow on long panels with many cohorts). ``control_group``: "nevertreated" or "notyettreated"."""
     import diff_diff as dd
+
     check_choice("control_group", control_group, CONTROL_GROUPS)
     df, _ = dd_frame(p)
     cg = {"nevertreated": "never_treated", "notyettreated": "not_yet_treated"}[control_group]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = dd.SunAbraham(control_group=cg, anticipation=p.anticipation, cluster="unit", alpha=alpha).fit(
-            df, outcome="y", unit="unit", time="time", first_treat="first_treat",
-            covariates=p.covariates or None)
+            df,
+            outcome="y",
+            unit="unit",
+            time="time",
+            first_treat="first_treat",
+            covariates=p.covariates or None,
+        )
     r = res.to_dataframe()
-    out = tidy_from_arrays([f"event_time::{int(k)}" for k in r["relative_period"]], r["effect"], r["se"],
-                            p.data.shape[0], p.n_units, alpha)
+    out = tidy_from_arrays(
+        [f"event_time::{int(k)}" for k in r["relative_period"]],
+        r["effect"],
+        r["se"],
+        p.data.shape[0],
+        p.n_units,
+        alpha,
+    )
     out.insert(1, "event_time", r["relative_period"].astype(int).to_numpy())
     out["estimator"] = "sun_abraham_diffdiff"
-    out.attrs["overall"] = tidy_from_arrays(["att"], [res.overall_att], [res.overall_se], p.data.shape[0],
-                                             p.n_units, alpha)
+    out.attrs["overall"] = tidy_from_arrays(
+        ["att"], [res.overall_att], [res.overall_se], p.data.shape[0], p.n_units, alpha
+    )
     return out

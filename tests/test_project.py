@@ -20,7 +20,7 @@ def test_environment_yml_in_sync_with_pyproject():
     proj = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]
     deps = env["dependencies"]
     py = [d for d in deps if isinstance(d, str) and d.startswith("python=")]
-    assert py == ["python=3.11"] and ">=3.11,<3.12" == proj["requires-python"]
+    assert py == ["python=3.11"] and proj["requires-python"] == ">=3.11,<3.12"
     pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
     assert pip == ["-e .[dev]"], "environment.yml must install the project itself (pins live in pyproject)"
     # no conda package may shadow a pinned Python dependency with another version

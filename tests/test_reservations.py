@@ -203,7 +203,7 @@ def test_missing_or_extra_state_is_an_error(tmp_path):
 
 
 def test_bad_code_values_are_errors(tmp_path):
-    row = {c: "" for c in R.COLUMNS} | {"participant": "X", "iso3": "XXX", **{c: "0" for c in R.CODES}}
+    row = dict.fromkeys(R.COLUMNS, "") | {"participant": "X", "iso3": "XXX", **dict.fromkeys(R.CODES, "0")}
     p = tmp_path / "coding.csv"
     pd.DataFrame([row | {"res_art2": "2"}]).to_csv(p, index=False)
     with pytest.raises(DataError, match=r"column 'res_art2' must be 0 or 1; rows \[2\]"):

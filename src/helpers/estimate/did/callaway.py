@@ -116,7 +116,7 @@ class CSResult:
     def _wif(self, keepers: np.ndarray, pg: np.ndarray, group: np.ndarray) -> np.ndarray:
         """R did's ``wif``: influence of estimating the group-share weights (n x len(keepers))."""
         G = self.unit_g
-        ind = np.column_stack([(G == group[k]).astype(float) - pg[k] for k in keepers])
+        ind = np.column_stack([(group[k] == G).astype(float) - pg[k] for k in keepers])
         s = pg[keepers].sum()
         if1 = ind / s
         if2 = ind.sum(axis=1, keepdims=True) @ (pg[keepers] / s**2)[None, :]
@@ -173,7 +173,7 @@ class CSResult:
             w = pg_sel / pg_sel.sum()
             overall = float((att_g * w).sum())
             G = self.unit_g
-            ind = np.column_stack([(G == g).astype(float) - p for g, p in zip(gl, pg_sel)])
+            ind = np.column_stack([(g == G).astype(float) - p for g, p in zip(gl, pg_sel)])
             s = pg_sel.sum()
             wif = ind / s - ind.sum(axis=1, keepdims=True) @ (pg_sel / s**2)[None, :]
             IF_o = IF_g @ w + wif @ att_g
@@ -294,11 +294,11 @@ def callaway_santanna(
             else:
                 bi = gbase
             tb = tlist[bi]
-            treat = G == g
+            treat = g == G
             if control_group == "nevertreated":
                 ctrl = np.isinf(G)
             else:
-                ctrl = np.isinf(G) | ((G > max(t, tb) + delta) & (G != g))
+                ctrl = np.isinf(G) | ((max(t, tb) + delta < G) & (g != G))
             if bi == ti:
                 rows.append(
                     {

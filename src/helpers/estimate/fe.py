@@ -1,8 +1,8 @@
 """The fixed-effects kernel: every estimator of the package sweeps fixed effects out through this module.
 
 - :func:`fe_codes` - integer codes of one or more fixed-effect columns;
-- :func:`demean` - project columns off any number of fixed effects (method of alternating projections, as
-  pyfixest's ``demean`` and fixest);
+- :func:`demean` - project columns off any number of fixed effects: exactly for one or two (the
+  :class:`TwoWaySweeper`), by alternating projections for more (as pyfixest's ``demean`` and fixest);
 - :class:`TwoWaySweeper` - the exact country + year projection of one estimation sample, with exact
   leave-one-country-out downdates (:meth:`TwoWaySweeper.loo_corrections`) for the CRV3 jackknife;
 - :func:`twfe_crv3` / :func:`jackknife_vcov` - CRV3 without refits; :func:`collinear_keep` - the collinearity check;
@@ -32,18 +32,31 @@ def pyfixest_demeaner():
 def demean(M: np.ndarray, fe_codes: np.ndarray, tol: float = 1e-10, maxiter: int = 10_000) -> np.ndarray:
     """Project the columns of ``M`` off the fixed effects (``fe_codes``: n x k integer codes).
 
-    Alternating projections (method of alternating projections, as in pyfixest's ``demean`` and fixest):
-    subtract group means for each fixed effect in turn until no entry changes by more than ``tol``
-    (relative to the column scale). One sweep is exact for a single fixed effect and for balanced two-way
-    panels. Hand-written with sparse group sums because importing pyfixest costs ~3 s of CPU in a notebook that
-    needs nothing else from it; tested against ``pyfixest.estimation.demean``.
+    The one fixed-effects sweep of the package. Two fixed effects (the country + year case of every design here)
+    are projected out exactly by :class:`TwoWaySweeper` (no iteration; balanced or not); one fixed effect is a
+    single exact sweep of group means; three or more use the method of alternating projections (as pyfixest's
+    ``demean`` and fixest) until no entry changes by more than ``tol`` relative to the column scale. Tested against
+    ``pyfixest.estimation.demean`` (tests/test_fe.py).
     """
-    from scipy import sparse
-
     M = np.array(M, dtype=np.float64, copy=True)
     if M.ndim == 1:
         M = M[:, None]
     codes = np.asarray(fe_codes).reshape(len(M), -1).astype(np.int64)
+    if codes.shape[1] == 2 and len(M):
+        return _two_way(M, codes)
+    return _alternating_projections(M, codes, tol, maxiter)
+
+
+def _two_way(M: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    order = np.argsort(codes[:, 0], kind="stable")
+    out = np.empty_like(M)
+    out[order] = TwoWaySweeper(codes[order, 0], codes[order, 1]).sweep(M[order])
+    return out
+
+
+def _alternating_projections(M: np.ndarray, codes: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
+    from scipy import sparse
+
     n = len(M)
     ops = []
     for j in range(codes.shape[1]):
@@ -59,7 +72,7 @@ def demean(M: np.ndarray, fe_codes: np.ndarray, tol: float = 1e-10, maxiter: int
             step = means[c]
             M -= step
             delta = max(delta, float((np.abs(step) / scale).max()) if n else 0.0)
-        if delta < tol or len(ops) == 1:
+        if delta < tol or len(ops) <= 1:
             return M
     raise DataError(f"fixed-effect demeaning did not converge in {maxiter} sweeps")
 

@@ -63,7 +63,9 @@ def test_pyfixest_demeaner_reaches_the_exact_solution():
     df = pd.DataFrame(rows, columns=["u", "t"])
     df["x"] = rng.normal(size=len(df)) + 0.1 * df["u"]
     df["w"] = rng.normal(size=len(df))
-    df["y"] = 0.5 * df["x"] - 0.2 * df["w"] + 0.05 * df["u"] + 0.03 * (df["t"] - 2000) + rng.normal(size=len(df))
+    df["y"] = (
+        0.5 * df["x"] - 0.2 * df["w"] + 0.05 * df["u"] + 0.03 * (df["t"] - 2000) + rng.normal(size=len(df))
+    )
     m = pf.feols("y ~ x + w | u + t", data=df, demeaner=fe.pyfixest_demeaner())
     Z = fe.demean(df[["y", "x", "w"]].to_numpy(), fe.fe_codes(df, ["u", "t"]))
     beta = np.linalg.lstsq(Z[:, 1:], Z[:, 0], rcond=None)[0]

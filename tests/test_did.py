@@ -75,7 +75,7 @@ def _dd_cs(p, control_group, base_period="varying"):
         ).fit(d, outcome="y", unit="unit", time="time", first_treat="g0", aggregate="all")
 
 
-# ---------------------------------------------------------------- published values (R did docs, SOURCES.md)
+# ----------------------------------------------------------- published values (R did docs; docs/methods.md)
 
 
 @pytest.mark.realdata

@@ -110,7 +110,7 @@ def test_vdem(frames):
     assert set(v["v2x_regime"].dropna().unique()) <= {0, 1, 2, 3}
     assert v["v2lgfemleg"].dropna().between(0, 100).all()
     assert v["year"].min() == 1970 and v["year"].max() == 2023
-    # SOURCES.md: 9,170 country-years of 182 units; the loader drops exactly the excluded V-Dem units
+    # docs/data.md#vdemlite: 9,170 country-years of 182 units; the loader drops exactly the excluded units
     raw = common.read_r(vdem.VDEM_FILE, "vdemlite")
     assert len(raw) == 9170 and raw["country_text_id"].nunique() == 182
     ex = countries.exclusions()
@@ -124,7 +124,7 @@ def test_vdem(frames):
 @pytest.mark.realdata
 def test_vdem_codebook(frames):
     cb = frames["load_vdem_codebook"]
-    assert len(cb) == 781  # SOURCES.md
+    assert len(cb) == 781  # docs/data.md#vdem_codebook
     tags = set(cb["column"])
     assert {"v2x_gender", "v2lgfemleg", "v2x_polyarchy", "v2xcs_ccsi"} <= tags
 
@@ -136,7 +136,7 @@ def test_vdem_codebook(frames):
 @pytest.mark.realdata
 def test_ciri(frames):
     c = frames["load_ciri"]
-    assert len(c) == 5043  # SOURCES.md: 6,262 rows - 1,219 placeholders
+    assert len(c) == 5043  # docs/data.md#ciri: 6,262 rows - 1,219 placeholders
     for col in ["wecon", "wopol", "wosoc"]:
         assert set(c[col].dropna().unique()) <= {0, 1, 2, 3}
     assert c["physint"].dropna().between(0, 8).all()
@@ -174,7 +174,7 @@ def test_cirights(frames):
 
 @pytest.mark.realdata
 def test_ciri_and_cirights_agree_as_documented(frames):
-    """SOURCES.md: 1981-2011 agreement 99.8 % (WECON) and 99.9 % (WOPOL) on ~5,042 matched rows."""
+    """Agreement 1981-2011: WECON 99.8 %, WOPOL 99.9 %, ~5,042 rows (docs/data.md#cirights_2016_hackathon)."""
     m = frames["load_ciri"].merge(frames["load_cirights"], on=["iso3", "year"])
     m = m[m["year"] <= 2011]
     assert len(m) >= 5042
@@ -215,7 +215,7 @@ def test_wbl_report_year_shift_against_raw_sheet():
 @pytest.mark.realdata
 def test_wdi(frames):
     d = frames["load_wdi"]
-    assert len(d) == 13760 and d["iso3"].nunique() == 215  # SOURCES.md
+    assert len(d) == 13760 and d["iso3"].nunique() == 215  # docs/data.md#wdi_plsc504
     assert d["year"].min() == 1960 and d["year"].max() == 2023
     assert {
         "sg_gen_parl_zs",
@@ -239,7 +239,7 @@ def test_income_groups(frames):
     assert pd.isna(s.loc[("ALB", 1987), "income_group"])  # ".." = not classified
     assert s.loc[("ALB", 1990), "income_group_fy"] == "FY92"
     assert s.loc[("YEM", 1987), "income_group"] == "LM"  # "LM*" footnote mark dropped
-    # SOURCES.md: 224 economies; 6 historical units / Channel Islands are excluded
+    # docs/data.md#wb_income_class: 224 economies; 6 historical units / Channel Islands are excluded
     assert g["iso3"].nunique() == 224 - 6 and "XKX" in set(g["iso3"])
     assert len(g) == g["iso3"].nunique() * 37
 
@@ -275,7 +275,7 @@ def test_polity(frames):
     assert p["polity"].dropna().between(-10, 10).all()
     assert p[["democ", "autoc"]].stack().dropna().between(0, 10).all()
     raw = pd.read_csv(paths.raw_path(polity.POLITY_FILE), encoding="utf-8-sig")
-    assert len(raw) == 17574  # SOURCES.md
+    assert len(raw) == 17574  # docs/data.md#polity5
     s = p.set_index(["iso3", "year"])
     # transition years keep the unit in force at year end (the one that continues)
     for iso3, year, ccode in [
@@ -304,7 +304,7 @@ def test_polity(frames):
 
 @pytest.mark.realdata
 def test_polity2_agrees_with_gapminders_polity_import(frames):
-    """Second copy of the same series, mapped through another scheme (Gapminder geo): SOURCES.md says they agree."""
+    """Second copy of the same series, through another code scheme (Gapminder geo): docs/data.md#polity5."""
     m = frames["load_polity"].merge(frames["load_gapminder"], on=["iso3", "year"])
     both = m.dropna(subset=["polity2", "democracy_score_use_as_color"])
     assert len(both) > 15000
@@ -323,7 +323,7 @@ def test_ucdp(frames):
     ).all()
     # independent recount from the raw file: every (GW location, year) of a conflict-year row
     raw = pd.read_csv(paths.raw_path(ucdp.UCDP_FILE), dtype=str, keep_default_na=False)
-    assert len(raw) == 2626  # SOURCES.md
+    assert len(raw) == 2626  # docs/data.md#ucdp_prio_acd
     s = u.set_index(["iso3", "year"])
     assert s.loc[("SRB", 1999), "ucdp_war"] == 1  # Kosovo war, GW 345
     assert s.loc[("CHE", 2000), "ucdp_conflict"] == 0
@@ -354,14 +354,14 @@ def test_ucdp_with_a_caller_frame():
 def test_maddison(frames):
     m = frames["load_maddison"]
     assert (m["mpd_gdppc"].dropna() > 0).all()  # UAE 1991-92 zeros are gaps
-    assert m["iso3"].nunique() == 169 - 3  # SOURCES.md 169 countries minus CSK/SUN/YUG
+    assert m["iso3"].nunique() == 169 - 3  # docs/data.md#maddison: 169 countries minus CSK/SUN/YUG
     assert m["year"].max() == 2018
 
 
 @pytest.mark.realdata
 def test_mmr(frames):
     d = frames["load_mmr"]
-    assert d["iso3"].nunique() == 185  # SOURCES.md, once aggregates are removed
+    assert d["iso3"].nunique() == 185  # docs/data.md#unsdg_open_numbers, once aggregates are removed
     assert d["year"].min() == 2000 and d["year"].max() == 2017
     assert len(d) == 185 * 18
     assert (d["sh_sta_mmr"] > 0).all()
@@ -371,12 +371,12 @@ def test_mmr(frames):
 def test_apt(frames):
     a = frames["load_apt_nhri"]
     assert set(a["nhri_a_status"].dropna().unique()) == {0.0, 1.0}
-    assert a["iso3"].nunique() == 196  # SOURCES.md: 196 states
+    assert a["iso3"].nunique() == 196  # docs/data.md#apt_torture_prevention_2025: 196 states
     assert a.loc[a["iso3"] == "PRK", "nhri_a_status"].isna().all()  # documented DPRK error
     ever = a.groupby("iso3")["nhri_a_status"].max()
     assert (ever == 1).sum() == 86 - 1  # 86 "Yes" minus DPRK
     first = a[a["nhri_a_status"] == 1].groupby("iso3")["year"].min()
-    assert first.min() == 1999 and first.max() == 2024  # SOURCES.md: years 1999-2024
+    assert first.min() == 1999 and first.max() == 2024  # docs/data.md#apt_torture_prevention_2025
     # monotone: once 1, stays 1 (current-status data cannot show lapses)
     assert (a.dropna().groupby("iso3")["nhri_a_status"].diff().dropna() >= 0).all()
     long = frames["load_apt_indicators"]

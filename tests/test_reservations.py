@@ -88,7 +88,7 @@ def test_normalised_hash_ignores_whitespace_only():
 def test_table_covers_every_state_in_dgdec(res):
     page = set(untc.parse_declarations("cedaw")["participant"])
     assert set(res.index) == page
-    assert len(page) == 79  # SOURCES.md: CEDAW declarations table has 79 states
+    assert len(page) == 79  # docs/data.md#untc_hr_treaties_2026: CEDAW declarations table has 79 states
     assert res["iso3"].is_unique
 
 

@@ -18,8 +18,8 @@ needs_pages = pytest.mark.skipif(
     not (HTML / "cedaw.html").exists(), reason="UNTC pages not fetched (make data)"
 )
 
-#: Parties per instrument as published in SOURCES.md (checked there against the HTML participant tables).
-SOURCES_MD_PARTIES = {
+#: Parties per instrument as documented in docs/data.md#untc_hr_treaties_2026 (HTML participant tables).
+DOCUMENTED_PARTIES = {
     "cedaw": 189,
     "cedaw_op": 116,
     "iccpr": 175,
@@ -106,11 +106,11 @@ def test_registry_facts_match_page(treaty):
 @needs_pages
 @pytest.mark.parametrize("treaty", list(T.TREATIES))
 def test_party_counts(rat, treaty):
-    """Parties = participants with an act that was not denounced; equal to the page's own 'Parties' line and SOURCES.md."""
+    """Parties = participants with an act not denounced; equal to the page's own 'Parties' line and docs/data.md."""
     n = len(_parties(rat, treaty))
     assert n == untc.page_header(treaty)["parties"]
-    if treaty in SOURCES_MD_PARTIES:
-        assert n == SOURCES_MD_PARTIES[treaty]
+    if treaty in DOCUMENTED_PARTIES:
+        assert n == DOCUMENTED_PARTIES[treaty]
 
 
 @pytest.mark.realdata
@@ -180,7 +180,7 @@ def test_entry_into_force_matches_page(treaty):
 @pytest.mark.realdata
 @needs_pages
 def test_predecessor_rows_cedaw(rat):
-    """Dates as quoted in SOURCES.md caveat 5 (footnotes 23, 16, 6 and 70 of the CEDAW page)."""
+    """Dates as in docs/data.md#untc_hr_treaties_2026 (footnotes 23, 16, 6 and 70 of the CEDAW page)."""
     p = rat[(rat["treaty"] == "cedaw") & rat["is_predecessor"]].set_index("iso3")
     assert sorted(p.index) == ["CSK", "DDR", "YMD", "YUG"]
     assert p.loc["CSK", "ratification_date"] == pd.Timestamp("1982-02-16")
@@ -248,7 +248,7 @@ def test_every_participant_maps_to_iso3(rat):
     # one code per UNTC name and one name per code (no two participants collapse onto one ISO3)
     names = rat[~rat["is_predecessor"]].drop_duplicates(["participant", "iso3"])
     assert not names["participant"].duplicated().any() and not names["iso3"].duplicated().any()
-    assert len(names) == 198  # SOURCES.md: 198 distinct participant names
+    assert len(names) == 198  # docs/data.md#untc_hr_treaties_2026: 198 distinct participant names
 
 
 @pytest.mark.realdata

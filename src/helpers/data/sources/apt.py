@@ -65,7 +65,7 @@ APT_KNOWN_ERRORS: dict[str, tuple[tuple[str, ...], str]] = {
         ("nhri_a_status",),
         (
             "DPRK 'Yes (2004)' for a Paris-Principles NHRI is apparently copied from the "
-            "Republic of Korea (SOURCES.md); set to NA"
+            "Republic of Korea (docs/data.md#apt_torture_prevention_2025); set to NA"
         ),
     ),
 }

@@ -136,7 +136,7 @@ def load_cirights() -> pd.DataFrame:
     2013-2015 is coded 439, Burkina Faso's code) and the CIRI rules otherwise: placeholder rows (no ``kill``)
     dropped; every negative value (-999, -99, -77, -66, and -308 = 4 x -77 in two physint sums) -> NaN;
     rows without a COW code (Serbia, Montenegro, Kosovo) mapped by name. The exact CIRIGHTS version cannot be
-    verified (SOURCES.md); use it to extend CIRI past 2011, not as a replacement.
+    verified (docs/data.md#cirights_2016_hackathon); use it to extend CIRI past 2011, not as a replacement.
     """
     cols = list(CIRIGHTS_COLUMNS)
     key = _CIRI_PLACEHOLDER_KEY.lower()

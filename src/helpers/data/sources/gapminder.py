@@ -74,7 +74,7 @@ GAPMINDER_CONCEPTS: dict[str, tuple[str, str]] = {
 GAPMINDER_LFPR = "females_aged_15plus_labour_force_participation_rate_percent"
 
 
-#: last year kept from the ILO modelled LFPR series (later years are ILO projections; SOURCES.md)
+#: last year kept from the ILO modelled LFPR series (later years are projections; docs/data.md#gapminder_sg)
 GAPMINDER_LFPR_LAST_YEAR = 2023
 
 

@@ -17,7 +17,7 @@ def imputation_points(p: StaggeredPanel) -> pd.DataFrame:
     (least squares, exact), Y(0) imputed for treated observations, tau_it = Y - Y(0).
 
     Returns one row per treated observation: unit, time, g, event_time, tau. Used to check
-    :func:`imputation` and as the fallback where pyfixest ``did2s`` drops singleton units (TOOLCHAIN pitfall 10):
+    :func:`imputation` and as the fallback where pyfixest ``did2s`` drops singleton units (docs/methods.md):
     here a unit with a single untreated period keeps its fixed effect (it is exactly identified).
     """
     from scipy.sparse import csr_matrix, hstack

@@ -6,7 +6,8 @@
 - ``panel.parquet`` / ``panel.csv``: one row per ``iso3`` x ``year``;
 - ``ratifications.parquet`` / ``.csv``: the ratification table (one row per participant x instrument);
 - ``cedaw_reservations.parquet``: the reviewed CEDAW reservation coding joined to its text;
-- ``data_dictionary.csv``: column, meaning, source, unit, first_year, last_year, n_countries.
+- ``data_dictionary.csv``: column, label, role, meaning, source, unit (from the variable registry), first_year,
+  last_year, n_countries, n_nonmissing (observed in the panel).
 
 Treaty columns, for every instrument ``t`` (see :data:`helpers.data.treaties.TREATIES`):
 
@@ -24,6 +25,10 @@ Palestine, Cook Islands, Niue), in its years in the state system or in V-Dem (``
 years). Units that cannot become parties (V-Dem's Hong Kong, Taiwan, Kosovo) are left out: in a treaty-effects
 design they would pose as never-treated controls.
 
+Columns: exactly those of the variable registry (``data/reference/variables.csv``, :mod:`helpers.data.variables`).
+The build runs each loader the registry names once and keeps the columns registered for it; a loader column the
+registry lacks, or a registered column a loader does not return, is a DataError naming the loader and the columns.
+
 Every write goes to a temporary file and is renamed into place only after validation, so a failed build leaves the
 previous good outputs untouched.
 """
@@ -40,66 +45,24 @@ import pandas as pd
 from helpers.core import paths
 from helpers.core.errors import DataError, EmptySampleError, ParameterError
 from helpers.core.params import check_choices
-from helpers.data import reservations, sources, untc
+from helpers.data import reservations, untc, variables
 from helpers.data.countries import iso3_name, state_system_frame
 from helpers.data.schemas import validate_panel, validate_ratifications
-from helpers.data.sources import apt, ciri, gapminder, maddison, polity, sdg, ucdp, vdem, wbl, wdi, worldbank
+from helpers.data.sources import worldbank
 from helpers.data.treaties import TREATIES
 
 FIRST_YEAR = 1970
 SUCCESSOR_RULES = ("inherit", "own_act")
 
-#: outcome columns the analyses offer (the data dictionary marks them role="outcome")
-OUTCOMES = [
-    "v2x_gender",
-    "v2x_gencl",
-    "v2x_gencs",
-    "v2x_genpp",
-    "v2lgfemleg",
-    "v2clacjstw",
-    "v2cldmovew",
-    "v2csgender",
-    "v2pepwrgen",
-    "v2cldiscw",
-    "v2clslavef",
-    "v2clprptyw",
-    "v2mefemjrn",
-    "v2xpe_exlgender",
-    "v2clgencl",
-    "wecon",
-    "wopol",
-    "wosoc",
-    "physint",
-    "wecon_cirights",
-    "wopol_cirights",
-    "wbl_index",
-    "wbl_mobility",
-    "wbl_workplace",
-    "wbl_pay",
-    "wbl_marriage",
-    "wbl_parenthood",
-    "wbl_entrepreneurship",
-    "wbl_assets",
-    "wbl_pension",
-    "sg_gen_parl_zs",
-    "sh_sta_mmr",
-]
-#: control columns
-CONTROLS = [
-    "ln_gdppc",
-    "ln_pop",
-    "v2x_polyarchy",
-    "v2x_libdem",
-    "polity2",
-    "v2xcs_ccsi",
-    "v2x_civlib",
-    "ucdp_conflict",
-    "ucdp_war",
-    "nhri_a_status",
-    "e_peaveduc",
-    "e_miurbani",
-]
-ORDINAL_OUTCOMES = ["wecon", "wopol", "wosoc", "physint", "wecon_cirights", "wopol_cirights"]
+#: outcome, control and ordinal-outcome column lists: module attributes read from the variable registry
+_REGISTRY_LISTS = ("OUTCOMES", "CONTROLS", "ORDINAL_OUTCOMES")
+
+
+def __getattr__(name: str) -> list[str]:
+    """``OUTCOMES``, ``CONTROLS``, ``ORDINAL_OUTCOMES``: as :mod:`helpers.data.variables` has them."""
+    if name in _REGISTRY_LISTS:
+        return getattr(variables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -231,7 +194,7 @@ def build(
     tick("ratifications")
 
     frames = indicator_frames()
-    vdem_frame = frames["V-Dem (vdemlite)"]
+    vdem_frame = _rows_frame(frames)
     regions = worldbank.load_regions()
     states = set(
         rat.loc[
@@ -244,12 +207,7 @@ def build(
     # panel.attrs["excluded_units"]
     codes = sorted(states)
     excluded_units = sorted(set(vdem_frame["iso3"]) - states)
-    last_outcome_year = max(
-        int(df.loc[df[[c for c in df.columns if c in OUTCOMES]].notna().any(axis=1), "year"].max())
-        for df in frames.values()
-        if any(c in OUTCOMES for c in df.columns)
-    )
-    lo, hi = first_year, (last_year or last_outcome_year)
+    lo, hi = first_year, (last_year or last_outcome_year(frames))
     if lo > hi:
         raise ParameterError("last_year", hi, hint=f"must not be before first_year={lo}")
     frame = country_year_frame(codes, lo, hi, vdem_frame[["iso3", "year"]])
@@ -272,6 +230,7 @@ def build(
     tick("indicators")
 
     panel = add_derived(panel)
+    check_registered_columns(panel, treaties)
     panel = panel.sort_values(["iso3", "year"], ignore_index=True).copy()  # copy: one defragmented block
     panel.attrs["excluded_units"] = excluded_units
     tick("derived")
@@ -320,23 +279,68 @@ def _safe_name(fn, code):
         return code
 
 
+#: the loader whose country-years (with the state system) define the panel's rows and its excluded units
+ROWS_LOADER = "vdem.load_vdem"
+
+
 def indicator_frames() -> dict[str, pd.DataFrame]:
-    """Every loader's tidy frame, keyed by a label used in error messages."""
-    frames = {
-        "V-Dem (vdemlite)": vdem.load_vdem(),
-        "CIRI 2014": ciri.load_ciri(),
-        "CIRIGHTS early release": ciri.load_cirights(),
-        "Women, Business and the Law": wbl.load_wbl(),
-        "World Development Indicators": wdi.load_wdi(),
-        "Gapminder": gapminder.load_gapminder(),
-        "Polity5": polity.load_polity(),
-        "Maddison 2020": maddison.load_maddison(),
-        "World Bank income groups": worldbank.load_income_groups(),
-        "SDG maternal mortality": sdg.load_mmr(),
-        "APT NHRI proxy": apt.load_apt_nhri(),
-    }
-    frames["UCDP/PRIO ACD"] = ucdp.load_ucdp()
-    return frames
+    """Every loader the variable registry names, run once, keyed by its ``module.function`` name.
+
+    Each frame holds ``iso3``, ``year`` and exactly the columns the registry assigns to that loader (in the loader's
+    order); a column the registry lacks, or a registered column the loader does not return, raises DataError.
+    """
+    return {name: registered_frame(name, fn()) for name, fn in variables.loaders().items()}
+
+
+def registered_frame(loader: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (a loader's output) if its value columns are exactly those registered for ``loader``; else DataError."""
+    keys = ["iso3", "year"]
+    if [c for c in keys if c not in df.columns]:
+        raise DataError(f"loader {loader}: returns columns {list(df.columns)[:10]}, without the keys {keys}")
+    want = variables.loader_columns(loader)
+    have = [c for c in df.columns if c not in keys]
+    extra, absent = [c for c in have if c not in want], [c for c in want if c not in have]
+    if extra or absent:
+        raise DataError(
+            f"loader {loader}: returns column(s) {extra} that {variables.table_path()} does not register, and "
+            f"does not return registered column(s) {absent}; add one registry row per new column (or drop it in "
+            f"the loader) and remove the rows of columns the loader no longer makes"
+        )
+    return df[[*keys, *have]]
+
+
+def _rows_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    if ROWS_LOADER not in frames:
+        raise DataError(
+            f"{variables.table_path()}: no column is registered for loader {ROWS_LOADER}, whose country-years "
+            f"define the panel rows; loaders registered: {list(frames)}"
+        )
+    return frames[ROWS_LOADER]
+
+
+def last_outcome_year(frames: dict[str, pd.DataFrame]) -> int:
+    """The latest year in which any registered outcome has a value, over the loaders' frames."""
+    outcomes = set(variables.OUTCOMES)
+    years = [
+        int(df.loc[df[cols].notna().any(axis=1), "year"].max())
+        for df in frames.values()
+        if (cols := [c for c in df.columns if c in outcomes])
+    ]
+    if not years:
+        raise DataError(f"{variables.table_path()}: no loader returns a registered outcome")
+    return max(years)
+
+
+def check_registered_columns(panel: pd.DataFrame, treaties: Iterable[str]) -> None:
+    """The built panel must hold exactly the columns the registry lists for ``treaties``; else DataError."""
+    want = variables.registered_columns(treaties)
+    extra = [c for c in panel.columns if c not in want]
+    absent = [c for c in want if c not in panel.columns]
+    if extra or absent:
+        raise DataError(
+            f"panel: column(s) {extra} are not registered in {variables.table_path()}, and registered column(s) "
+            f"{absent} were not built; register every panel column (role, label, meaning, unit, source, loader)"
+        )
 
 
 def add_derived(panel: pd.DataFrame) -> pd.DataFrame:
@@ -393,111 +397,45 @@ def write_outputs(panel: pd.DataFrame, rat: pd.DataFrame, out_dir: Path) -> dict
     return out
 
 
+#: columns of the data dictionary
+DICTIONARY_COLUMNS = [
+    "column",
+    "label",
+    "role",
+    "meaning",
+    "source",
+    "unit",
+    "first_year",
+    "last_year",
+    "n_countries",
+    "n_nonmissing",
+]
+
+
 def data_dictionary(panel: pd.DataFrame) -> pd.DataFrame:
-    """Column, meaning, source, unit, role and coverage (first/last year with data, countries with data)."""
-    meta = sources.variable_metadata().set_index("column")
+    """One row per panel column: label, role, meaning, source and unit from the variable registry; observed coverage
+    (first/last year with data, countries with data, non-missing cells). An unregistered column gets role
+    ``unregistered`` and blank descriptions."""
+    reg = variables.registry().set_index("column")
     rows = []
     for col in panel.columns:
         nn = panel[col].notna()
-        first = int(panel.loc[nn, "year"].min()) if nn.any() else None
-        last = int(panel.loc[nn, "year"].max()) if nn.any() else None
-        n_c = int(panel.loc[nn, "iso3"].nunique())
-        meaning, source, unit = _describe(col, meta, TREATIES)
-        role = (
-            "key"
-            if col in ("iso3", "year")
-            else "outcome"
-            if col in OUTCOMES
-            else "control"
-            if col in CONTROLS
-            else "treaty"
-            if "_" in col and col.split("_")[0] in {t.split("_")[0] for t in TREATIES}
-            else "other"
-        )
+        info = reg.loc[col] if col in reg.index else None
         rows.append(
             {
                 "column": col,
-                "role": role,
-                "meaning": meaning,
-                "source": source,
-                "unit": unit,
-                "first_year": first,
-                "last_year": last,
-                "n_countries": n_c,
+                "label": col if info is None else info["label"],
+                "role": "unregistered" if info is None else info["role"],
+                "meaning": "" if info is None else info["meaning"],
+                "source": "" if info is None else info["source"],
+                "unit": "" if info is None else info["unit"],
+                "first_year": int(panel.loc[nn, "year"].min()) if nn.any() else None,
+                "last_year": int(panel.loc[nn, "year"].max()) if nn.any() else None,
+                "n_countries": int(panel.loc[nn, "iso3"].nunique()),
                 "n_nonmissing": int(nn.sum()),
             }
         )
-    return pd.DataFrame(rows)
-
-
-_TREATY_SUFFIX = {
-    "ratified": (
-        "1 from the year the state became bound ({name}); 0 after a denunciation takes effect",
-        "0/1",
-    ),
-    "year": ("year the state first became bound by {name} (NA = never)", "year"),
-    "years_since": ("years since becoming bound by {name} (0 in that year and before)", "years"),
-    "signed": ("1 from the year the state signed {name} (0 if it acceded without signing)", "0/1"),
-    "region_density": (
-        "share of the other states of the same World Bank region bound by {name} that year",
-        "share 0-1",
-    ),
-}
-
-
-def _describe(col: str, meta: pd.DataFrame, treaties: dict) -> tuple[str, str, str]:
-    if col in meta.index:
-        r = meta.loc[col]
-        return str(r.get("meaning", "")), str(r.get("source", "")), str(r.get("unit", ""))
-    for t in sorted(treaties, key=len, reverse=True):
-        if col.startswith(t + "_") and col[len(t) + 1 :] in _TREATY_SUFFIX:
-            text, unit = _TREATY_SUFFIX[col[len(t) + 1 :]]
-            info = treaties[t]
-            name = info.get("short", t) if isinstance(info, dict) else getattr(info, "short", t)
-            return text.format(name=name), "untc_hr_treaties_2026", unit
-    fixed = {
-        "iso3": ("ISO 3166-1 alpha-3 country code (XKX = Kosovo)", "helpers.countries", "code"),
-        "year": ("calendar year", "", "year"),
-        "country": ("English short name", "countrycode", "text"),
-        "region": ("World Bank region (7 groups, FY23 classification)", "wb_income_class", "category"),
-        "sovereign": (
-            "1 in years the state is a member of the Gleditsch-Ward or COW state system (countrycode panel)",
-            "countrycode",
-            "0/1",
-        ),
-        "ln_gdppc": (
-            "natural log of GDP per capita, constant 2015 USD (WDI NY.GDP.PCAP.KD)",
-            "wdi_plsc504",
-            "log USD",
-        ),
-        "ln_pop": ("natural log of population (V-Dem e_wb_pop, World Bank)", "vdemlite", "log persons"),
-        "cedaw_res_any": (
-            "CEDAW: any reservation in force (reviewed coding of the UNTC declarations text)",
-            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
-            "0/1",
-        ),
-        "cedaw_res_art2": (
-            "CEDAW: reservation to Article 2 in force",
-            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
-            "0/1",
-        ),
-        "cedaw_res_art16": (
-            "CEDAW: reservation to Article 16 in force",
-            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
-            "0/1",
-        ),
-        "cedaw_res_art29": (
-            "CEDAW: reservation to Article 29(1) (dispute settlement) in force",
-            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
-            "0/1",
-        ),
-        "cedaw_res_general": (
-            "CEDAW: general reservation (constitution / religious or customary law) in force",
-            "untc_hr_treaties_2026 + data/reference/cedaw_reservations.csv",
-            "0/1",
-        ),
-    }
-    return fixed.get(col, ("", "", ""))
+    return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)
 
 
 def load(path: str | Path | None = None, columns: list[str] | None = None) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """pandera schemas for the processed tables: unique keys, types, ranges, no future dates.
 
-A failed check raises :class:`helpers.errors.DataError` that lists the failing column, check and a few offending
-rows (iso3, year), so the source of the problem can be found.
+The valid range of every column comes from the variable registry (``min``/``max`` of
+``data/reference/variables.csv``, :func:`helpers.data.variables.ranges`); the types of the treaty-status columns are
+fixed here. A failed check raises :class:`helpers.errors.DataError` that lists the failing column, check and a few
+offending rows (iso3, year), so the source of the problem can be found.
 """
 
 from __future__ import annotations
@@ -13,19 +15,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from helpers.core.errors import DataError
-
-# column -> (min, max); a column not in the panel is simply not checked
-RANGES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(["v2x_gender", "v2x_gencl", "v2x_gencs", "v2x_genpp", "v2x_polyarchy", "v2x_libdem", "v2xcs_ccsi", "v2x_civlib", "v2x_cspart", "v2xpe_exlgender"], (0.0, 1.0)),
-    "v2lgfemleg": (0.0, 100.0),
-    **dict.fromkeys(["wecon", "wopol", "wosoc", "wecon_cirights", "wopol_cirights"], (0, 3)),
-    "physint": (0, 8),
-    **dict.fromkeys(["wbl_index", "wbl_mobility", "wbl_workplace", "wbl_pay", "wbl_marriage", "wbl_parenthood", "wbl_entrepreneurship", "wbl_assets", "wbl_pension", "sg_gen_parl_zs"], (0.0, 100.0)),
-    "polity2": (-10, 10),
-    "v2x_regime": (0, 3),
-    **dict.fromkeys(["ucdp_conflict", "ucdp_war", "nhri_a_status"], (0, 1)),
-    "sh_sta_mmr": (0.0, 5000.0),
-}
+from helpers.data import variables
 
 
 def _raise(exc: SchemaErrors, table: str) -> None:
@@ -40,21 +30,28 @@ def _raise(exc: SchemaErrors, table: str) -> None:
     raise DataError(f"{table} failed validation:\n" + "\n".join(lines[:30])) from None
 
 
+def _range_checks(lo: float | None, hi: float | None) -> list[pa.Check]:
+    if lo is not None and hi is not None:
+        return [pa.Check.in_range(lo, hi)]
+    return [pa.Check.ge(lo)] if lo is not None else [pa.Check.le(hi)]
+
+
 def panel_schema(columns: Iterable[str], treaties: Iterable[str]) -> pa.DataFrameSchema:
+    """Keys, the integer treaty-status columns of ``treaties`` (required, no missing values) and the registry's
+    ranges for every registered column present in ``columns`` (values only: a column's dtype is left as built)."""
     cols = set(columns)
     spec: dict[str, pa.Column] = {
         "iso3": pa.Column(str, pa.Check.str_matches(r"^[A-Z]{3}$"), nullable=False),
         "year": pa.Column(int, pa.Check.in_range(1900, pd.Timestamp.today().year), nullable=False),
     }
-    for t in treaties:
-        spec[f"{t}_ratified"] = pa.Column(int, pa.Check.isin([0, 1]), nullable=False, coerce=True)
-        spec[f"{t}_signed"] = pa.Column(int, pa.Check.isin([0, 1]), nullable=False, coerce=True)
-        spec[f"{t}_years_since"] = pa.Column(int, pa.Check.ge(0), nullable=False, coerce=True)
-        if f"{t}_region_density" in cols:
-            spec[f"{t}_region_density"] = pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True)
-    for c, (lo, hi) in RANGES.items():
+    rng = variables.ranges()
+    for c, (lo, hi) in rng.items():
         if c in cols:
-            spec[c] = pa.Column(float, pa.Check.in_range(lo, hi), nullable=True, coerce=True)
+            spec[c] = pa.Column(checks=_range_checks(lo, hi), nullable=True)
+    for t in treaties:
+        for c in (f"{t}_ratified", f"{t}_signed", f"{t}_years_since"):
+            checks = _range_checks(*rng[c]) if c in rng else []
+            spec[c] = pa.Column(int, checks, nullable=False, coerce=True)
     return pa.DataFrameSchema(spec, unique=["iso3", "year"], strict=False, report_duplicates="all")
 
 

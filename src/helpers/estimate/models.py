@@ -46,15 +46,17 @@ from scipy import stats
 
 from helpers.core.errors import ParameterError
 from helpers.core.params import check_choice, check_choices
-from helpers.data import panel as _panel
 from helpers.data import treaties as _treaties
-from helpers.data.variables import YEARS_SINCE_BINS, term_label
+from helpers.data import variables as _variables
+from helpers.data.variables import term_label
 from helpers.estimate import fe
 
-# one list of instruments (helpers.data.treaties) and one of outcomes (helpers.data.panel): add an outcome there, not here
+# one list of instruments (helpers.data.treaties) and one variable registry (data/reference/variables.csv, read by
+# helpers.data.variables): add an outcome, control or moderator there, not here
 TREATIES = list(_treaties.TREATIES)
-OUTCOMES = list(_panel.OUTCOMES)
-ORDINAL_OUTCOMES = list(_panel.ORDINAL_OUTCOMES)
+OUTCOMES = list(_variables.OUTCOMES)
+ORDINAL_OUTCOMES = list(_variables.ORDINAL_OUTCOMES)
+YEARS_SINCE_BINS = [(0, 4), (5, 9), (10, None)]
 
 CODINGS = [
     "ratified",
@@ -103,18 +105,8 @@ SE_LABELS = {
     "CRV3": "CRV3 by country (cluster jackknife)",
 }
 
-CONTROL_COLUMNS = [
-    "ln_gdppc",
-    "ln_pop",
-    "v2x_polyarchy",
-    "polity2",
-    "v2xcs_ccsi",
-    "ucdp_conflict",
-    "ucdp_war",
-    "nhri_a_status",
-    "region_density",
-    "income_group",
-]
+#: the registry's controls, plus ``region_density`` (the treaty's own ``{treaty}_region_density``)
+CONTROL_COLUMNS = [*_variables.CONTROLS, "region_density"]
 CONTROL_SETS: dict[str, list[str]] = {
     "none": [],
     "cole": ["ln_gdppc", "v2x_polyarchy", "ln_pop", "ucdp_conflict"],
@@ -130,7 +122,30 @@ CONTROL_SETS: dict[str, list[str]] = {
 }
 INCOME_LEVELS = ["L", "LM", "UM", "H"]  # reference level: L
 
-MODERATORS = ["v2x_polyarchy", "v2xcs_ccsi", "ln_gdppc", "nhri_a_status"]
+MODERATORS = list(_variables.MODERATORS)
+
+
+def _ys_bin_name(treaty: str, lo: int, hi: int | None) -> str:
+    return f"{treaty}_ys_{lo}_{hi}" if hi is not None else f"{treaty}_ys_{lo}plus"
+
+
+#: labels of the model terms made here that are not panel columns (panel columns are labelled by the registry)
+TERM_LABELS: dict[str, str] = {
+    "region_density": "Regional ratification density",
+    "income_LM": "Income group: lower middle",
+    "income_UM": "Income group: upper middle",
+    "income_H": "Income group: high",
+    **{
+        _ys_bin_name(t, lo, hi): (
+            f"{_variables.treaty_short(t)} ratified {lo}–{hi} years"
+            if hi is not None
+            else f"{_variables.treaty_short(t)} ratified {lo}+ years"
+        )
+        for t in TREATIES
+        for lo, hi in YEARS_SINCE_BINS
+    },
+}
+_variables.add_term_labels(TERM_LABELS)
 
 CODING_LABELS: dict[str, str] = {
     "ratified": "Ratified (0/1)",
@@ -331,7 +346,7 @@ def treatment_block(
         bad = np.isnan(rat) | np.isnan(ys)
         terms = []
         for lo, hi in YEARS_SINCE_BINS:
-            name = f"{treaty}_ys_{lo}_{hi}{sfx}" if hi is not None else f"{treaty}_ys_{lo}plus{sfx}"
+            name = f"{_ys_bin_name(treaty, lo, hi)}{sfx}"
             with np.errstate(invalid="ignore"):
                 inbin = (rat == 1) & (ys >= lo) & ((ys <= hi) if hi is not None else True)
             cols[name] = np.where(bad, np.nan, inbin.astype(float))

@@ -28,6 +28,7 @@ from scipy import stats
 
 from helpers.core.errors import ParameterError
 from helpers.core.params import check_choice, check_choices
+from helpers.data.variables import add_term_labels
 from helpers.estimate import models as M
 
 HAZARD_COVARIATES = [
@@ -43,6 +44,17 @@ HAZARD_COVARIATES = [
 ]
 DEFAULT_COVARIATES = ["ln_gdppc", "v2x_polyarchy", "v2xcs_ccsi", "region_density", "n_other_ratified"]
 BASELINES = ["ln_duration", "cubic", "none"]
+#: labels of the hazard-model terms made here that are not panel columns (panel columns: the variable registry)
+TERM_LABELS: dict[str, str] = {
+    "n_other_ratified": "Other instruments ratified (count)",
+    "signed": "Signed",
+    "ln_duration": "ln years at risk",
+    "duration_1": "Years at risk / 10",
+    "duration_2": "(Years at risk / 10)²",
+    "duration_3": "(Years at risk / 10)³",
+    "const": "Constant",
+}
+add_term_labels(TERM_LABELS)
 LINKS = ["logit", "cloglog"]
 KM_GROUPS = ["none", "region", "regime"]
 REGIME_LABELS = {

@@ -24,63 +24,37 @@ Conventions shared by all loaders (see ``data/reference/country_map.csv`` for ea
 * Values are float64 (0/1 dummies included, so that years a source does not cover can be NaN); categorical WB
   income groups are strings.
 
-The registry :data:`VARIABLES` / :func:`variable_metadata` gives, for every output column, its meaning, source id
-(the ``source`` of ``data/registry.tsv``) and unit, for the data dictionary; :data:`LOADERS` maps source ids to loaders.
+What each output column means, its label, unit, range and role are not kept here: every column has one row in
+``data/reference/variables.csv`` (:mod:`helpers.data.variables`), which also names the loader that produces it
+(``module.function`` of this package). A new loader is a ``load_*`` function in a module of this package; the panel
+build runs every loader the registry names.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
 import pandas as pd
 
-from helpers.data import countries
-from helpers.data.sources import apt, ciri, gapminder, maddison, polity, sdg, ucdp, vdem, wbl, wdi, worldbank
-from helpers.data.sources.common import VARIABLES, Variable, variable_metadata
 
-#: registry source id -> loader (frame-producing loaders keyed by iso3, year; regions by iso3)
-LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
-    "vdemlite": vdem.load_vdem,
-    "ciri": ciri.load_ciri,
-    "cirights_2016_hackathon": ciri.load_cirights,
-    "wbl": wbl.load_wbl,
-    "wdi_plsc504": wdi.load_wdi,
-    "gapminder_sg": gapminder.load_gapminder,
-    "polity5": polity.load_polity,
-    "ucdp_prio_acd": ucdp.load_ucdp,
-    "maddison": maddison.load_maddison,
-    "wb_income_class": worldbank.load_income_groups,
-    "unsdg_open_numbers": sdg.load_mmr,
-    "apt_torture_prevention_2025": apt.load_apt_nhri,
-}
+def _loader_functions() -> dict[str, Callable[..., pd.DataFrame]]:
+    out: dict[str, Callable[..., pd.DataFrame]] = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for name in dir(module):
+            fn = getattr(module, name)
+            if name.startswith("load_") and callable(fn) and fn.__module__ == module.__name__:
+                if name in out:
+                    raise ImportError(
+                        f"loader {name} is defined in {out[name].__module__} and {module.__name__}"
+                    )
+                out[name] = fn
+    return dict(sorted(out.items()))
 
-#: loader name -> loader function, for every ``load_*`` of the source modules
-LOADER_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = {
-    name: getattr(module, name)
-    for module in (vdem, ciri, wbl, wdi, gapminder, polity, ucdp, maddison, worldbank, sdg, apt)
-    for name in dir(module)
-    if name.startswith("load_")
-}
 
-#: loader name -> source files it reads (relative to data/raw), for error messages and documentation
-SOURCES: dict[str, tuple[str, ...]] = {
-    "load_vdem": (vdem.VDEM_FILE,),
-    "load_vdem_codebook": (vdem.VDEM_CODEBOOK_FILE,),
-    "load_ciri": (ciri.CIRI_FILE, "countrycode/codelist_without_cldr.csv"),
-    "load_cirights": (ciri.CIRIGHTS_FILE,),
-    "load_wbl": (wbl.WBL_FILE,),
-    "load_wdi": (wdi.WDI_FILE,),
-    "load_gapminder": (
-        gapminder.GAPMINDER_ENTITIES,
-        *[gapminder.gapminder_file(c) for c in gapminder.GAPMINDER_CONCEPTS],
-    ),
-    "load_polity": (polity.POLITY_FILE,),
-    "load_ucdp": (ucdp.UCDP_FILE, countries.PANEL_FILE),
-    "load_maddison": (maddison.MADDISON_FILE,),
-    "load_income_groups": (worldbank.OGHIST_FILE,),
-    "load_regions": (worldbank.CLASS_FILE,),
-    "load_mmr": (sdg.MMR_FILE, sdg.MMR_ENTITIES),
-    "load_apt_nhri": (apt.APT_FILE,),
-}
+#: loader name -> loader function, for every ``load_*`` function defined in a module of this package
+LOADER_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = _loader_functions()
 
-__all__ = ["LOADERS", "LOADER_FUNCTIONS", "SOURCES", "VARIABLES", "Variable", "variable_metadata"]
+__all__ = ["LOADER_FUNCTIONS"]

@@ -17,27 +17,10 @@ from helpers.data.sources.common import (
     check_unique_keys,
     finish,
     read_excel,
-    register,
     to_iso3_array,
 )
 
 APT_FILE = "apt_torture_prevention_2025/APT_data_corrected_April2025.xlsx"
-
-
-register(
-    "load_apt_nhri",
-    "apt_torture_prevention_2025",
-    [
-        (
-            "nhri_a_status",
-            (
-                "NHRI fully compliant with the Paris Principles (A status) from the APT-recorded year on; "
-                "LOW-CONFIDENCE PROXY (current status only, no downgrades, 1999 floor)"
-            ),
-            "0/1",
-        ),
-    ],
-)
 
 
 APT_SHEET = "Data revised 25.09"
@@ -106,7 +89,7 @@ def load_apt_indicators() -> pd.DataFrame:
             f"{path} sheet {APT_SHEET!r}: unknown indicator(s) {unknown}; known: {list(APT_INDICATORS)}"
         )
     years = []
-    for i, v in zip(df.index, df["Date"]):
+    for i, v in zip(df.index, df["Date"], strict=True):
         try:
             years.append(_apt_year(v))
         except (TypeError, ValueError):

@@ -17,7 +17,6 @@ from helpers.data.sources.common import (
     finish,
     numeric_columns,
     read_csv,
-    register,
     year_column,
 )
 
@@ -27,44 +26,36 @@ CIRI_FILE = "ciri/CIRI.csv"
 CIRIGHTS_FILE = "cirights_2016_hackathon/CIRI_DATA_2016.csv"
 
 
-CIRI_COLUMNS: dict[str, tuple[str, str]] = {
-    "wecon": ("CIRI women's economic rights", "ordinal 0-3"),
-    "wopol": ("CIRI women's political rights", "ordinal 0-3"),
-    "wosoc": ("CIRI women's social rights (to 2005, a few to 2007)", "ordinal 0-3"),
-    "physint": ("CIRI physical integrity rights index (kill+disap+polpris+tort)", "additive 0-8"),
-    "disap": ("CIRI disappearance", "ordinal 0-2"),
-    "kill": ("CIRI extrajudicial killing", "ordinal 0-2"),
-    "polpris": ("CIRI political imprisonment", "ordinal 0-2"),
-    "tort": ("CIRI torture", "ordinal 0-2"),
-    "old_empinx": ("CIRI empowerment rights index (old, with old_move and old_relfre)", "additive 0-10"),
-    "new_empinx": ("CIRI empowerment rights index (new)", "additive 0-14"),
-    "assn": ("CIRI freedom of assembly and association", "ordinal 0-2"),
-    "formov": ("CIRI freedom of foreign movement", "ordinal 0-1"),
-    "dommov": ("CIRI freedom of domestic movement", "ordinal 0-1"),
-    "old_move": ("CIRI freedom of movement (old)", "ordinal 0-2"),
-    "speech": ("CIRI freedom of speech", "ordinal 0-2"),
-    "elecsd": ("CIRI electoral self-determination", "ordinal 0-2"),
-    "old_relfre": ("CIRI freedom of religion (old)", "ordinal 0-2"),
-    "new_relfre": ("CIRI freedom of religion (new)", "ordinal 0-2"),
-    "worker": ("CIRI workers' rights", "ordinal 0-2"),
-    "injud": ("CIRI independence of the judiciary", "ordinal 0-2"),
-}
+#: output columns (the CIRI codebook names in lower case); meanings: data/reference/variables.csv
+CIRI_COLUMNS: tuple[str, ...] = (
+    "wecon",
+    "wopol",
+    "wosoc",
+    "physint",
+    "disap",
+    "kill",
+    "polpris",
+    "tort",
+    "old_empinx",
+    "new_empinx",
+    "assn",
+    "formov",
+    "dommov",
+    "old_move",
+    "speech",
+    "elecsd",
+    "old_relfre",
+    "new_relfre",
+    "worker",
+    "injud",
+)
 
 
-register("load_ciri", "ciri", [(c, m, u) for c, (m, u) in CIRI_COLUMNS.items()])
-
-
-CIRIGHTS_COLUMNS: dict[str, tuple[str, str]] = {
-    "wecon": ("CIRIGHTS (early release) women's economic rights, 1981-2015", "ordinal 0-3"),
-    "wopol": ("CIRIGHTS (early release) women's political rights, 1981-2015", "ordinal 0-3"),
-    "physint": ("CIRIGHTS (early release) physical integrity rights index, 1981-2015", "additive 0-8"),
-}
-
-
-register(
-    "load_cirights",
-    "cirights_2016_hackathon",
-    [(f"{c}_cirights", m, u) for c, (m, u) in CIRIGHTS_COLUMNS.items()],
+#: CIRIGHTS columns read (output as ``<name>_cirights``); meanings: data/reference/variables.csv
+CIRIGHTS_COLUMNS: tuple[str, ...] = (
+    "wecon",
+    "wopol",
+    "physint",
 )
 
 
@@ -118,7 +109,7 @@ def load_ciri() -> pd.DataFrame:
     df = numeric_columns(df, ["COW", *upper], path)
     df = df[df[_CIRI_PLACEHOLDER_KEY].notna()].copy()
     df["year"] = year_column(df["YEAR"], path, "YEAR")
-    df = _negative_to_nan(df, upper).rename(columns=dict(zip(upper, CIRI_COLUMNS)))
+    df = _negative_to_nan(df, upper).rename(columns=dict(zip(upper, CIRI_COLUMNS, strict=True)))
     df["iso3"] = _ciri_iso(df, "COW", "CTRY", path)
     return finish(df, path, list(CIRI_COLUMNS))
 

@@ -6,7 +6,6 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,32 +16,6 @@ from helpers.core.errors import DataError
 from helpers.data import countries
 
 KEYS = ["iso3", "year"]
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One output column: what it means, which registry source it comes from, its unit."""
-
-    column: str
-    meaning: str
-    source: str
-    unit: str
-    loader: str
-
-
-VARIABLES: list[Variable] = []
-
-
-def register(loader: str, source: str, rows: Iterable[tuple[str, str, str]]) -> None:
-    for column, meaning, unit in rows:
-        VARIABLES.append(Variable(column, meaning, source, unit, loader))
-
-
-def variable_metadata() -> pd.DataFrame:
-    """One row per output column of every loader: column, meaning, source (registry id), unit, loader."""
-    return pd.DataFrame(
-        [v.__dict__ for v in VARIABLES], columns=["column", "meaning", "source", "unit", "loader"]
-    )
 
 
 def raw_file(rel: str) -> Path:

@@ -12,22 +12,11 @@ from helpers.data.sources.common import (
     finish,
     numeric_columns,
     read_excel,
-    register,
     to_iso3_array,
     year_column,
 )
 
 MADDISON_FILE = "maddison/mpd2020.xlsx"
-
-
-register(
-    "load_maddison",
-    "maddison",
-    [
-        ("mpd_gdppc", "Real GDP per capita (Maddison Project 2020)", "2011 international $"),
-        ("mpd_pop", "Population (Maddison Project 2020)", "thousands"),
-    ],
-)
 
 
 MADDISON_SHEET = "Full data"

@@ -13,29 +13,11 @@ from helpers.data.sources.common import (
     keep_continuing_unit,
     numeric_columns,
     read_csv,
-    register,
     to_iso3_array,
     year_column,
 )
 
 POLITY_FILE = "polity5/p5v2018.csv"
-
-
-register(
-    "load_polity",
-    "polity5",
-    [
-        (
-            "polity2",
-            "Polity5 revised combined polity score (interregna and transitions pro-rated, as published)",
-            "score -10..10",
-        ),
-        ("polity", "Polity5 combined polity score; special codes -66/-77/-88 set to NaN", "score -10..10"),
-        ("democ", "Polity5 institutionalized democracy; special codes set to NaN", "score 0-10"),
-        ("autoc", "Polity5 institutionalized autocracy; special codes set to NaN", "score 0-10"),
-        ("durable", "Polity5 regime durability (years since the last regime transition)", "years"),
-    ],
-)
 
 
 POLITY_SPECIAL_CODES = (-66, -77, -88)

@@ -13,7 +13,6 @@ from helpers.data.sources.common import (
     finish,
     numeric_columns,
     read_csv,
-    register,
     to_iso3_array,
     year_column,
 )
@@ -22,19 +21,6 @@ MMR_FILE = "unsdg_open_numbers/ddf--datapoints--sh_sta_mmr--by--geo_area--nature
 
 
 MMR_ENTITIES = "unsdg_open_numbers/ddf--entities--geo_area.csv"
-
-
-register(
-    "load_mmr",
-    "unsdg_open_numbers",
-    [
-        (
-            "sh_sta_mmr",
-            "Maternal mortality ratio (SDG 3.1.1, MMEIG 2019 round, 2000-2017)",
-            "per 100,000 live births",
-        ),
-    ],
-)
 
 
 MMR_UNITS = "per_100000_live_births"

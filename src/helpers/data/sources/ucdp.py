@@ -15,35 +15,11 @@ from helpers.data.sources.common import (
     finish,
     numeric_columns,
     read_csv,
-    register,
     to_iso3_array,
     year_column,
 )
 
 UCDP_FILE = "ucdp_prio_acd/UcdpPrioConflict_v23_1.csv"
-
-
-register(
-    "load_ucdp",
-    "ucdp_prio_acd",
-    [
-        (
-            "ucdp_conflict",
-            "Armed conflict (>= 25 battle deaths) located on the country's territory (UCDP/PRIO gwno_loc)",
-            "0/1",
-        ),
-        (
-            "ucdp_war",
-            "War (>= 1,000 battle deaths, intensity_level 2) located on the country's territory",
-            "0/1",
-        ),
-        (
-            "ucdp_conflict_intrastate",
-            "Intrastate or internationalized intrastate conflict (type 3-4) on the territory",
-            "0/1",
-        ),
-    ],
-)
 
 
 UCDP_YEARS = (1946, 2022)

@@ -12,7 +12,6 @@ from helpers.data.sources.common import (
     finish,
     numeric_columns,
     read_r,
-    register,
     require_columns,
     to_iso3_array,
     year_column,
@@ -22,48 +21,37 @@ VDEM_FILE = "vdemlite/vdemlite.rda"
 VDEM_CODEBOOK_FILE = "vdem_codebook/codebook.RData"
 
 
-VDEM_COLUMNS: dict[str, tuple[str, str]] = {
-    "v2x_gender": ("Women political empowerment index", "index 0-1"),
-    "v2x_gencl": ("Women civil liberties index", "index 0-1"),
-    "v2x_gencs": ("Women civil society participation index", "index 0-1"),
-    "v2x_genpp": ("Women political participation index", "index 0-1"),
-    "v2lgfemleg": ("Lower chamber female legislators", "percent"),
-    "v2clacjstw": ("Access to justice for women", "latent scale (V-Dem measurement model, ~-5..5)"),
-    "v2cldmovew": ("Freedom of domestic movement for women", "latent scale (~-5..5)"),
-    "v2csgender": ("CSO women participation", "latent scale (~-5..5)"),
-    "v2pepwrgen": ("Power distributed by gender", "latent scale (~-5..5)"),
-    "v2cldiscw": ("Freedom of discussion for women", "latent scale (~-5..5)"),
-    "v2clslavef": ("Freedom from forced labor for women", "latent scale (~-5..5)"),
-    "v2clprptyw": ("Property rights for women", "latent scale (~-5..5)"),
-    "v2mefemjrn": ("Female journalists", "percent"),
-    "v2xpe_exlgender": ("Exclusion by gender index", "index 0-1 (higher = more exclusion)"),
-    "v2clgencl": ("Gender equality in respect for civil liberties", "latent scale (~-5..5)"),
-    "v2x_polyarchy": ("Electoral democracy index", "index 0-1"),
-    "v2x_libdem": ("Liberal democracy index", "index 0-1"),
-    "v2x_regime": ("Regimes of the World (0 closed autocracy ... 3 liberal democracy)", "ordinal 0-3"),
-    "v2xcs_ccsi": ("Core civil society index", "index 0-1"),
-    "v2x_civlib": ("Civil liberties index", "index 0-1"),
-    "v2x_cspart": ("Civil society participation index", "index 0-1"),
-    "e_gdppc": (
-        "GDP per capita (V-Dem extended: Fariss et al. latent estimates; to 2019)",
-        "thousands of 2011 US$ (PPP)",
-    ),
-    "e_wb_pop": ("Population (World Bank WDI via V-Dem; to 2022)", "persons"),
-    "e_regionpol": ("V-Dem politico-geographic region (10 categories)", "code 1-10"),
-    "e_regionpol_6c": (
-        "V-Dem politico-geographic region (6 categories; source column e_regionpol_6C)",
-        "code 1-6",
-    ),
-    "e_peaveduc": ("Average years of education, population 15+ (Clio Infra)", "years"),
-    "e_miurbani": (
-        "Urbanization rate (V-Dem extended data)",
-        "proportion urban (source scale; a few values > 1)",
-    ),
-    "e_pt_coup": ("Number of successful coup attempts in the year (Powell & Thyne)", "count"),
-}
-
-
-register("load_vdem", "vdemlite", [(c, m, u) for c, (m, u) in VDEM_COLUMNS.items()])
+#: output columns (the V-Dem tags in lower case); what each means: data/reference/variables.csv
+VDEM_COLUMNS: tuple[str, ...] = (
+    "v2x_gender",
+    "v2x_gencl",
+    "v2x_gencs",
+    "v2x_genpp",
+    "v2lgfemleg",
+    "v2clacjstw",
+    "v2cldmovew",
+    "v2csgender",
+    "v2pepwrgen",
+    "v2cldiscw",
+    "v2clslavef",
+    "v2clprptyw",
+    "v2mefemjrn",
+    "v2xpe_exlgender",
+    "v2clgencl",
+    "v2x_polyarchy",
+    "v2x_libdem",
+    "v2x_regime",
+    "v2xcs_ccsi",
+    "v2x_civlib",
+    "v2x_cspart",
+    "e_gdppc",
+    "e_wb_pop",
+    "e_regionpol",
+    "e_regionpol_6c",
+    "e_peaveduc",
+    "e_miurbani",
+    "e_pt_coup",
+)
 
 
 def load_vdem() -> pd.DataFrame:

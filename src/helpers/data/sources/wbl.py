@@ -12,7 +12,6 @@ from helpers.data.sources.common import (
     finish,
     numeric_columns,
     read_excel,
-    register,
     to_iso3_array,
     year_column,
 )
@@ -31,24 +30,6 @@ WBL_COLUMNS: dict[str, str] = {
     "ASSETS": "wbl_assets",
     "PENSION": "wbl_pension",
 }
-
-
-register(
-    "load_wbl",
-    "wbl",
-    [
-        (
-            "wbl_index",
-            "Women, Business and the Law index (mean of the 8 sub-indices); year = report year - 1",
-            "score 0-100",
-        ),
-        *[
-            (v, f"WBL sub-index {k.title()}; year = report year - 1", "score 0-100")
-            for k, v in WBL_COLUMNS.items()
-            if k != "WBL INDEX"
-        ],
-    ],
-)
 
 
 WBL_SHEET = "WBL1971-2020"

@@ -13,7 +13,6 @@ from helpers.data.sources.common import (
     check_unique_keys,
     finish,
     read_excel,
-    register,
     to_iso3_array,
 )
 
@@ -21,37 +20,6 @@ OGHIST_FILE = "wb_income_class/OGHIST.xlsx"
 
 
 CLASS_FILE = "wb_income_class/CLASS.xlsx"
-
-
-register(
-    "load_income_groups",
-    "wb_income_class",
-    [
-        (
-            "income_group",
-            (
-                "World Bank income group (OGHIST) based on GNI per capita of this calendar year "
-                "(classification FY[year+2])"
-            ),
-            "category L/LM/UM/H",
-        ),
-        (
-            "income_group_fy",
-            "World Bank fiscal year of that classification (e.g. FY89 = GNI 1987, in force Jul 1988-Jun 1989)",
-            "label",
-        ),
-    ],
-)
-
-
-register(
-    "load_regions",
-    "wb_income_class",
-    [
-        ("region", "World Bank region (CLASS.xlsx, July 2022; 7 regions)", "category"),
-        ("income_group_fy23", "World Bank income group FY23 (CLASS.xlsx, GNI 2021)", "category L/LM/UM/H"),
-    ],
-)
 
 
 OGHIST_SHEET = "Country Analytical History"
@@ -92,7 +60,7 @@ def load_income_groups() -> pd.DataFrame:
     long = body.iloc[:, [0, *fy_cols]].copy()
     long.columns = ["code", *fy]
     long = long.melt(id_vars="code", var_name="income_group_fy", value_name="income_group")
-    long["year"] = long["income_group_fy"].map(dict(zip(fy, rule))).astype("int64")
+    long["year"] = long["income_group_fy"].map(dict(zip(fy, rule, strict=True))).astype("int64")
     grp = long["income_group"].astype(str).str.strip().str.rstrip("*")
     grp = grp.where(~long["income_group"].isna() & (grp != "..") & (grp != "nan"))
     bad = grp.notna() & ~grp.isin(INCOME_GROUPS)

@@ -1,5 +1,5 @@
-"""Every notebook validates its parameter values: a wrong value stops the run at the setup cell with an error that
-names the parameter and lists the valid values (run through the same runner as the main job)."""
+"""Every notebook validates its parameter values (helpers.start): a wrong value stops the run at the setup cell with
+an error that names the parameter and lists the valid values (run through the same runner as the main job)."""
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ CASES = [
     ("01_ratification_atlas", {"treaty": "cedwa"}, ["treaty", "cedwa", "cedaw_op"]),
     ("02_ratification_timing", {"treaty": "cedwa"}, ["treaty", "cedwa", "cedaw_op"]),
     ("03_treaty_effects", {"estimator": "magic"}, ["estimator", "magic"]),
+    ("03_treaty_effects", {"n_wild": 50}, ["n_wild", "at least 99"]),
     ("04_staggered_did", {"control_group": "everyone"}, ["control_group", "notyettreated", "nevertreated"]),
     ("04_staggered_did", {"honest_mbar": [-1]}, ["honest_mbar"]),
     ("04_staggered_did", {"n_perm": -5}, ["n_perm"]),
@@ -84,7 +85,7 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports):
     rng = np.random.default_rng(7)
     units = [f"U{i:02d}" for i in range(25)]
     rows = []
-    for i, u in enumerate(units):
+    for u in units:
         level = rng.normal(0, 0.3)
         for t in range(1990, 2011):
             y = level + 0.02 * (t - 1990) + rng.normal(0, 0.01) + (0.5 if (u == "U00" and t >= 2000) else 0.0)

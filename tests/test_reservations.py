@@ -262,3 +262,66 @@ def test_status_year_range_parameter():
         R.reservation_status((2000, 1990))
     with pytest.raises(ParameterError, match="year_range"):
         R.reservation_status("1970-2023")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reservations in force in a year (notebook 01's map and hover text)
+# ---------------------------------------------------------------------------------------------------------------
+def _year_panel() -> pd.DataFrame:
+    """One state per category in 2000 (and a 1999 row that must be ignored)."""
+    cols = ["cedaw_ratified", "cedaw_res_any", "cedaw_res_art2", "cedaw_res_art16", "cedaw_res_art29"]
+    flags = {  # iso3 -> ratified, any, art2, art16, art29, general
+        "GEN": (1, 1, 1, 1, 0, 1),
+        "BTH": (1, 1, 1, 1, 0, 0),
+        "TWO": (1, 1, 1, 0, 1, 0),
+        "SIX": (1, 1, 0, 1, 0, 0),
+        "OTH": (1, 1, 0, 0, 0, 0),
+        "A29": (1, 1, 0, 0, 1, 0),
+        "NON": (1, 0, 0, 0, 0, 0),
+        "OUT": (0, 0, 0, 0, 0, 0),
+    }
+    rows = [
+        dict(iso3=k, year=2000, **dict(zip([*cols, "cedaw_res_general"], v, strict=True)))
+        for k, v in flags.items()
+    ]
+    rows.append(dict(iso3="GEN", year=1999, **dict.fromkeys([*cols, "cedaw_res_general"], 0)))
+    return pd.DataFrame(rows)
+
+
+def test_reservation_categories_in_a_year():
+    cat = R.reservation_categories(_year_panel(), 2000).set_index("iso3")["reservations"]
+    assert cat.to_dict() == {
+        "GEN": "general reservation",  # whatever the articles named
+        "BTH": "Art. 2 and Art. 16",
+        "TWO": "Art. 2 only",  # art. 29 does not count as another category
+        "SIX": "Art. 16 only",
+        "OTH": "other articles only",
+        "A29": "other articles only",
+        "NON": "party, no reservation",
+        "OUT": "not party",
+    }
+    assert set(cat) <= set(R.RESERVATION_CATEGORIES) and len(R.RESERVATION_CATEGORIES) == 7
+    text = R.reservations_in_force(_year_panel(), 2000)
+    assert text.to_dict() == {
+        "GEN": "general, Art. 2, Art. 16",
+        "BTH": "Art. 2, Art. 16",
+        "TWO": "Art. 2, Art. 29",
+        "SIX": "Art. 16",
+        "OTH": "other articles",
+        "A29": "Art. 29",
+        "NON": "none",
+        "OUT": "none",
+    }
+    with pytest.raises(DataError, match=r"cedaw_res_art16"):
+        R.reservation_categories(_year_panel().drop(columns="cedaw_res_art16"), 2000)
+
+
+@pytest.mark.realdata
+def test_reservation_categories_on_the_panel(panel):
+    cat = R.reservation_categories(panel, 2000).set_index("iso3")["reservations"]
+    assert len(cat) == (panel["year"] == 2000).sum()
+    # Pakistan's accession (1996) is subject to its Constitution; Denmark made none; the USA never ratified
+    assert cat["PAK"] == "general reservation"
+    assert cat["DNK"] == "party, no reservation"
+    assert cat["USA"] == "not party"
+    assert R.reservations_in_force(panel, 2000)["PAK"].startswith("general")

@@ -36,7 +36,10 @@ def test_sc_recovers_known_weights():
     X2 = rng.normal(size=(12, 80)).cumsum(axis=0)
     y2 = rng.normal(size=12).cumsum()
     a, b = synth.sc_weights(X2, y2), synth.sc_weights_slsqp(X2, y2)
-    loss = lambda w: ((X2 @ w - y2) ** 2).sum()
+
+    def loss(w):
+        return ((X2 @ w - y2) ** 2).sum()
+
     assert loss(a) <= loss(b) + 1e-9 and a.min() >= 0 and a.sum() == pytest.approx(1)
 
 
@@ -85,7 +88,10 @@ def test_prop99_published_estimates(prop99):
     Y = case.Y.to_numpy()
     om = np.asarray(sd.sc_estimate(Y, case.N0, case.T0).weights.omega)
     ours = res["fits"]["sc"]["weights"].to_numpy()
-    loss = lambda w: ((Y[:-1, :19].T @ w - Y[-1, :19]) ** 2).sum()
+
+    def loss(w):
+        return ((Y[:-1, :19].T @ w - Y[-1, :19]) ** 2).sum()
+
     assert loss(ours) <= loss(om) + 1e-8
 
 
@@ -114,6 +120,52 @@ def test_donor_rule_and_errors():
         synth.donor_pool(df, "unit", "year", "y", "XXX", 2015, (5, 5))
     with pytest.raises(ParameterError, match="window"):
         synth.case_matrix(df, "unit", "year", "y", "TRT", 2015, (1, 5), donors)
+
+
+def case_panel():
+    """Four countries 1990-2000 with the project's treaty columns; B ratifies in 1995, D never."""
+    rows = []
+    for iso, name, first in [("AAA", "Aland", 1985), ("BBB", "Borduria", 1995), ("CCC", "Carpania", 2005)]:
+        rows += [(iso, name, y, float(first), int(y >= first), 0.1 * y) for y in range(1990, 2001)]
+    rows += [("DDD", "Dorado", y, np.nan, 0, 0.1 * y) for y in range(1990, 2001)]
+    return pd.DataFrame(rows, columns=["iso3", "country", "year", "cedaw_year", "cedaw_ratified", "y"])
+
+
+def test_resolve_case_unit_event_and_donor_columns():
+    df = case_panel()
+    c = synth.resolve_case(df, "BBB", "cedaw")
+    assert (c.unit, c.name, c.event) == ("BBB", "Borduria", 1995)
+    assert (c.status_col, c.cohort_col) == ("cedaw_ratified", "cedaw_year")
+    # by name, case-insensitively; an explicit event year wins over the treaty's
+    c = synth.resolve_case(df, "borduria", "cedaw", event_year=1993, donor_rule="cohort")
+    assert (c.unit, c.event, c.status_col, c.cohort_col) == ("BBB", 1993, None, "cedaw_year")
+    c = synth.resolve_case(df, "DDD", "cedaw", event_year=1996, donor_rule="none")
+    assert (c.status_col, c.cohort_col) == (None, None)
+    # explicit columns; a column the panel lacks is left out of the rule
+    c = synth.resolve_case(
+        df.rename(columns={"cedaw_ratified": "treated"}), "AAA", "cedaw", status_col="treated"
+    )
+    assert (c.event, c.status_col) == (1985, "treated")
+    assert synth.resolve_case(df, "AAA", "cat", event_year=1990).cohort_col is None  # no cat_year column
+    # another panel: unit column "unit", no names
+    other = df.rename(columns={"iso3": "unit"}).drop(columns="country")
+    c = synth.resolve_case(other, "CCC", "cedaw", unit_col="unit", name_col="")
+    assert (c.unit, c.name, c.event) == ("CCC", "CCC", 2005)
+    assert list(synth.DONOR_RULES) == ["status", "cohort", "none"]
+
+
+def test_resolve_case_errors_name_the_parameter():
+    df = case_panel()
+    with pytest.raises(ParameterError, match="'country': invalid value 'Atlantis'.*AAA, BBB, CCC, DDD"):
+        synth.resolve_case(df, "Atlantis", "cedaw")
+    with pytest.raises(ParameterError, match="'event_year'.*DDD never ratified cedaw"):
+        synth.resolve_case(df, "Dorado", "cedaw")
+    with pytest.raises(ParameterError, match="'event_year'.*no 'cat_year'"):
+        synth.resolve_case(df, "AAA", "cat")
+    with pytest.raises(ParameterError, match="'donor_rule'.*status, cohort, none"):
+        synth.resolve_case(df, "AAA", "cedaw", donor_rule="all")
+    with pytest.raises(ParameterError, match="'unit_col'"):
+        synth.resolve_unit(df, "AAA", unit_col="code")
 
 
 def test_placebo_p_values_null_case():

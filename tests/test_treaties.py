@@ -46,7 +46,10 @@ def rat() -> pd.DataFrame:
 
 
 def _parties(rat: pd.DataFrame, treaty: str) -> pd.DataFrame:
-    d = rat[(rat["treaty"] == treaty) & ~rat["is_predecessor"]]
+    """Parties as the UNTC page counts them: the shared filter (no predecessor rows; the EU kept), with an act
+    that was not denounced."""
+    d = untc.participants(rat, states_only=False)
+    d = d[d["treaty"] == treaty]
     return d[d["ratification_date"].notna() & d["denounced_date"].isna()]
 
 
@@ -121,6 +124,30 @@ def test_crpd_parties_are_192_states_and_the_eu(rat):
     eu = p[~p["is_state"]]
     assert eu["participant"].tolist() == ["European Union"] and eu["iso3"].tolist() == ["EUU"]
     assert eu["act_type"].tolist() == ["formal_confirmation"]
+    assert len(untc.participants(p)) == 192  # states only: the EU dropped
+
+
+def test_participants_filter():
+    rat = pd.DataFrame(
+        {
+            "iso3": ["DEU", "DDR", "EUU", "PAK", "XXX"],
+            "is_state": [True, True, False, True, None],
+            "is_predecessor": [False, True, False, False, False],
+        }
+    )
+    assert untc.participants(rat)["iso3"].tolist() == ["DEU", "PAK"]  # missing is_state: not a state
+    assert untc.participants(rat, states_only=False)["iso3"].tolist() == ["DEU", "EUU", "PAK", "XXX"]
+    # another source's table without the columns is not filtered on them
+    assert untc.participants(rat.drop(columns="is_state"))["iso3"].tolist() == ["DEU", "EUU", "PAK", "XXX"]
+    assert len(untc.participants(rat.drop(columns=["is_state", "is_predecessor"]))) == 5
+
+
+@pytest.mark.realdata
+@needs_pages
+def test_panel_states_are_the_participants(rat, panel):
+    """The panel's rows are the states that can act at the UNTC: the shared filter over all 18 instruments."""
+    assert set(panel["iso3"]) == set(untc.participants(rat)["iso3"])
+    assert not {"DDR", "CSK", "YUG", "YMD", "EUU"} & set(panel["iso3"])
 
 
 @pytest.mark.realdata
@@ -226,7 +253,7 @@ def test_trinidad_and_tobago_and_other_denunciations(rat):
     assert prk["treaty"] == "iccpr" and pd.isna(prk["effective_date"])
     assert pd.isna(_row(rat, "PRK", "iccpr")["denounced_date"])
     # nothing else: every denunciation the footnotes record is one of these
-    assert sorted(zip(den["iso3"], den["treaty"])) == sorted(
+    assert sorted(zip(den["iso3"], den["treaty"], strict=True)) == sorted(
         [
             ("BLR", "iccpr_op1"),
             ("GUY", "iccpr_op1"),
@@ -309,13 +336,13 @@ def test_agrees_with_derived_csv_except_documented_defects(rat):
     )
     csv_only = m[m["_merge"] == "left_only"]
     # defect 1: six rows that are objection dates (footnote 2), not signatures
-    assert sorted(zip(csv_only["country_name"], csv_only["treaty_id"])) == sorted(
+    assert sorted(zip(csv_only["country_name"], csv_only["treaty_id"], strict=True)) == sorted(
         (s, t) for s in ("Czechoslovakia", "German Democratic Republic") for t in ("cedaw", "iccpr", "icescr")
     )
     assert set(csv_only["signature_date_x"]) == {"1980-12-11", "1981-03-10"}
     # defect 2: the three denounced ICCPR-OP1 rows are missing
     parse_only = m[m["_merge"] == "right_only"]
-    assert sorted(zip(parse_only["participant"], parse_only["treaty"])) == [
+    assert sorted(zip(parse_only["participant"], parse_only["treaty"], strict=True)) == [
         ("Belarus", "iccpr_op1"),
         ("Jamaica", "iccpr_op1"),
         ("Trinidad and Tobago", "iccpr_op1"),
@@ -333,7 +360,7 @@ def test_agrees_with_derived_csv_except_documented_defects(rat):
         .fillna("")
     )
     differ = both[expected != both["action_type"]]
-    assert sorted(zip(differ["participant"], differ["act_type"])) == [
+    assert sorted(zip(differ["participant"], differ["act_type"], strict=True)) == [
         ("European Union", "formal_confirmation"),
         ("Netherlands (Kingdom of the)", "acceptance"),
     ]

@@ -1,1 +1,2 @@
-"""Foundations every layer uses: project paths (``paths``), error types (``errors``), parameter validators (``params``)."""
+"""Foundations every layer uses: project paths (``paths``), error types (``errors``), parameter validators and
+the one rule per notebook parameter name (``params``)."""

@@ -1,16 +1,38 @@
-"""Shared parameter validators: one rule per kind of parameter, used by helpers and by every notebook.
+"""Parameter validation: the shared validators, and one rule per notebook parameter name.
 
-Each validator returns the (normalised) value or raises :class:`helpers.core.errors.ParameterError` naming the
-parameter, the bad value and what would be valid.
+Validators (:func:`check_choice`, :func:`check_choices`, :func:`check_draws`) return the value or raise
+:class:`helpers.core.errors.ParameterError` naming the parameter, the bad value and what would be valid; helpers
+use them for their own arguments.
+
+:data:`RULES` maps every parameter *name* declared by a notebook's ``parameters`` cell to its :class:`Rule`: the
+type, range or shape the value must have. A name means the same thing, with the same rule, in every notebook; a
+notebook that needs another meaning uses another name (``hazard_covariates`` in 02, not ``covariates`` as in 04).
+:func:`validate` checks a notebook's values against their rules (``helpers.pipeline.notebook.start`` calls it);
+a declared parameter without a rule is an error, so a new parameter cannot skip validation.
+
+Many valid lists live above this layer (treaty keys in ``helpers.data.treaties``, codings in
+``helpers.estimate.models``) or in the loaded panel (its outcome columns, regions, years). A rule names such a
+list by a *vocabulary* key (e.g. ``"treaties"``, ``"outcomes"``) and reads it at validation time from a
+:class:`Vocabulary`, which ``helpers.pipeline.notebook`` provides; this module imports nothing above
+``helpers.core``. :data:`VOCABULARY_KEYS` lists the keys, each with where its values come from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from helpers.core.errors import ParameterError
+from helpers.core.errors import HelpersError, ParameterError
+
+# ---------------------------------------------------------------------------------------------------------------
+# validators
+# ---------------------------------------------------------------------------------------------------------------
 
 
 def check_choice(name: str, value: object, valid: Iterable[object], hint: str = "") -> object:
@@ -38,10 +60,486 @@ def check_draws(name: str, value: object, minimum: int = 0) -> int:
 
     Used for parameters such as ``n_wild`` / ``n_perm`` where 0 means "skip this step".
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ParameterError(
             name,
             value,
             hint=f"an integer, at least {minimum}" + ("; 0 skips the step" if minimum == 0 else ""),
         )
     return int(value)
+
+
+def is_int(value: object) -> bool:
+    """True for a Python or numpy integer (a bool is not an integer parameter)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_number(value: object) -> bool:
+    """True for a finite int or float (not a bool)."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+    )
+
+
+#: Names of runs and notebooks in file names: letters, digits, '_', '-', '.', starting with a letter or digit.
+LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Smallest number of wild-bootstrap draws accepted (0 skips): with fewer, a p-value has a resolution coarser
+#: than 0.01 and a 5% test cannot be exact (alpha * (B + 1) must be an integer; Davidson and MacKinnon 2000).
+MIN_WILD_DRAWS = 99
+#: Largest lag of treatment and controls in the Cole-style regressions and the specification curve.
+MAX_LAG = 10
+#: Largest lag of the covariates of the ratification-hazard models (helpers.estimate.timing.at_risk_set).
+MAX_COVARIATE_LAG = 5
+
+# ---------------------------------------------------------------------------------------------------------------
+# rules
+# ---------------------------------------------------------------------------------------------------------------
+
+#: Vocabulary keys a rule may read -> where the valid values come from (``helpers.pipeline.notebook`` serves them).
+VOCABULARY_KEYS: dict[str, str] = {
+    "treaties": "keys of helpers.data.treaties.TREATIES",
+    "successor_rules": "helpers.data.panel.SUCCESSOR_RULES",
+    "first_panel_year": "helpers.data.panel.FIRST_YEAR",
+    "codings": "helpers.estimate.models.CODINGS",
+    "estimators": "helpers.estimate.models.ESTIMATORS",
+    "main_estimators": "helpers.estimate.models.ESTIMATORS without the ordered logit",
+    "spec_estimators": "helpers.estimate.specs.SPEC_ESTIMATORS",
+    "se_types": "helpers.estimate.models.SE_TYPES",
+    "control_sets": "keys of helpers.estimate.models.CONTROL_SETS",
+    "control_columns": "helpers.estimate.models.CONTROL_COLUMNS",
+    "moderators": "helpers.estimate.models.MODERATORS",
+    "income_groups": "helpers.estimate.models.INCOME_LEVELS",
+    "hazard_covariates": "helpers.estimate.timing.HAZARD_COVARIATES",
+    "baselines": "helpers.estimate.timing.BASELINES",
+    "km_groups": "helpers.estimate.timing.KM_GROUPS",
+    "links": "helpers.estimate.timing.LINKS",
+    "control_groups": "helpers.estimate.did.CONTROL_GROUPS",
+    "base_periods": "helpers.estimate.did.BASE_PERIODS",
+    "boot_weights": "helpers.estimate.inference.BOOT_WEIGHTS",
+    "donor_rules": "keys of helpers.estimate.synth.DONOR_RULES",
+    "columns": "the loaded panel's columns",
+    "numeric_columns": "the loaded panel's numeric columns",
+    "outcomes": "helpers.data.panel.OUTCOMES present in the loaded panel (on a panel with none of them: its "
+    "numeric columns)",
+    "regions": "the loaded panel's values of 'region'",
+    "panel_years": "the loaded panel's values of its time column",
+    "units": "a resolver: a value of the panel's unit column, or a name in its name column -> the unit "
+    "(helpers.estimate.synth.resolve_unit)",
+}
+
+
+class Vocabulary(Protocol):
+    """What a rule may read besides the value: valid lists by key, and other parameters' values."""
+
+    def valid(self, key: str) -> Any:
+        """The valid values named ``key`` (a key of :data:`VOCABULARY_KEYS`): a list, a number, or a resolver."""
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """Another parameter's value, as given (validated first when the rule lists it in ``after``)."""
+
+
+Check = Callable[[str, Any, Vocabulary], Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The rule of one parameter name.
+
+    ``shape``: the valid values in words (the error's hint, and documentation); ``check(name, value, vocab)``
+    returns the value (normalised only where the shape says so) or raises ParameterError; ``needs``: the
+    vocabulary keys it reads; ``after``: other parameters it reads, validated before it.
+    """
+
+    shape: str
+    check: Check
+    needs: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+    def __call__(self, name: str, value: Any, vocab: Vocabulary | None = None) -> Any:
+        if self.needs and vocab is None:
+            raise HelpersError(f"the rule of {name!r} needs the vocabularies {list(self.needs)}")
+        return self.check(name, value, vocab)
+
+    @property
+    def stage(self) -> int:
+        """Validation order: plain rules, then rules reading vocabularies, then rules reading other parameters."""
+        return 2 if self.after else 1 if self.needs else 0
+
+
+def _fail(name: str, value: Any, shape: str) -> None:
+    raise ParameterError(name, value, hint=shape)
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def integer(minimum: int = 0, maximum: int | None = None, shape: str = "") -> Rule:
+    """An integer in ``[minimum, maximum]``; a short range is listed in full in the error."""
+    if not shape:
+        shape = (
+            f"an integer, {minimum} or more" if maximum is None else f"an integer from {minimum} to {maximum}"
+        )
+
+    def check(name, value, vocab):
+        if not is_int(value) or value < minimum or (maximum is not None and value > maximum):
+            if maximum is not None and maximum - minimum <= 20:
+                raise ParameterError(name, value, list(range(minimum, maximum + 1)), shape)
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def draws(at_least: int) -> Rule:
+    """0 (skip the step) or an integer of at least ``at_least``."""
+    shape = f"0 (skip) or an integer of at least {at_least}"
+
+    def check(name, value, vocab):
+        if not is_int(value) or not (value == 0 or value >= at_least):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def boolean() -> Rule:
+    def check(name, value, vocab):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ParameterError(name, value, [True, False])
+        return value
+
+    return Rule("True or False", check)
+
+
+def choice(key: str, *, blank: str = "", hint: str = "") -> Rule:
+    """One of the vocabulary ``key``; with ``blank``, also "" (meaning ``blank``)."""
+    shape = f"one of {VOCABULARY_KEYS[key]}" + (f', or "" ({blank})' if blank else "")
+
+    def check(name, value, vocab):
+        if blank and isinstance(value, str) and value == "":
+            return value
+        valid = list(vocab.valid(key))
+        if not isinstance(value, (str, int, float)) or value not in valid:
+            raise ParameterError(
+                name, value, valid, "; ".join(filter(None, [hint, blank and f'or "" for {blank}']))
+            )
+        return value
+
+    return Rule(shape, check, needs=(key,))
+
+
+def choices(key: str, *, empty: str | None = None, all_if_empty: bool = False) -> Rule:
+    """A list of values of the vocabulary ``key``; ``empty`` says what [] means (None: [] is not allowed).
+
+    With ``all_if_empty`` the rule returns the whole vocabulary for [] (the one normalising list rule).
+    """
+    shape = f"a list of {VOCABULARY_KEYS[key]}" + (f"; [] means {empty}" if empty else " (at least one)")
+
+    def check(name, value, vocab):
+        valid = list(vocab.valid(key))
+        if not _is_list(value) or (not value and empty is None):
+            raise ParameterError(name, value, valid, shape)
+        bad = [v for v in value if not isinstance(v, (str, int, float)) or v not in valid]
+        if bad:
+            raise ParameterError(name, bad[0] if len(bad) == 1 else bad, valid, shape)
+        return list(valid) if all_if_empty and not value else list(value)
+
+    return Rule(shape, check, needs=(key,))
+
+
+def column(blank: str = "") -> Rule:
+    """A column of the loaded panel; with ``blank``, also "" (meaning ``blank``)."""
+    return choice("columns", blank=blank, hint="not a column of the panel")
+
+
+def year_span(*, empty: str | None = None) -> Rule:
+    """``[first, last]`` integer years with first <= last; with ``empty``, also [] (meaning ``empty``)."""
+    shape = "[first, last]: two integer years, first <= last" + (f"; [] means {empty}" if empty else "")
+
+    def check(name, value, vocab):
+        if empty and _is_list(value) and len(value) == 0:
+            return value
+        if not _is_span(value):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _is_span(value: Any) -> bool:
+    return _is_list(value) and len(value) == 2 and all(map(is_int, value)) and value[0] <= value[1]
+
+
+def year_spans() -> Rule:
+    shape = "a list of [first, last] pairs of integer years, first <= last (at least one)"
+
+    def check(name, value, vocab):
+        if not _is_list(value) or not value or not all(map(_is_span, value)):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def integer_list(minimum: int, maximum: int) -> Rule:
+    valid = list(range(minimum, maximum + 1))
+    shape = f"a list of integers from {minimum} to {maximum} (at least one)"
+
+    def check(name, value, vocab):
+        if not _is_list(value) or not value:
+            raise ParameterError(name, value, valid, shape)
+        bad = [v for v in value if not is_int(v) or v not in valid]
+        if bad:
+            raise ParameterError(name, bad[0] if len(bad) == 1 else bad, valid, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _probability() -> Rule:
+    shape = "a number strictly between 0 and 1, e.g. 0.05"
+
+    def check(name, value, vocab):
+        if not is_number(value) or not 0 < value < 1:
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _mbar_grid() -> Rule:
+    shape = "[] (skip) or a list of finite numbers, 0 or more"
+
+    def check(name, value, vocab):
+        if not _is_list(value) or not all(is_number(m) and m >= 0 for m in value):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _event_window() -> Rule:
+    shape = "[lo, hi]: two integer event times with lo < -1 < hi"
+
+    def check(name, value, vocab):
+        ok = _is_list(value) and len(value) == 2 and all(map(is_int, value))
+        if not ok or not value[0] < -1 < value[1]:
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _case_window() -> Rule:
+    shape = "[pre, post]: integer years before and after the event year, pre >= 2 and post >= 1"
+
+    def check(name, value, vocab):
+        ok = _is_list(value) and len(value) == 2 and all(map(is_int, value))
+        if not ok or value[0] < 2 or value[1] < 1:
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _sdid_placebos() -> Rule:
+    shape = "None (every donor) or an integer, 1 or more"
+
+    def check(name, value, vocab):
+        if value is not None and (not is_int(value) or value < 1):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _first_year() -> Rule:
+    shape = "an integer year, helpers.data.panel.FIRST_YEAR or later"
+
+    def check(name, value, vocab):
+        lo = vocab.valid("first_panel_year")
+        if not is_int(value) or value < lo:
+            _fail(name, value, f"{shape} (= {lo})")
+        return value
+
+    return Rule(shape, check, needs=("first_panel_year",))
+
+
+def _optional_year(zero: str = "default", *, after: str | None = None) -> Rule:
+    """0 (meaning ``zero``) or a positive integer year; not before the parameter ``after`` when both are set."""
+    shape = f"0 ({zero}) or an integer year" + (f", not before {after}" if after else "")
+
+    def check(name, value, vocab):
+        if not is_int(value) or value < 0:
+            _fail(name, value, shape)
+        other = vocab.value(after, 0) if after else 0
+        if value and is_int(other) and other and value < other:
+            _fail(name, value, f"{shape} (= {other})")
+        return value
+
+    return Rule(shape, check, after=(after,) if after else ())
+
+
+def _file(*, blank: str, none: str = "", suffixes: tuple[str, ...]) -> Rule:
+    shape = (
+        f'"" ({blank})'
+        + (f', "none" ({none})' if none else "")
+        + f", or an existing {'/'.join(suffixes)} file"
+    )
+
+    def check(name, value, vocab):
+        if not isinstance(value, (str, Path)):
+            _fail(name, value, shape)
+        if str(value) == "" or (none and str(value).lower() == "none"):
+            return value
+        p = Path(value)
+        if p.suffix not in suffixes or not p.is_file():
+            _fail(name, value, shape + (" (no such file)" if not p.is_file() else ""))
+        return value
+
+    return Rule(shape, check)
+
+
+def _label() -> Rule:
+    shape = "a name of letters, digits, '_', '-', '.', starting with a letter or digit"
+
+    def check(name, value, vocab):
+        if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _controls() -> Rule:
+    shape = "a named control set (keys of helpers.estimate.models.CONTROL_SETS) or a list of control columns"
+
+    def check(name, value, vocab):
+        if isinstance(value, str):
+            check_choice(name, value, vocab.valid("control_sets"), hint="or a list of control columns")
+        elif _is_list(value):
+            check_choices(name, value, vocab.valid("control_columns"), hint="or a named control set")
+        else:
+            raise ParameterError(name, value, vocab.valid("control_sets"), shape)
+        return value
+
+    return Rule(shape, check, needs=("control_sets", "control_columns"))
+
+
+def _unit() -> Rule:
+    shape = "a unit of the panel: a value of unit_col (an ISO3 code) or of name_col (a country name)"
+
+    def check(name, value, vocab):
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            _fail(name, value, shape)
+        return vocab.valid("units")(value)  # the resolver raises ParameterError listing the units
+
+    return Rule(shape, check, needs=("units",), after=("unit_col", "name_col"))
+
+
+_OUTCOME = choice("outcomes")
+_YEARS = year_span(empty="every year of the panel")
+
+#: One rule per parameter name used by any notebook.
+RULES: dict[str, Rule] = {
+    # run and input
+    "run_label": _label(),
+    "panel_path": _file(
+        blank="the project panel data/processed/panel.parquet", suffixes=(".parquet", ".csv")
+    ),
+    "ratifications_path": _file(
+        blank="the table that goes with the panel",
+        none="no ratification table",
+        suffixes=(".parquet",),
+    ),
+    "write": boolean(),
+    # panel columns (04, 05 run on any tidy panel)
+    "unit_col": column(),
+    "time_col": column(),
+    "name_col": column(blank="no name column"),
+    "cohort_col": column(blank="the column {treaty}_year"),
+    "status_col": column(blank="the column {treaty}_ratified"),
+    # instruments and units
+    "treaty": choice("treaties"),
+    "treaties": choices("treaties", empty="all 18 instruments", all_if_empty=True),
+    "country": _unit(),
+    "region": choice("regions", blank="all regions"),
+    "income_group": choice("income_groups", blank="all income groups"),
+    # building the panel (00)
+    "first_year": _first_year(),
+    "last_year": _optional_year("the latest year any outcome covers", after="first_year"),
+    "successor_rule": choice("successor_rules"),
+    # samples and years
+    "year": choice("panel_years"),
+    "years": _YEARS,
+    "ciri_years": _YEARS,
+    "windows": year_spans(),
+    "start_year": _optional_year("the treaty's adoption"),
+    "end_year": _optional_year("the last panel year", after="start_year"),
+    "gap_min_years": integer(0),
+    # outcomes and regressors
+    "outcome": _OUTCOME,
+    "outcomes": choices("outcomes"),
+    "ciri_outcomes": choices("outcomes", empty="skip the CIRI models"),
+    "moderator_outcome": _OUTCOME,
+    "moderators": choices("moderators", empty="no moderator models"),
+    "controls": _controls(),
+    "control_sets": choices("control_sets"),
+    "covariates": choices("numeric_columns", empty="no covariates"),
+    "hazard_covariates": choices("hazard_covariates", empty="no covariates"),
+    # treatment coding and timing
+    "coding": choice("codings"),
+    "codings": choices("codings"),
+    "lag": integer(0, MAX_LAG),
+    "lags": integer_list(0, MAX_LAG),
+    "covariate_lag": integer(0, MAX_COVARIATE_LAG),
+    "anticipation": integer(0),
+    "event_window": _event_window(),
+    "event_year": _optional_year("the first ratification year of treaty"),
+    "window": _case_window(),
+    # estimators and standard errors
+    "estimator": choice("main_estimators", hint="ordered logit runs in the CIRI section (ciri_estimators)"),
+    "estimators": choices("spec_estimators"),
+    "ciri_estimators": choices("estimators", empty="skip the CIRI models"),
+    "se": choice("se_types"),
+    "robustness": boolean(),
+    "alpha": _probability(),
+    "baseline": choice("baselines"),
+    "km_by": choice("km_groups"),
+    "links": choices("links"),
+    "control_group": choice("control_groups"),
+    "base_period": choice("base_periods"),
+    "donor_rule": choice("donor_rules"),
+    "honest_mbar": _mbar_grid(),
+    # resampling
+    "seed": integer(0, shape="a non-negative integer"),
+    "n_wild": draws(MIN_WILD_DRAWS),
+    "wild_weights": choice("boot_weights"),
+    "n_boot": integer(0, shape="an integer, 0 or more (0: analytic standard errors only)"),
+    "n_perm": integer(0, shape="an integer, 0 or more (0 skips)"),
+    "n_check": integer(0, shape="an integer, 0 or more (0 skips)"),
+    "sdid_placebos": _sdid_placebos(),
+}
+
+
+def validate(
+    names: Sequence[str], values: Mapping[str, Any], vocab: Vocabulary | None = None
+) -> dict[str, Any]:
+    """Check ``values[name]`` with ``RULES[name]`` for every name; return the (normalised) values.
+
+    Rules run in :attr:`Rule.stage` order (a rule that reads another parameter runs after it). A name without a
+    rule is an error.
+    """
+    missing = [n for n in names if n not in RULES]
+    if missing:
+        raise HelpersError(
+            f"no rule for parameter(s) {missing}: add one to helpers.core.params.RULES (every declared "
+            f"parameter is validated), or rename the parameter to one that has the intended rule"
+        )
+    out: dict[str, Any] = {}
+    for name in sorted(names, key=lambda n: RULES[n].stage):
+        out[name] = RULES[name](name, values[name], vocab)
+    return {n: out[n] for n in names}

@@ -196,12 +196,7 @@ def build(
     frames = indicator_frames()
     vdem_frame = _rows_frame(frames)
     regions = worldbank.load_regions()
-    states = set(
-        rat.loc[
-            rat["is_state"].fillna(False).astype(bool) & ~rat["is_predecessor"].fillna(False).astype(bool),
-            "iso3",
-        ].dropna()
-    )
+    states = set(untc.participants(rat)["iso3"].dropna())
     # units that cannot become parties (Hong Kong, Taiwan, Kosovo) would enter every design as "never treated":
     # the panel holds the states that can act at the UN Treaty Collection (UNTC participants), listed in
     # panel.attrs["excluded_units"]

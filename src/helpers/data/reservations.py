@@ -43,7 +43,13 @@ import pandas as pd
 
 from helpers.core import paths
 from helpers.core.errors import DataError, ParameterError
-from helpers.data.untc import parse_declarations, parse_footnotes, participant_iso3, ratifications
+from helpers.data.untc import (
+    parse_declarations,
+    parse_footnotes,
+    participant_iso3,
+    participants,
+    ratifications,
+)
 
 CODING_FILE = "cedaw_reservations.csv"
 CODES = ["res_any", "res_art2", "res_art16", "res_art29_1", "res_general"]
@@ -212,15 +218,9 @@ def declarations() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def load_coding(path: str | Path | None = None) -> pd.DataFrame:
-    """Read and validate the reviewed coding table (columns, 0/1 codes, ISO dates, consistency)."""
-    p = Path(path) if path is not None else coding_path()
-    if not p.exists():
-        raise DataError(f"{p}: the CEDAW reservation coding table is missing")
-    df = pd.read_csv(p, dtype=str, keep_default_na=False)
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise DataError(f"{p}: missing column(s) {missing}; expected {COLUMNS}")
+def _parse_codes_and_dates(df: pd.DataFrame, p: Path) -> None:
+    """In place: the 0/1 code columns to int, the withdrawal columns to dates; an error names the rows (line
+    numbers of the file) and the values that are neither."""
     for c in CODES:
         bad = df.index[~df[c].isin(["0", "1"])]
         if len(bad):
@@ -239,6 +239,18 @@ def load_coding(path: str | Path | None = None) -> pd.DataFrame:
                 f"{[int(i) + 2 for i in bad]} hold {sorted(set(df.loc[bad, c]))}"
             )
         df[c] = parsed.astype("datetime64[ns]")
+
+
+def load_coding(path: str | Path | None = None) -> pd.DataFrame:
+    """Read and validate the reviewed coding table (columns, 0/1 codes, ISO dates, consistency)."""
+    p = Path(path) if path is not None else coding_path()
+    if not p.exists():
+        raise DataError(f"{p}: the CEDAW reservation coding table is missing")
+    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{p}: missing column(s) {missing}; expected {COLUMNS}")
+    _parse_codes_and_dates(df, p)
     for c, w in WITHDRAWN.items():
         bad = df.index[(df[c] == 0) & df[w].notna()]
         if len(bad):
@@ -327,10 +339,11 @@ def reservation_status(
     """
     years = _year_range(year_range)
     rat = ratifications(["cedaw"])
-    rat = rat[rat["ratification_date"].notna() & ~rat["is_predecessor"] & rat["is_state"]]
+    rat = participants(rat)
+    rat = rat[rat["ratification_date"].notna()]
     coding = cedaw_reservations(path).set_index("iso3")
     recs = []
-    for iso, act in zip(rat["iso3"], rat["ratification_date"]):
+    for iso, act in zip(rat["iso3"], rat["ratification_date"], strict=True):
         start = act.year
         row = coding.loc[iso] if iso in coding.index else None
         ends = {}
@@ -353,6 +366,68 @@ def reservation_status(
     for c in PANEL_COLUMNS:
         df[c] = df[c].astype("int8")
     return df.sort_values(["iso3", "year"]).reset_index(drop=True)
+
+
+#: Exclusive categories of a state's CEDAW reservations in force at the end of a year, in order of precedence
+#: (a general reservation first, whatever the articles named; then Art. 2 and Art. 16, ...).
+RESERVATION_CATEGORIES = [
+    "general reservation",
+    "Art. 2 and Art. 16",
+    "Art. 2 only",
+    "Art. 16 only",
+    "other articles only",
+    "party, no reservation",
+    "not party",
+]
+#: Reservation indicators named in :func:`reservations_in_force` (panel column -> label).
+RESERVATION_LABELS = {
+    "cedaw_res_general": "general",
+    "cedaw_res_art2": "Art. 2",
+    "cedaw_res_art16": "Art. 16",
+    "cedaw_res_art29": "Art. 29",
+}
+
+
+def _year_rows(panel: pd.DataFrame, year: int, need: list[str]) -> pd.DataFrame:
+    miss = [c for c in ["iso3", "year", *need] if c not in panel.columns]
+    if miss:
+        raise DataError(f"panel lacks the CEDAW reservation columns {miss} (built by helpers.data.panel)")
+    return panel[panel["year"] == year]
+
+
+def reservation_categories(panel: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Each panel state's CEDAW reservation category at the end of ``year`` (:data:`RESERVATION_CATEGORIES`).
+
+    Reads the panel's ``cedaw_ratified`` and ``cedaw_res_*`` indicators (:func:`reservation_status`): not a
+    party; a party with no reservation in force; otherwise the first that applies of a general reservation, Art. 2
+    and Art. 16, Art. 2 only, Art. 16 only, other articles only. Returns columns iso3, reservations (one row per
+    panel row of that year, in panel order).
+    """
+    need = ["cedaw_ratified", *PANEL_COLUMNS]
+    p = _year_rows(panel, year, need)
+    party = p["cedaw_ratified"].eq(1)
+    art2, art16 = p["cedaw_res_art2"].eq(1), p["cedaw_res_art16"].eq(1)
+    cat = pd.Series("not party", index=p.index)
+    cat = cat.mask(party, "party, no reservation")
+    cat = cat.mask(party & p["cedaw_res_any"].eq(1), "other articles only")
+    cat = cat.mask(art16, "Art. 16 only")
+    cat = cat.mask(art2, "Art. 2 only")
+    cat = cat.mask(art2 & art16, "Art. 2 and Art. 16")
+    cat = cat.mask(p["cedaw_res_general"].eq(1), "general reservation")
+    return pd.DataFrame({"iso3": p["iso3"].values, "reservations": cat.values})
+
+
+def reservations_in_force(panel: pd.DataFrame, year: int) -> pd.Series:
+    """The CEDAW reservations each panel state has in force at the end of ``year``, as text, indexed by iso3.
+
+    The labels of :data:`RESERVATION_LABELS` joined by ", " (e.g. "general, Art. 2"); "other articles" for a
+    reservation to none of them; "none" otherwise (also for non-parties).
+    """
+    p = _year_rows(panel, year, ["cedaw_res_any"]).set_index("iso3")
+    present = [c for c in RESERVATION_LABELS if c in p.columns]
+    flags = p[present].eq(1)
+    text = flags.apply(lambda r: ", ".join(RESERVATION_LABELS[c] for c in present if r[c]), axis=1)
+    return text.mask(text.eq("") & p["cedaw_res_any"].eq(1), "other articles").replace("", "none")
 
 
 _MONTHS = [
@@ -401,7 +476,7 @@ def withdrawal_events() -> pd.DataFrame:
     notes = parse_footnotes("cedaw")
     names = list(d["participant"])
     recs = []
-    for p, fns, text in zip(d["participant"], d["footnotes"], d["text"]):
+    for p, fns, text in zip(d["participant"], d["footnotes"], d["text"], strict=True):
         own = _short(p)
         others = [_short(o) for o in names if o != p and _short(o) not in own and own not in _short(o)]
         for n, body in [(n, notes[n]) for n in fns] + [(0, str(text))]:

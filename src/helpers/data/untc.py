@@ -16,7 +16,8 @@ Public API
 ----------
 :func:`page_header`, :func:`parse_participants`,
 :func:`parse_footnotes`, :func:`parse_declarations`, :func:`participant_iso3`, :func:`predecessor_acts`,
-:func:`denunciations`, :func:`ratifications` (the contract table), :func:`entry_into_force`.
+:func:`denunciations`, :func:`ratifications` (the contract table), :func:`participants` (its rows of states
+acting in their own name), :func:`entry_into_force`.
 
 Limits: the pages show *current* status. Predecessor-state acts (German Democratic Republic, Czechoslovakia,
 former Yugoslavia, Democratic Yemen) and denunciations exist only in footnote prose and are extracted with
@@ -421,7 +422,7 @@ _YMD_RE = re.compile(r"The formality was effected by Democratic Yemen")
 
 def _note_owners(grid: pd.DataFrame) -> dict[int, list[str]]:
     owners: dict[int, list[str]] = {}
-    for name, notes in zip(grid["participant"], grid["footnotes"]):
+    for name, notes in zip(grid["participant"], grid["footnotes"], strict=True):
         for n in notes:
             owners.setdefault(n, []).append(str(name))
     return owners
@@ -434,8 +435,44 @@ def participant_iso3(names, treaty: str) -> pd.Series:
         return names
     uniq = names.drop_duplicates()
     codes = to_iso3(uniq, "name", source=f"{SOURCE_LABEL}, {treaty}")
-    lookup = dict(zip(uniq, codes))
+    lookup = dict(zip(uniq, codes, strict=True))
     return pd.Series([lookup[n] for n in names], dtype="string")
+
+
+def _prose_act(m: re.Match, where: str) -> tuple[date | None, date | None, str | None]:
+    """(signature date, act date, act type) of one predecessor act matched by ``_PRED_ACT_RE``."""
+    verb, d1, d2 = m.group("verb"), m.group("d1"), m.group("d2")
+    if verb == "signed and ratified":
+        if not d2:
+            raise DataError(f"{where}: 'signed and ratified' with one date: {m.group(0)!r}")
+        return parse_prose_date(d1), parse_prose_date(d2), "ratification"
+    if verb == "signed":
+        return parse_prose_date(d1), None, None
+    if verb == "ratified":
+        return None, parse_prose_date(d1), "ratification"
+    return None, parse_prose_date(d1), "accession"
+
+
+def _listed_under_successor(
+    grid: pd.DataFrame, treaty: str, num: int, own_iso: list, excerpt: str
+) -> list[dict]:
+    """Democratic Yemen's act, shown in the row of the participant that cites footnote ``num`` (Yemen)."""
+    rows = grid[[num in ns for ns in grid["footnotes"]]]
+    return [
+        {
+            "participant": PREDECESSOR_NAMES["YMD"],
+            "iso3": "YMD",
+            "treaty": treaty,
+            "signature_date": r["signature_date"] if pd.notna(r["signature_date"]) else None,
+            "act_date": r["act_date"] if pd.notna(r["act_date"]) else None,
+            "act_type": r["act_type"] if pd.notna(r["act_type"]) else None,
+            "successors": list(own_iso or DEFAULT_SUCCESSORS["YMD"]),
+            "listed_under_successor": True,
+            "note": num,
+            "excerpt": excerpt,
+        }
+        for _, r in rows.iterrows()
+    ]
 
 
 def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFrame:
@@ -459,21 +496,7 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
         own_iso = sorted(set(participant_iso3(own, treaty).dropna())) if own else []
         for m in hits:
             iso = PREDECESSORS[m.group("state")]
-            verb, d1, d2 = m.group("verb"), m.group("d1"), m.group("d2")
-            sig = act = None
-            act_type = None
-            if verb == "signed and ratified":
-                if not d2:
-                    raise DataError(
-                        f"{page.path}: footnote {num}: 'signed and ratified' with one date: {m.group(0)!r}"
-                    )
-                sig, act, act_type = parse_prose_date(d1), parse_prose_date(d2), "ratification"
-            elif verb == "signed":
-                sig = parse_prose_date(d1)
-            elif verb == "ratified":
-                act, act_type = parse_prose_date(d1), "ratification"
-            else:
-                act, act_type = parse_prose_date(d1), "accession"
+            sig, act, act_type = _prose_act(m, f"{page.path}: footnote {num}")
             recs.append(
                 {
                     "participant": PREDECESSOR_NAMES[iso],
@@ -489,22 +512,7 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
                 }
             )
         if ymd:
-            rows = grid[[num in ns for ns in grid["footnotes"]]]
-            for _, r in rows.iterrows():
-                recs.append(
-                    {
-                        "participant": PREDECESSOR_NAMES["YMD"],
-                        "iso3": "YMD",
-                        "treaty": treaty,
-                        "signature_date": r["signature_date"] if pd.notna(r["signature_date"]) else None,
-                        "act_date": r["act_date"] if pd.notna(r["act_date"]) else None,
-                        "act_type": r["act_type"] if pd.notna(r["act_type"]) else None,
-                        "successors": list(own_iso or DEFAULT_SUCCESSORS["YMD"]),
-                        "listed_under_successor": True,
-                        "note": num,
-                        "excerpt": ymd.group(0),
-                    }
-                )
+            recs += _listed_under_successor(grid, treaty, num, own_iso, ymd.group(0))
     cols = [
         "participant",
         "iso3",
@@ -651,10 +659,32 @@ RATIFICATION_COLUMNS = [
 ]
 
 
+def _denounced_and_first_acts(page, g: pd.DataFrame, den: pd.DataFrame) -> tuple[list, list]:
+    """Per participant row of ``g``: the date its denunciation took effect (NaT if its act stands) and the date
+    of its first act (earlier than the current one where a denounced earlier act is in a footnote)."""
+    den_eff: dict[str, list[pd.Timestamp]] = {}
+    for name, eff in zip(den["participant"], den["effective_date"], strict=True):
+        if pd.notna(eff):
+            den_eff.setdefault(str(name), []).append(eff)
+    denounced, first = [], []
+    for name, br, act, notes in zip(
+        g["participant"], g["denounced"], g["act_date"], g["footnotes"], strict=True
+    ):
+        ev = den_eff.get(str(name), [])
+        if br and not ev:
+            raise DataError(
+                f"{page.path}: {name}'s dates are bracketed (denounced) but no footnote gives the denunciation"
+            )
+        # not bracketed: a later act that replaced a denounced one (Guyana, ICCPR-OP1): the current act stands
+        denounced.append(max(ev) if br else pd.NaT)
+        fa = _first_act(page, notes, str(name)) if ev else None
+        first.append(min(pd.Timestamp(fa), act) if fa is not None and pd.notna(act) else act)
+    return denounced, first
+
+
 def _ratifications_one(t: str) -> pd.DataFrame:
     page = _page(t)
     g = page.participants
-    den = denunciations([t])
     df = pd.DataFrame(
         {
             "iso3": participant_iso3(g["participant"], t).values,
@@ -671,25 +701,7 @@ def _ratifications_one(t: str) -> pd.DataFrame:
             f"{page.path}: participant(s) {sorted(unmapped)} map to no ISO3 code "
             "(deliberately excluded?); every UNTC participant needs a code"
         )
-    den_eff: dict[str, list[pd.Timestamp]] = {}
-    for name, eff in zip(den["participant"], den["effective_date"]):
-        if pd.notna(eff):
-            den_eff.setdefault(str(name), []).append(eff)
-    denounced, first = [], []
-    for name, br, act, notes in zip(g["participant"], g["denounced"], g["act_date"], g["footnotes"]):
-        ev = den_eff.get(str(name), [])
-        if br:
-            if not ev:
-                raise DataError(
-                    f"{page.path}: {name}'s dates are bracketed (denounced) but no footnote gives "
-                    "the denunciation"
-                )
-            denounced.append(max(ev))
-        else:
-            # a later act that replaced a denounced one (Guyana, ICCPR-OP1): the current act stands
-            denounced.append(pd.NaT)
-        fa = _first_act(page, notes, str(name)) if ev else None
-        first.append(min(pd.Timestamp(fa), act) if fa is not None and pd.notna(act) else act)
+    denounced, first = _denounced_and_first_acts(page, g, denunciations([t]))
     df["denounced_date"] = pd.to_datetime(pd.Series(denounced, dtype="datetime64[ns]")).values
     df["first_act_date"] = pd.to_datetime(pd.Series(first, dtype="datetime64[ns]")).values
     df["is_state"] = ~df["participant"].isin(list(NON_STATES))
@@ -720,7 +732,7 @@ def _ratifications_one(t: str) -> pd.DataFrame:
         df = pd.concat([df, p], ignore_index=True)
     # successions: date the footnote says the succession applies from (the 2026 pages state none)
     eff = []
-    for act_type, notes in zip(df["act_type"], df["footnotes"]):
+    for act_type, notes in zip(df["act_type"], df["footnotes"], strict=True):
         d = None
         if pd.notna(act_type) and act_type == "succession":
             for n in notes:
@@ -783,6 +795,24 @@ def ratifications(treaties=None) -> pd.DataFrame:
     """
     ts = tuple(check_treaties(treaties))
     return _ratifications_cached(ts).copy()
+
+
+def participants(rat: pd.DataFrame, states_only: bool = True) -> pd.DataFrame:
+    """The rows of a ratification table for participants acting in their own name.
+
+    Drops the predecessor-state rows (``is_predecessor``: DDR, CSK, YUG, YMD, kept in the table only to date
+    their successors' acts) and, if ``states_only``, the participants that are not states (``is_state`` False:
+    the European Union). A missing value counts as not a state and as not a predecessor; a table without one of
+    the two columns (another source) is not filtered on it. The panel's states, the maps of notebook 01, the
+    party counts of notebook 00 (``states_only=False``, the EU counted apart) and the reservation indicators all
+    use this one filter.
+    """
+    keep = pd.Series(True, index=rat.index)
+    if "is_predecessor" in rat.columns:
+        keep &= ~rat["is_predecessor"].astype("boolean").fillna(False).astype(bool)
+    if states_only and "is_state" in rat.columns:
+        keep &= rat["is_state"].astype("boolean").fillna(False).astype(bool)
+    return rat[keep]
 
 
 def _add_lag(d: pd.Timestamp, rule: str) -> pd.Timestamp:

@@ -2,6 +2,9 @@
 
 Works on any tidy panel (unit, time, outcome columns) with one treated unit and an event time (e.g. Pakistan's
 CEDAW accession in 1996). Contents:
+- :func:`resolve_case` - a case from its parameters: the unit (by code or name, :func:`resolve_unit`), the event
+  year (explicit or the first ratification, :func:`event_year_of`) and the donor rule's columns
+  (:data:`DONOR_RULES`);
 - :func:`donor_pool` - donors and the stated exclusion rule (no change of treatment status in the window);
 - :func:`case_matrix` - the balanced outcome matrix (donors first, treated unit last) over the window;
 - :func:`sc_weights` / :func:`synthetic_control` - classic convex-weight synthetic control (SLSQP on the
@@ -32,6 +35,113 @@ from helpers.core.params import check_choice
 
 METHODS = ("sc", "sdid", "did")
 
+#: Donor rules of a case study (notebook 05's ``donor_rule``) -> which treaty columns they read, in words.
+#: ``{status_col}`` defaults to ``{treaty}_ratified``, ``{cohort_col}`` to ``{treaty}_year``.
+DONOR_RULES: dict[str, str] = {
+    "status": "{status_col} constant over the window, and first ratification ({cohort_col}) outside it",
+    "cohort": "first ratification ({cohort_col}) outside the window",
+    "none": "every other unit (no treatment information used)",
+}
+#: The columns each donor rule reads: (status column?, cohort column?).
+_RULE_COLUMNS = {"status": (True, True), "cohort": (False, True), "none": (False, False)}
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """A resolved case: the treated unit, its display name, the event year and the donor rule's columns.
+
+    ``status_col`` / ``cohort_col`` are None when the rule does not use them or the panel lacks them (the donor
+    rule text then says so).
+    """
+
+    unit: object
+    name: str
+    event: int
+    status_col: str | None
+    cohort_col: str | None
+
+
+def resolve_unit(df: pd.DataFrame, country, unit_col: str = "iso3", name_col: str = "") -> object:
+    """The unit a case is about: ``country`` as a value of ``unit_col`` (e.g. "PAK"), or as a value of
+    ``name_col`` (e.g. "Pakistan", compared case-insensitively; the first matching row's unit).
+
+    Raises ParameterError("country", ...) listing the units when neither matches.
+    """
+    if unit_col not in df.columns:
+        raise ParameterError(
+            "unit_col", unit_col, sorted(map(str, df.columns)), hint="column not in the panel"
+        )
+    units = set(df[unit_col])
+    if country in units:
+        return country
+    if name_col and name_col in df.columns:
+        match = df[name_col].astype(str).str.casefold() == str(country).casefold()
+        if match.any():
+            return df.loc[match, unit_col].iloc[0]
+    valid = sorted(map(str, units))
+    shown = valid[:250]
+    raise ParameterError(
+        "country",
+        country,
+        shown,
+        hint=f"not a value of {unit_col!r}"
+        + (f" or {name_col!r}" if name_col else "")
+        + (f"; {len(shown)} of {len(valid)} units shown" if len(shown) < len(valid) else ""),
+    )
+
+
+def event_year_of(df: pd.DataFrame, unit, cohort_col: str, unit_col: str = "iso3", treaty: str = "") -> int:
+    """The first-treatment year of ``unit`` read from ``cohort_col`` (e.g. ``cedaw_year``: its first ratification).
+
+    Raises ParameterError("event_year", 0, ...) when the column is absent or the unit was never treated, asking
+    for an explicit year.
+    """
+    if cohort_col not in df.columns:
+        raise ParameterError(
+            "event_year", 0, hint=f"the panel has no {cohort_col!r}; give the year explicitly"
+        )
+    ev = pd.to_numeric(df.loc[df[unit_col] == unit, cohort_col], errors="coerce").dropna()
+    if ev.empty:
+        raise ParameterError(
+            "event_year", 0, hint=f"{unit} never ratified {treaty or cohort_col}; give the year explicitly"
+        )
+    return int(ev.iloc[0])
+
+
+def resolve_case(
+    df: pd.DataFrame,
+    country,
+    treaty: str,
+    *,
+    event_year: int = 0,
+    donor_rule: str = "status",
+    unit_col: str = "iso3",
+    name_col: str = "country",
+    status_col: str = "",
+    cohort_col: str = "",
+) -> CaseSpec:
+    """Resolve notebook 05's case parameters on a panel.
+
+    The unit: :func:`resolve_unit`. The event year: ``event_year`` when not 0, else the unit's first
+    ratification of ``treaty`` (:func:`event_year_of` on ``cohort_col``, default ``{treaty}_year``). The donor
+    rule's columns (:data:`DONOR_RULES`): ``status_col`` (default ``{treaty}_ratified``) for "status",
+    ``cohort_col`` for "status" and "cohort"; a column the panel lacks is dropped from the rule.
+    """
+    check_choice("donor_rule", donor_rule, list(DONOR_RULES))
+    unit = resolve_unit(df, country, unit_col, name_col)
+    scol = status_col or f"{treaty}_ratified"
+    ccol = cohort_col or f"{treaty}_year"
+    event = event_year or event_year_of(df, unit, ccol, unit_col, treaty)
+    names = df.loc[df[unit_col] == unit, name_col].dropna() if name_col and name_col in df.columns else []
+    use_status, use_cohort = _RULE_COLUMNS[donor_rule]
+    return CaseSpec(
+        unit=unit,
+        name=str(names.iloc[0]) if len(names) else str(unit),
+        event=int(event),
+        status_col=scol if use_status and scol in df.columns else None,
+        cohort_col=ccol if use_cohort and ccol in df.columns else None,
+    )
+
 
 def donor_rule_text(event: int, pre: int, post: int, status_col: str | None, cohort_col: str | None) -> str:
     """Plain-language statement of the donor rule applied."""
@@ -45,6 +155,29 @@ def donor_rule_text(event: int, pre: int, post: int, status_col: str | None, coh
         f"Donors: units whose treatment status does not change in the window [{event - pre}, {event + post}] "
         f"({crit}), with the outcome observed in every year of the window; the treated unit is excluded."
     )
+
+
+def _exclusion_reasons(
+    g: pd.DataFrame,
+    time: str,
+    outcome: str,
+    years: np.ndarray,
+    status_col: str | None,
+    cohort_col: str | None,
+) -> str:
+    """Why one unit's rows ``g`` within the window disqualify it as a donor ("" if they do not)."""
+    lo, hi = years[0], years[-1]
+    r = []
+    if status_col is not None and g[status_col].nunique(dropna=False) > 1:
+        r.append(f"{status_col} changes in window")
+    if cohort_col is not None:
+        c = pd.to_numeric(g[cohort_col], errors="coerce").dropna()
+        if len(c) and ((c >= lo) & (c <= hi)).any():
+            r.append(f"{cohort_col} inside window")
+    obs = g.loc[g[outcome].notna(), time]
+    if not np.isin(years, obs.to_numpy()).all():
+        r.append(f"{outcome} missing in window")
+    return "; ".join(r)
 
 
 def donor_pool(
@@ -80,21 +213,11 @@ def donor_pool(
     lo, hi = event - pre, event + post
     w = df[(df[time] >= lo) & (df[time] <= hi)]
     years = np.arange(lo, hi + 1)
-    reasons: dict = {}
-    for u, g in w.groupby(unit, sort=True):
-        if u == treated_unit:
-            continue
-        r = []
-        if status_col is not None and g[status_col].nunique(dropna=False) > 1:
-            r.append(f"{status_col} changes in window")
-        if cohort_col is not None:
-            c = pd.to_numeric(g[cohort_col], errors="coerce").dropna()
-            if len(c) and ((c >= lo) & (c <= hi)).any():
-                r.append(f"{cohort_col} inside window")
-        obs = g.loc[g[outcome].notna(), time]
-        if not np.isin(years, obs.to_numpy()).all():
-            r.append(f"{outcome} missing in window")
-        reasons[u] = "; ".join(r)
+    reasons = {
+        u: _exclusion_reasons(g, time, outcome, years, status_col, cohort_col)
+        for u, g in w.groupby(unit, sort=True)
+        if u != treated_unit
+    }
     for u in set(df[unit]) - set(w[unit]) - {treated_unit}:
         reasons[u] = "not observed in window"
     donors = sorted(u for u, r in reasons.items() if not r)

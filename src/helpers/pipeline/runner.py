@@ -3,7 +3,8 @@
 - :func:`discover` globs ``notebooks/NN_*.ipynb`` (no hand-kept list).
 - :func:`run_notebook` runs one notebook with a parameter set. Parameter *names* are checked against the
   notebook's tagged ``parameters`` cell (papermill itself only warns on a misspelled name); parameter *values*
-  are validated by each notebook's setup cell. The executed copy goes to
+  are validated inside the notebook by :func:`helpers.pipeline.notebook.start`, with the one rule of each name
+  (:data:`helpers.core.params.RULES`). The executed copy goes to
   ``reports/notebooks/<stem>--<label>.ipynb``; the source notebook is never modified. The copy is written to a
   temporary file and renamed only when the run succeeds, so a failed run leaves the earlier good copy intact
   (the failed copy is kept beside it as ``<stem>--<label>.failed.ipynb`` for reading the traceback).
@@ -13,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import yaml
 
 from helpers.core import paths
 from helpers.core.errors import HelpersError, ParameterError
+from helpers.core.params import LABEL_RE
 
 THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
@@ -29,7 +30,6 @@ THREAD_ENV = {
     "MKL_NUM_THREADS": "1",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
-LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class NotebookFailed(HelpersError):

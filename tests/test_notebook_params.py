@@ -84,7 +84,7 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports):
     rng = np.random.default_rng(7)
     units = [f"U{i:02d}" for i in range(25)]
     rows = []
-    for i, u in enumerate(units):
+    for u in units:
         level = rng.normal(0, 0.3)
         for t in range(1990, 2011):
             y = level + 0.02 * (t - 1990) + rng.normal(0, 0.01) + (0.5 if (u == "U00" and t >= 2000) else 0.0)

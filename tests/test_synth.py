@@ -36,7 +36,10 @@ def test_sc_recovers_known_weights():
     X2 = rng.normal(size=(12, 80)).cumsum(axis=0)
     y2 = rng.normal(size=12).cumsum()
     a, b = synth.sc_weights(X2, y2), synth.sc_weights_slsqp(X2, y2)
-    loss = lambda w: ((X2 @ w - y2) ** 2).sum()
+
+    def loss(w):
+        return ((X2 @ w - y2) ** 2).sum()
+
     assert loss(a) <= loss(b) + 1e-9 and a.min() >= 0 and a.sum() == pytest.approx(1)
 
 
@@ -85,7 +88,10 @@ def test_prop99_published_estimates(prop99):
     Y = case.Y.to_numpy()
     om = np.asarray(sd.sc_estimate(Y, case.N0, case.T0).weights.omega)
     ours = res["fits"]["sc"]["weights"].to_numpy()
-    loss = lambda w: ((Y[:-1, :19].T @ w - Y[-1, :19]) ** 2).sum()
+
+    def loss(w):
+        return ((Y[:-1, :19].T @ w - Y[-1, :19]) ** 2).sum()
+
     assert loss(ours) <= loss(om) + 1e-8
 
 

@@ -226,7 +226,7 @@ def test_trinidad_and_tobago_and_other_denunciations(rat):
     assert prk["treaty"] == "iccpr" and pd.isna(prk["effective_date"])
     assert pd.isna(_row(rat, "PRK", "iccpr")["denounced_date"])
     # nothing else: every denunciation the footnotes record is one of these
-    assert sorted(zip(den["iso3"], den["treaty"])) == sorted(
+    assert sorted(zip(den["iso3"], den["treaty"], strict=True)) == sorted(
         [
             ("BLR", "iccpr_op1"),
             ("GUY", "iccpr_op1"),
@@ -309,13 +309,13 @@ def test_agrees_with_derived_csv_except_documented_defects(rat):
     )
     csv_only = m[m["_merge"] == "left_only"]
     # defect 1: six rows that are objection dates (footnote 2), not signatures
-    assert sorted(zip(csv_only["country_name"], csv_only["treaty_id"])) == sorted(
+    assert sorted(zip(csv_only["country_name"], csv_only["treaty_id"], strict=True)) == sorted(
         (s, t) for s in ("Czechoslovakia", "German Democratic Republic") for t in ("cedaw", "iccpr", "icescr")
     )
     assert set(csv_only["signature_date_x"]) == {"1980-12-11", "1981-03-10"}
     # defect 2: the three denounced ICCPR-OP1 rows are missing
     parse_only = m[m["_merge"] == "right_only"]
-    assert sorted(zip(parse_only["participant"], parse_only["treaty"])) == [
+    assert sorted(zip(parse_only["participant"], parse_only["treaty"], strict=True)) == [
         ("Belarus", "iccpr_op1"),
         ("Jamaica", "iccpr_op1"),
         ("Trinidad and Tobago", "iccpr_op1"),
@@ -333,7 +333,7 @@ def test_agrees_with_derived_csv_except_documented_defects(rat):
         .fillna("")
     )
     differ = both[expected != both["action_type"]]
-    assert sorted(zip(differ["participant"], differ["act_type"])) == [
+    assert sorted(zip(differ["participant"], differ["act_type"], strict=True)) == [
         ("European Union", "formal_confirmation"),
         ("Netherlands (Kingdom of the)", "acceptance"),
     ]

@@ -1,4 +1,5 @@
-"""Shared parameter validators: one rule per kind of parameter, used by helpers and by every notebook.
+"""Shared parameter validators: one rule per kind of parameter, used by helpers and by every notebook; and
+:func:`parameters_cell`, the one parser of a notebook's tagged ``parameters`` cell (runner and results site).
 
 Each validator returns the (normalised) value or raises :class:`helpers.core.errors.ParameterError` naming the
 parameter, the bad value and what would be valid.
@@ -10,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from helpers.core.errors import ParameterError
+from helpers.core.errors import HelpersError, ParameterError
 
 
 def check_choice(name: str, value: object, valid: Iterable[object], hint: str = "") -> object:
@@ -45,3 +46,44 @@ def check_draws(name: str, value: object, minimum: int = 0) -> int:
             hint=f"an integer, at least {minimum}" + ("; 0 skips the step" if minimum == 0 else ""),
         )
     return int(value)
+
+
+def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
+    """Parameters declared in the cell tagged ``parameters`` of a notebook node:
+    name -> {"default": source text, "value": the literal value (source text if not a literal), "help": comment}.
+
+    Parsed with :mod:`ast` (papermill's own inspector skips any line whose comment contains "=")."""
+    import ast
+
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in (c.metadata.get("tags") or [])]
+    if not cells:
+        return {}
+    src = cells[0].source
+    lines = src.splitlines()
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as exc:
+        raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
+    out: dict[str, dict] = {}
+    for node in tree.body:
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
+        for t in targets:
+            if isinstance(t, ast.Name):
+                line = lines[node.end_lineno - 1]
+                text = ast.get_source_segment(src, node.value) if node.value else ""
+                try:
+                    value = ast.literal_eval(node.value) if node.value else None
+                except ValueError:
+                    value = text
+                out[t.id] = {
+                    "default": text,
+                    "value": value,
+                    "help": line.split("#", 1)[1].strip() if "#" in line else "",
+                }
+    return out

@@ -212,15 +212,8 @@ def declarations() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def load_coding(path: str | Path | None = None) -> pd.DataFrame:
-    """Read and validate the reviewed coding table (columns, 0/1 codes, ISO dates, consistency)."""
-    p = Path(path) if path is not None else coding_path()
-    if not p.exists():
-        raise DataError(f"{p}: the CEDAW reservation coding table is missing")
-    df = pd.read_csv(p, dtype=str, keep_default_na=False)
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise DataError(f"{p}: missing column(s) {missing}; expected {COLUMNS}")
+def _coding_codes(df: pd.DataFrame, p: Path) -> None:
+    """The 0/1 code columns, as integers (in place); an error names the column, the rows and the bad values."""
     for c in CODES:
         bad = df.index[~df[c].isin(["0", "1"])]
         if len(bad):
@@ -229,6 +222,10 @@ def load_coding(path: str | Path | None = None) -> pd.DataFrame:
                 f"hold {sorted(set(df.loc[bad, c]))}"
             )
         df[c] = df[c].astype(int)
+
+
+def _coding_dates(df: pd.DataFrame, p: Path) -> None:
+    """The withdrawal-date columns, parsed as ISO dates (in place); empty means none."""
     for c in ["withdrawn_date", *WITHDRAWN.values()]:
         s = df[c].replace("", None)
         parsed = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
@@ -239,6 +236,11 @@ def load_coding(path: str | Path | None = None) -> pd.DataFrame:
                 f"{[int(i) + 2 for i in bad]} hold {sorted(set(df.loc[bad, c]))}"
             )
         df[c] = parsed.astype("datetime64[ns]")
+
+
+def _coding_consistency(df: pd.DataFrame, p: Path) -> None:
+    """A withdrawal date only for a code that is 1; res_any 1 whenever another code or a withdrawal is set; one row
+    per participant."""
     for c, w in WITHDRAWN.items():
         bad = df.index[(df[c] == 0) & df[w].notna()]
         if len(bad):
@@ -253,6 +255,20 @@ def load_coding(path: str | Path | None = None) -> pd.DataFrame:
     dup = df["participant"][df["participant"].duplicated()]
     if len(dup):
         raise DataError(f"{p}: participant(s) coded twice: {sorted(set(dup))}")
+
+
+def load_coding(path: str | Path | None = None) -> pd.DataFrame:
+    """Read and validate the reviewed coding table (columns, 0/1 codes, ISO dates, consistency)."""
+    p = Path(path) if path is not None else coding_path()
+    if not p.exists():
+        raise DataError(f"{p}: the CEDAW reservation coding table is missing")
+    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{p}: missing column(s) {missing}; expected {COLUMNS}")
+    _coding_codes(df, p)
+    _coding_dates(df, p)
+    _coding_consistency(df, p)
     for c in (
         "participant",
         "iso3",
@@ -330,7 +346,7 @@ def reservation_status(
     rat = rat[rat["ratification_date"].notna() & ~rat["is_predecessor"] & rat["is_state"]]
     coding = cedaw_reservations(path).set_index("iso3")
     recs = []
-    for iso, act in zip(rat["iso3"], rat["ratification_date"]):
+    for iso, act in zip(rat["iso3"], rat["ratification_date"], strict=True):
         start = act.year
         row = coding.loc[iso] if iso in coding.index else None
         ends = {}
@@ -401,7 +417,7 @@ def withdrawal_events() -> pd.DataFrame:
     notes = parse_footnotes("cedaw")
     names = list(d["participant"])
     recs = []
-    for p, fns, text in zip(d["participant"], d["footnotes"], d["text"]):
+    for p, fns, text in zip(d["participant"], d["footnotes"], d["text"], strict=True):
         own = _short(p)
         others = [_short(o) for o in names if o != p and _short(o) not in own and own not in _short(o)]
         for n, body in [(n, notes[n]) for n in fns] + [(0, str(text))]:

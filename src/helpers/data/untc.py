@@ -421,7 +421,7 @@ _YMD_RE = re.compile(r"The formality was effected by Democratic Yemen")
 
 def _note_owners(grid: pd.DataFrame) -> dict[int, list[str]]:
     owners: dict[int, list[str]] = {}
-    for name, notes in zip(grid["participant"], grid["footnotes"]):
+    for name, notes in zip(grid["participant"], grid["footnotes"], strict=True):
         for n in notes:
             owners.setdefault(n, []).append(str(name))
     return owners
@@ -434,8 +434,46 @@ def participant_iso3(names, treaty: str) -> pd.Series:
         return names
     uniq = names.drop_duplicates()
     codes = to_iso3(uniq, "name", source=f"{SOURCE_LABEL}, {treaty}")
-    lookup = dict(zip(uniq, codes))
+    lookup = dict(zip(uniq, codes, strict=True))
     return pd.Series([lookup[n] for n in names], dtype="string")
+
+
+def _predecessor_act_dates(m: re.Match, where: str) -> tuple[date | None, date | None, str | None]:
+    """(signature date, act date, act type) of one predecessor act matched by ``_PRED_ACT_RE``."""
+    verb, d1, d2 = m.group("verb"), m.group("d1"), m.group("d2")
+    if verb == "signed and ratified":
+        if not d2:
+            raise DataError(f"{where}: 'signed and ratified' with one date: {m.group(0)!r}")
+        return parse_prose_date(d1), parse_prose_date(d2), "ratification"
+    if verb == "signed":
+        return parse_prose_date(d1), None, None
+    if verb == "ratified":
+        return None, parse_prose_date(d1), "ratification"
+    return None, parse_prose_date(d1), "accession"
+
+
+def _democratic_yemen_acts(
+    grid: pd.DataFrame, num: int, own_iso: list[str], treaty: str, excerpt: str
+) -> list[dict]:
+    """Democratic Yemen's acts: the dates in the rows of the participants citing footnote ``num``."""
+    recs = []
+    rows = grid[[num in ns for ns in grid["footnotes"]]]
+    for _, r in rows.iterrows():
+        recs.append(
+            {
+                "participant": PREDECESSOR_NAMES["YMD"],
+                "iso3": "YMD",
+                "treaty": treaty,
+                "signature_date": r["signature_date"] if pd.notna(r["signature_date"]) else None,
+                "act_date": r["act_date"] if pd.notna(r["act_date"]) else None,
+                "act_type": r["act_type"] if pd.notna(r["act_type"]) else None,
+                "successors": list(own_iso or DEFAULT_SUCCESSORS["YMD"]),
+                "listed_under_successor": True,
+                "note": num,
+                "excerpt": excerpt,
+            }
+        )
+    return recs
 
 
 def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFrame:
@@ -459,21 +497,7 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
         own_iso = sorted(set(participant_iso3(own, treaty).dropna())) if own else []
         for m in hits:
             iso = PREDECESSORS[m.group("state")]
-            verb, d1, d2 = m.group("verb"), m.group("d1"), m.group("d2")
-            sig = act = None
-            act_type = None
-            if verb == "signed and ratified":
-                if not d2:
-                    raise DataError(
-                        f"{page.path}: footnote {num}: 'signed and ratified' with one date: {m.group(0)!r}"
-                    )
-                sig, act, act_type = parse_prose_date(d1), parse_prose_date(d2), "ratification"
-            elif verb == "signed":
-                sig = parse_prose_date(d1)
-            elif verb == "ratified":
-                act, act_type = parse_prose_date(d1), "ratification"
-            else:
-                act, act_type = parse_prose_date(d1), "accession"
+            sig, act, act_type = _predecessor_act_dates(m, f"{page.path}: footnote {num}")
             recs.append(
                 {
                     "participant": PREDECESSOR_NAMES[iso],
@@ -489,22 +513,7 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
                 }
             )
         if ymd:
-            rows = grid[[num in ns for ns in grid["footnotes"]]]
-            for _, r in rows.iterrows():
-                recs.append(
-                    {
-                        "participant": PREDECESSOR_NAMES["YMD"],
-                        "iso3": "YMD",
-                        "treaty": treaty,
-                        "signature_date": r["signature_date"] if pd.notna(r["signature_date"]) else None,
-                        "act_date": r["act_date"] if pd.notna(r["act_date"]) else None,
-                        "act_type": r["act_type"] if pd.notna(r["act_type"]) else None,
-                        "successors": list(own_iso or DEFAULT_SUCCESSORS["YMD"]),
-                        "listed_under_successor": True,
-                        "note": num,
-                        "excerpt": ymd.group(0),
-                    }
-                )
+            recs += _democratic_yemen_acts(grid, num, own_iso, treaty, ymd.group(0))
     cols = [
         "participant",
         "iso3",
@@ -651,6 +660,65 @@ RATIFICATION_COLUMNS = [
 ]
 
 
+def _denunciation_dates(page: _Page, g: pd.DataFrame, den: pd.DataFrame) -> tuple[list, list]:
+    """Per participant row: the date its (bracketed) act was denounced, and the date of its first act (earlier than
+    the current one when a denounced act was later replaced)."""
+    den_eff: dict[str, list[pd.Timestamp]] = {}
+    for name, eff in zip(den["participant"], den["effective_date"], strict=True):
+        if pd.notna(eff):
+            den_eff.setdefault(str(name), []).append(eff)
+    denounced, first = [], []
+    for name, br, act, notes in zip(
+        g["participant"], g["denounced"], g["act_date"], g["footnotes"], strict=True
+    ):
+        ev = den_eff.get(str(name), [])
+        if br:
+            if not ev:
+                raise DataError(
+                    f"{page.path}: {name}'s dates are bracketed (denounced) but no footnote gives "
+                    "the denunciation"
+                )
+            denounced.append(max(ev))
+        else:
+            # a later act that replaced a denounced one (Guyana, ICCPR-OP1): the current act stands
+            denounced.append(pd.NaT)
+        fa = _first_act(page, notes, str(name)) if ev else None
+        first.append(min(pd.Timestamp(fa), act) if fa is not None and pd.notna(act) else act)
+    return denounced, first
+
+
+def _predecessor_rows(pred: pd.DataFrame, t: str) -> pd.DataFrame:
+    """:func:`predecessor_acts` as rows of the ratification table."""
+    return pd.DataFrame(
+        {
+            "iso3": pred["iso3"].values,
+            "participant": pred["participant"].values,
+            "treaty": t,
+            "signature_date": pred["signature_date"].values,
+            "ratification_date": pred["act_date"].values,
+            "act_type": pred["act_type"].values,
+            "denounced_date": pd.NaT,
+            "first_act_date": pred["act_date"].values,
+            "is_state": True,
+            "is_predecessor": True,
+            "successors": list(pred["successors"]),
+            "effective_date": pd.NaT,
+            "footnotes": [[int(n)] for n in pred["note"]],
+        }
+    )
+
+
+def _succession_effective(page: _Page, act_type: object, notes: list[int]) -> date | None:
+    """The date a succession applies from, when one of the row's footnotes states it; else None."""
+    if not (pd.notna(act_type) and act_type == "succession"):
+        return None
+    for n in notes:
+        m = re.search(rf"succe\w+[^.]{{0,120}}?with effect from (?P<d>{DATE_RE})", page.footnotes.get(n, ""))
+        if m:
+            return parse_prose_date(m.group("d"))
+    return None
+
+
 def _ratifications_one(t: str) -> pd.DataFrame:
     page = _page(t)
     g = page.participants
@@ -671,25 +739,7 @@ def _ratifications_one(t: str) -> pd.DataFrame:
             f"{page.path}: participant(s) {sorted(unmapped)} map to no ISO3 code "
             "(deliberately excluded?); every UNTC participant needs a code"
         )
-    den_eff: dict[str, list[pd.Timestamp]] = {}
-    for name, eff in zip(den["participant"], den["effective_date"]):
-        if pd.notna(eff):
-            den_eff.setdefault(str(name), []).append(eff)
-    denounced, first = [], []
-    for name, br, act, notes in zip(g["participant"], g["denounced"], g["act_date"], g["footnotes"]):
-        ev = den_eff.get(str(name), [])
-        if br:
-            if not ev:
-                raise DataError(
-                    f"{page.path}: {name}'s dates are bracketed (denounced) but no footnote gives "
-                    "the denunciation"
-                )
-            denounced.append(max(ev))
-        else:
-            # a later act that replaced a denounced one (Guyana, ICCPR-OP1): the current act stands
-            denounced.append(pd.NaT)
-        fa = _first_act(page, notes, str(name)) if ev else None
-        first.append(min(pd.Timestamp(fa), act) if fa is not None and pd.notna(act) else act)
+    denounced, first = _denunciation_dates(page, g, den)
     df["denounced_date"] = pd.to_datetime(pd.Series(denounced, dtype="datetime64[ns]")).values
     df["first_act_date"] = pd.to_datetime(pd.Series(first, dtype="datetime64[ns]")).values
     df["is_state"] = ~df["participant"].isin(list(NON_STATES))
@@ -700,37 +750,12 @@ def _ratifications_one(t: str) -> pd.DataFrame:
 
     pred = predecessor_acts(t)
     if len(pred):
-        p = pd.DataFrame(
-            {
-                "iso3": pred["iso3"].values,
-                "participant": pred["participant"].values,
-                "treaty": t,
-                "signature_date": pred["signature_date"].values,
-                "ratification_date": pred["act_date"].values,
-                "act_type": pred["act_type"].values,
-                "denounced_date": pd.NaT,
-                "first_act_date": pred["act_date"].values,
-                "is_state": True,
-                "is_predecessor": True,
-                "successors": list(pred["successors"]),
-                "effective_date": pd.NaT,
-                "footnotes": [[int(n)] for n in pred["note"]],
-            }
-        )
-        df = pd.concat([df, p], ignore_index=True)
+        df = pd.concat([df, _predecessor_rows(pred, t)], ignore_index=True)
     # successions: date the footnote says the succession applies from (the 2026 pages state none)
-    eff = []
-    for act_type, notes in zip(df["act_type"], df["footnotes"]):
-        d = None
-        if pd.notna(act_type) and act_type == "succession":
-            for n in notes:
-                m = re.search(
-                    rf"succe\w+[^.]{{0,120}}?with effect from (?P<d>{DATE_RE})", page.footnotes.get(n, "")
-                )
-                if m:
-                    d = parse_prose_date(m.group("d"))
-                    break
-        eff.append(d)
+    eff = [
+        _succession_effective(page, a, notes)
+        for a, notes in zip(df["act_type"], df["footnotes"], strict=True)
+    ]
     df["effective_date"] = pd.to_datetime(pd.Series(eff, dtype="object")).astype("datetime64[ns]").values
     return df
 

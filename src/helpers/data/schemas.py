@@ -16,11 +16,39 @@ from helpers.core.errors import DataError
 
 # column -> (min, max); a column not in the panel is simply not checked
 RANGES: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(["v2x_gender", "v2x_gencl", "v2x_gencs", "v2x_genpp", "v2x_polyarchy", "v2x_libdem", "v2xcs_ccsi", "v2x_civlib", "v2x_cspart", "v2xpe_exlgender"], (0.0, 1.0)),
+    **dict.fromkeys(
+        [
+            "v2x_gender",
+            "v2x_gencl",
+            "v2x_gencs",
+            "v2x_genpp",
+            "v2x_polyarchy",
+            "v2x_libdem",
+            "v2xcs_ccsi",
+            "v2x_civlib",
+            "v2x_cspart",
+            "v2xpe_exlgender",
+        ],
+        (0.0, 1.0),
+    ),
     "v2lgfemleg": (0.0, 100.0),
     **dict.fromkeys(["wecon", "wopol", "wosoc", "wecon_cirights", "wopol_cirights"], (0, 3)),
     "physint": (0, 8),
-    **dict.fromkeys(["wbl_index", "wbl_mobility", "wbl_workplace", "wbl_pay", "wbl_marriage", "wbl_parenthood", "wbl_entrepreneurship", "wbl_assets", "wbl_pension", "sg_gen_parl_zs"], (0.0, 100.0)),
+    **dict.fromkeys(
+        [
+            "wbl_index",
+            "wbl_mobility",
+            "wbl_workplace",
+            "wbl_pay",
+            "wbl_marriage",
+            "wbl_parenthood",
+            "wbl_entrepreneurship",
+            "wbl_assets",
+            "wbl_pension",
+            "sg_gen_parl_zs",
+        ],
+        (0.0, 100.0),
+    ),
     "polity2": (-10, 10),
     "v2x_regime": (0, 3),
     **dict.fromkeys(["ucdp_conflict", "ucdp_war", "nhri_a_status"], (0, 1)),

@@ -106,7 +106,7 @@ def load_apt_indicators() -> pd.DataFrame:
             f"{path} sheet {APT_SHEET!r}: unknown indicator(s) {unknown}; known: {list(APT_INDICATORS)}"
         )
     years = []
-    for i, v in zip(df.index, df["Date"]):
+    for i, v in zip(df.index, df["Date"], strict=True):
         try:
             years.append(_apt_year(v))
         except (TypeError, ValueError):

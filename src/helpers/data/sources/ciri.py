@@ -118,7 +118,7 @@ def load_ciri() -> pd.DataFrame:
     df = numeric_columns(df, ["COW", *upper], path)
     df = df[df[_CIRI_PLACEHOLDER_KEY].notna()].copy()
     df["year"] = year_column(df["YEAR"], path, "YEAR")
-    df = _negative_to_nan(df, upper).rename(columns=dict(zip(upper, CIRI_COLUMNS)))
+    df = _negative_to_nan(df, upper).rename(columns=dict(zip(upper, CIRI_COLUMNS, strict=True)))
     df["iso3"] = _ciri_iso(df, "COW", "CTRY", path)
     return finish(df, path, list(CIRI_COLUMNS))
 

@@ -100,7 +100,7 @@ def load_gapminder(concepts: Sequence[str] | None = None) -> pd.DataFrame:
     if unknown:
         raise ParameterError("concepts", unknown, list(GAPMINDER_CONCEPTS))
     ent = read_csv(GAPMINDER_ENTITIES, ["country", "iso3166_1_alpha3"], dtype=str, keep_default_na=False)
-    alpha3 = dict(zip(ent["country"], ent["iso3166_1_alpha3"]))
+    alpha3 = dict(zip(ent["country"], ent["iso3166_1_alpha3"], strict=True))
     frames = []
     for concept in concepts:
         rel = gapminder_file(concept)

@@ -92,7 +92,7 @@ def load_income_groups() -> pd.DataFrame:
     long = body.iloc[:, [0, *fy_cols]].copy()
     long.columns = ["code", *fy]
     long = long.melt(id_vars="code", var_name="income_group_fy", value_name="income_group")
-    long["year"] = long["income_group_fy"].map(dict(zip(fy, rule))).astype("int64")
+    long["year"] = long["income_group_fy"].map(dict(zip(fy, rule, strict=True))).astype("int64")
     grp = long["income_group"].astype(str).str.strip().str.rstrip("*")
     grp = grp.where(~long["income_group"].isna() & (grp != "..") & (grp != "nan"))
     bad = grp.notna() & ~grp.isin(INCOME_GROUPS)

@@ -42,8 +42,7 @@ run: venv  ## execute every notebook (defaults + params/*.yml) into reports/
 index: venv  ## write reports/index.html
 	$(PY) -m helpers index
 
-test: setup build  ## THE TEST COMMAND: lint, then unit, data, bad-input and notebook (nbval) tests
-	$(PY) -m ruff check src tests notebooks
+test: setup build lint  ## THE TEST COMMAND: lint, then unit, data, bad-input and notebook (nbval) tests
 	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
 
 test-fast: venv  ## unit tests only (no notebook execution)
@@ -55,8 +54,10 @@ bench: venv  ## specification-curve benchmark (engine vs pyfixest vs statsmodels
 lab: venv  ## open JupyterLab on the collection with the project kernel
 	$(PY) -m jupyter lab notebooks/
 
-lint: venv  ## ruff over the package, tests and notebooks
+lint: venv  ## house rules: ruff check, ruff format --check, import contracts (lint-imports)
 	$(PY) -m ruff check src tests notebooks
+	$(PY) -m ruff format --check src tests notebooks
+	.venv/bin/lint-imports --no-cache --no-logo  # contracts: [tool.importlinter] in pyproject.toml
 
 clean:  ## remove generated outputs (keeps data/raw and the venv)
 	rm -rf reports data/processed/*.parquet data/processed/*.csv

@@ -127,7 +127,9 @@ def test_real_reference_files_are_valid_and_target_known_codes():
     assert (ov["note"].str.len() > 10).all() and (ex["reason"].str.len() > 10).all()
     # no code is both mapped without year bounds and excluded (that exclusion would be dead)
     unbounded = ov[(ov["year_from"] == "") & (ov["year_to"] == "")]
-    both = set(zip(unbounded["scheme"], unbounded["key"])) & set(zip(ex["scheme"], ex["key"]))
+    both = set(zip(unbounded["scheme"], unbounded["key"], strict=True)) & set(
+        zip(ex["scheme"], ex["key"], strict=True)
+    )
     assert not both
 
 

@@ -179,7 +179,7 @@ def test_choropleth_animated_frames():
     assert [s.label for s in fig.layout.sliders[0].steps] == ["1990", "2000", "2010"]
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1  # fixed across frames
     f1990 = fig.frames[0].data[0]
-    assert dict(zip(f1990.locations, f1990.z)) == {"FRA": 0.0, "NOR": 1.0}  # MLT is a marker
+    assert dict(zip(f1990.locations, f1990.z, strict=True)) == {"FRA": 0.0, "NOR": 1.0}  # MLT is a marker
     with pytest.raises(ParameterError, match="years"):
         maps.choropleth_animated(df, "iso3", "v", "year", years=[1995])
 

@@ -102,7 +102,7 @@ def test_engine_equals_statsmodels_dummies_cr1(panel, grid):
 
     sub = grid[(grid["lag"] == 1) & (grid["coding"].isin(["ratified", "years_since_binned"]))].head(8)
     res = S.run_specs(panel, sub, se="CR1")
-    for row, got in zip(sub.itertuples(), res.itertuples()):
+    for row, got in zip(sub.itertuples(), res.itertuples(), strict=True):
         des = M.build_design(
             panel,
             outcome=row.outcome,
@@ -219,7 +219,7 @@ def test_engine_crv3_equals_pyfixest_refits(panel, grid):
 
     sub = grid.groupby(["coding", "estimator"], group_keys=False).head(1).head(8)
     res = S.run_specs(panel, sub, se="CRV3")
-    for row, got in zip(sub.itertuples(), res.itertuples()):
+    for row, got in zip(sub.itertuples(), res.itertuples(), strict=True):
         des = M.build_design(
             panel,
             outcome=row.outcome,

@@ -1,4 +1,5 @@
-"""Parameter validation: the shared validators, and one rule per notebook parameter name.
+"""Parameter validation: the shared validators, one rule per notebook parameter name, and :func:`parameters_cell`
+(the one parser of a notebook's tagged ``parameters`` cell, used by the runner and the results site).
 
 Validators (:func:`check_choice`, :func:`check_choices`, :func:`check_draws`) return the value or raise
 :class:`helpers.core.errors.ParameterError` naming the parameter, the bad value and what would be valid; helpers
@@ -543,3 +544,44 @@ def validate(
     for name in sorted(names, key=lambda n: RULES[n].stage):
         out[name] = RULES[name](name, values[name], vocab)
     return {n: out[n] for n in names}
+
+
+def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
+    """Parameters declared in the cell tagged ``parameters`` of a notebook node:
+    name -> {"default": source text, "value": the literal value (source text if not a literal), "help": comment}.
+
+    Parsed with :mod:`ast` (papermill's own inspector skips any line whose comment contains "=")."""
+    import ast
+
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in (c.metadata.get("tags") or [])]
+    if not cells:
+        return {}
+    src = cells[0].source
+    lines = src.splitlines()
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as exc:
+        raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
+    out: dict[str, dict] = {}
+    for node in tree.body:
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
+        for t in targets:
+            if isinstance(t, ast.Name):
+                line = lines[node.end_lineno - 1]
+                text = ast.get_source_segment(src, node.value) if node.value else ""
+                try:
+                    value = ast.literal_eval(node.value) if node.value else None
+                except ValueError:
+                    value = text
+                out[t.id] = {
+                    "default": text,
+                    "value": value,
+                    "help": line.split("#", 1)[1].strip() if "#" in line else "",
+                }
+    return out

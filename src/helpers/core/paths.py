@@ -28,7 +28,9 @@ RAW = DATA / "raw"
 PROCESSED = DATA / "processed"
 REFERENCE = DATA / "reference"  # tracked, hand-reviewed tables (country maps, reservation coding)
 REGISTRY = DATA / "registry.tsv"  # tracked: one row per raw file (sha256, size, origin, licence, citation)
-VARIABLES = REFERENCE / "variables.csv"  # tracked: one row per panel column (role, label, meaning, range, loader)
+VARIABLES = (
+    REFERENCE / "variables.csv"
+)  # tracked: one row per panel column (role, label, meaning, range, loader)
 NOTEBOOKS = ROOT / "notebooks"
 REPORTS = (
     Path(os.environ["TREATY_EFFECTS_REPORTS"])

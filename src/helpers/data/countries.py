@@ -28,6 +28,7 @@ countrycode panel), e.g. as the frame for zero-filling conflict data.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
@@ -65,10 +66,8 @@ def _norm(value: object, scheme: str) -> str:
     elif scheme in _LOWER_SCHEMES:
         s = s.lower()
     elif SCHEMES.get(scheme) in {"iso3n", "cown", "gwn", "p5n", "vdem"}:
-        try:
+        with contextlib.suppress(ValueError):
             s = str(int(float(s)))
-        except ValueError:
-            pass
     return s
 
 
@@ -85,7 +84,7 @@ def crosswalk() -> pd.DataFrame:
 def _name_patterns() -> list[tuple[re.Pattern, str]]:
     cw = crosswalk()
     out = []
-    for pat, iso in zip(cw["country.name.en.regex"], cw["iso3c"]):
+    for pat, iso in zip(cw["country.name.en.regex"], cw["iso3c"], strict=True):
         if pat and iso:
             out.append((re.compile(pat, re.IGNORECASE), iso))
     return out
@@ -121,7 +120,7 @@ def overrides() -> pd.DataFrame:
     """
     path = paths.REFERENCE / MAP_FILE
     df = _read_reference(MAP_FILE, ["scheme", "code", "iso3", "year_from", "year_to", "note"])
-    df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"])]
+    df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"], strict=True)]
     bad = ~df["iso3"].str.fullmatch(r"[A-Z]{3}")
     if bad.any():
         raise DataError(
@@ -140,7 +139,7 @@ def overrides() -> pd.DataFrame:
     inverted = df["lo"] > df["hi"]
     if inverted.any():
         raise DataError(f"{path}: year_from after year_to at line(s) {_rows(df, inverted)}")
-    for (scheme, key), grp in df.groupby(["scheme", "key"], sort=False):
+    for (scheme, _key), grp in df.groupby(["scheme", "key"], sort=False):
         if len(grp) < 2:
             continue
         g = grp.sort_values("lo")
@@ -166,7 +165,7 @@ def exclusions() -> pd.DataFrame:
             f"{paths.REFERENCE / EXCLUSIONS_FILE}: every exclusion needs a reason; "
             f"line(s) {_rows(df, noreason)} have none"
         )
-    df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"])]
+    df["key"] = [_norm(c, s) for c, s in zip(df["code"], df["scheme"], strict=True)]
     return df
 
 
@@ -181,7 +180,7 @@ def _code_lookup(scheme: str) -> dict[str, str]:
     col = SCHEMES[scheme]
     cw = crosswalk()
     out: dict[str, str] = {}
-    for code, iso in zip(cw[col], cw["iso3c"]):
+    for code, iso in zip(cw[col], cw["iso3c"], strict=True):
         if code and iso:
             out.setdefault(_norm(code, scheme), iso)
     return out
@@ -192,6 +191,38 @@ def _match_name(name: str) -> str | None:
     if len(hits) == 1:
         return hits.pop()
     return None  # no hit, or ambiguous: both need a reviewed row in country_map.csv
+
+
+def _is_blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or str(v).strip() == ""
+
+
+def _overrides_by_key(scheme: str) -> dict[str, list[tuple[float, float, str]]]:
+    """The reviewed map's rows for one scheme, by normalised code: [(year_from, year_to, iso3), ...]."""
+    ov = overrides()
+    ov = ov[ov["scheme"] == scheme]
+    ov_by_key: dict[str, list[tuple[float, float, str]]] = {}
+    for k, lo, hi, iso in zip(ov["key"], ov["lo"], ov["hi"], ov["iso3"], strict=True):
+        ov_by_key.setdefault(k, []).append((lo, hi, iso))
+    return ov_by_key
+
+
+def _resolve_code(
+    v: object,
+    key: str,
+    y: object,
+    ov_by_key: dict[str, list[tuple[float, float, str]]],
+    excluded: set[str],
+    lookup: dict[str, str] | None,
+) -> object:
+    """ISO3 of one value (normalised ``key``) in year ``y``: the reviewed map's row covering ``y`` first, then a
+    deliberate exclusion (<NA>), then the crosswalk's codes (or its name patterns); None if unmapped."""
+    for lo, hi, iso in ov_by_key.get(key, []):
+        if y is None or pd.isna(y) or lo <= float(y) <= hi:
+            return iso
+    if key in excluded:
+        return pd.NA
+    return lookup.get(key) if lookup is not None else _match_name(str(v).strip())
 
 
 def to_iso3(
@@ -218,11 +249,7 @@ def to_iso3(
     if len(yrs) != len(vals):
         raise ValueError("to_iso3: `years` must have the same length as `values`")
 
-    ov = overrides()
-    ov = ov[ov["scheme"] == scheme]
-    ov_by_key: dict[str, list[tuple[float, float, str]]] = {}
-    for k, lo, hi, iso in zip(ov["key"], ov["lo"], ov["hi"], ov["iso3"]):
-        ov_by_key.setdefault(k, []).append((lo, hi, iso))
+    ov_by_key = _overrides_by_key(scheme)
     ex = exclusions()
     excluded = set(ex.loc[ex["scheme"] == scheme, "key"])
     lookup = _code_lookup(scheme) if SCHEMES[scheme] else None
@@ -230,23 +257,14 @@ def to_iso3(
     cache: dict[tuple[str, object], object] = {}
     out: list[object] = []
     unmapped: set[str] = set()
-    for v, y in zip(vals, yrs):
-        if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA or str(v).strip() == "":
+    for v, y in zip(vals, yrs, strict=True):
+        if _is_blank(v):
             out.append(pd.NA)
             continue
         key = _norm(v, scheme)
         ck = (key, y)
         if ck not in cache:
-            res: object = None
-            for lo, hi, iso in ov_by_key.get(key, []):
-                if y is None or pd.isna(y) or lo <= float(y) <= hi:
-                    res = iso
-                    break
-            if res is None and key in excluded:
-                res = pd.NA
-            if res is None:
-                res = lookup.get(key) if lookup is not None else _match_name(str(v).strip())
-            cache[ck] = res
+            cache[ck] = _resolve_code(v, key, y, ov_by_key, excluded, lookup)
         res = cache[ck]
         if res is None:
             unmapped.add(str(v).strip())

@@ -131,6 +131,37 @@ def _from_url(row: pd.Series, target: Path, progress: bool) -> None:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def _fetch_one(row: pd.Series, mirror_dir: Path | None, download: bool) -> FileStatus:
+    """One registry file: keep a good copy in place, else copy it from the mirror, else download it; status
+    "missing" with the reason when neither worked. A copy that fails its checksum raises :class:`ChecksumError`."""
+    target = paths.raw_path(row["file"])
+    if target.is_file() and _check(target, row) is None:
+        return FileStatus(row["file"], "ok")
+    if mirror_dir is not None and _from_mirror(row, mirror_dir, target):
+        return FileStatus(row["file"], "fetched-mirror", str(mirror_dir))
+    if not download:
+        return FileStatus(row["file"], "missing", "downloads disabled")
+    try:
+        _from_url(row, target, progress=False)
+    except ChecksumError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (any network error: collected and reported together)
+        return FileStatus(row["file"], "missing", f"download failed: {type(exc).__name__}: {exc}")
+    return FileStatus(row["file"], "fetched-url", row["url"])
+
+
+def _raise_failures(bad: list[str], missing: list[str]) -> None:
+    """One error for every file that failed its checksum, else one listing every file that could not be had."""
+    if bad:
+        raise ChecksumError("checksum mismatch:\n  " + "\n  ".join(bad))
+    if missing:
+        raise MissingDataError(
+            f"{len(missing)} raw file(s) could not be fetched into {paths.RAW}:\n"
+            + "\n".join(missing)
+            + "\nSet TREATY_EFFECTS_MIRROR to a folder holding copies, or run where the origin URLs are reachable."
+        )
+
+
 def fetch(
     files: list[str] | None = None,
     *,
@@ -164,44 +195,21 @@ def fetch(
 
         bar = tqdm(total=len(rows), desc="data step", unit="file")
     for _, row in rows:
-        target = paths.raw_path(row["file"])
         try:
-            if target.is_file() and _check(target, row) is None:
-                statuses.append(FileStatus(row["file"], "ok"))
-                continue
-            if mirror_dir is not None and _from_mirror(row, mirror_dir, target):
-                statuses.append(FileStatus(row["file"], "fetched-mirror", str(mirror_dir)))
-                continue
-            if download:
-                try:
-                    _from_url(row, target, progress=False)
-                    statuses.append(FileStatus(row["file"], "fetched-url", row["url"]))
-                    continue
-                except ChecksumError:
-                    raise
-                except Exception as exc:  # noqa: BLE001  (any network error: collected and reported together)
-                    reason = f"download failed: {type(exc).__name__}: {exc}"
-            else:
-                reason = "downloads disabled"
-            where = f"mirror {mirror_dir / row['file']} (absent)" if mirror_dir else "no mirror configured"
-            missing.append(f"  {row['file']}\n      {where}; origin {row['url']} ({reason})")
-            statuses.append(FileStatus(row["file"], "missing", reason))
+            status = _fetch_one(row, mirror_dir, download)
         except ChecksumError as exc:
             bad.append(str(exc))
-            statuses.append(FileStatus(row["file"], "bad", str(exc)))
+            status = FileStatus(row["file"], "bad", str(exc))
         finally:
             if bar is not None:
                 bar.update(1)
+        if status.status == "missing":
+            where = f"mirror {mirror_dir / row['file']} (absent)" if mirror_dir else "no mirror configured"
+            missing.append(f"  {row['file']}\n      {where}; origin {row['url']} ({status.detail})")
+        statuses.append(status)
     if bar is not None:
         bar.close()
-    if bad:
-        raise ChecksumError("checksum mismatch:\n  " + "\n  ".join(bad))
-    if missing:
-        raise MissingDataError(
-            f"{len(missing)} raw file(s) could not be fetched into {paths.RAW}:\n"
-            + "\n".join(missing)
-            + "\nSet TREATY_EFFECTS_MIRROR to a folder holding copies, or run where the origin URLs are reachable."
-        )
+    _raise_failures(bad, missing)
     return statuses
 
 

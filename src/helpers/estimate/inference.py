@@ -44,6 +44,46 @@ def _crv_t(
     return beta[j], (beta[j] - h0) / np.sqrt(var)
 
 
+def _check_wcb_columns(
+    df: pd.DataFrame, outcome: str, param: str, cluster: str | None, covariates: list[str], fe: list[str]
+) -> None:
+    for par, c in (
+        [("outcome", outcome), ("param", param), ("cluster", cluster)]
+        + [("covariates", c) for c in covariates]
+        + [("fe", c) for c in fe]
+    ):
+        if c is not None and c not in df.columns:
+            raise ParameterError(par, c, sorted(map(str, df.columns)), hint="column not in the data")
+    if cluster is None:
+        raise ParameterError("cluster", None, hint="name the cluster column (e.g. the country id)")
+
+
+def _within(
+    d: pd.DataFrame, outcome: str, regressors: list[str], fe: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Outcome and regressors with the fixed effects swept out (or with an intercept column appended when there
+    are none), and the fixed-effect codes (None without fixed effects)."""
+    y = d[outcome].to_numpy(float)
+    X = d[regressors].to_numpy(float)
+    if not fe:
+        return y, np.column_stack([X, np.ones(len(X))]), None
+    codes = fe_codes(d, fe)
+    Z = demean(np.column_stack([y, X]), codes)
+    return Z[:, 0], Z[:, 1:], codes
+
+
+def _restricted_fit(yd: np.ndarray, Xd: np.ndarray, h0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted values and residuals of the restricted model: y - h0 * x (column 0) on the other regressors."""
+    yr = yd - h0 * Xd[:, 0]
+    Xo = Xd[:, 1:]
+    if Xo.shape[1]:
+        go = np.linalg.lstsq(Xo, yr, rcond=None)[0]
+        fit_r = Xo @ go
+    else:
+        fit_r = np.zeros_like(yr)
+    return fit_r, yr - fit_r
+
+
 def wild_cluster_bootstrap(
     df: pd.DataFrame,
     outcome: str,
@@ -71,43 +111,18 @@ def wild_cluster_bootstrap(
     check_choice("weights", weights, BOOT_WEIGHTS)
     if boot_weights is None:
         check_draws("B", B, minimum=1)
-    for par, c in (
-        [("outcome", outcome), ("param", param), ("cluster", cluster)]
-        + [("covariates", c) for c in covariates]
-        + [("fe", c) for c in fe]
-    ):
-        if c is not None and c not in df.columns:
-            raise ParameterError(par, c, sorted(map(str, df.columns)), hint="column not in the data")
-    if cluster is None:
-        raise ParameterError("cluster", None, hint="name the cluster column (e.g. the country id)")
+    _check_wcb_columns(df, outcome, param, cluster, covariates, fe)
     d = df[list(dict.fromkeys([outcome, param, *covariates, *fe, cluster]))].dropna()
     if d.empty:
         raise EmptySampleError("no complete rows for the wild cluster bootstrap")
-    y = d[outcome].to_numpy(float)
-    X = d[[param, *covariates]].to_numpy(float)
-    if fe:
-        codes = fe_codes(d, fe)
-        Z = demean(np.column_stack([y, X]), codes)
-        yd, Xd = Z[:, 0], Z[:, 1:]
-    else:
-        codes = None
-        Xd = np.column_stack([X, np.ones(len(X))])
-        yd = y
+    yd, Xd, codes = _within(d, outcome, [param, *covariates], fe)
     cl, _ = pd.factorize(d[cluster])
     G = int(cl.max()) + 1
     if G < 2:
         raise DataError(f"wild cluster bootstrap needs at least 2 clusters in {cluster!r}")
     XtX_inv = np.linalg.pinv(Xd.T @ Xd)
     b, t = _crv_t(Xd, yd[:, None], cl, G, 0, h0, XtX_inv)
-    # restricted model: y - h0 * x on the other regressors
-    yr = yd - h0 * Xd[:, 0]
-    Xo = Xd[:, 1:]
-    if Xo.shape[1]:
-        go = np.linalg.lstsq(Xo, yr, rcond=None)[0]
-        fit_r = Xo @ go
-    else:
-        fit_r = np.zeros_like(yr)
-    u_r = yr - fit_r
+    fit_r, u_r = _restricted_fit(yd, Xd, h0)
     if boot_weights is None:
         rng = np.random.default_rng(seed)
         V = _boot_weights(G, B, rng, weights)

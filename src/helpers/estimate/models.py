@@ -356,7 +356,7 @@ def treatment_block(
         )
         return cols, terms, terms[-1], notes
     terms = [f"{c}{sfx}" for c in raw_t]
-    for c, name in zip(raw_t, terms):
+    for c, name in zip(raw_t, terms, strict=True):
         cols[name] = lagged[c].to_numpy(dtype=float)
     if coding == "optional_protocol":
         notes.append(f"Focal term: {focal_raw} (optional protocol); {treaty}_ratified kept as a control.")
@@ -459,21 +459,88 @@ def build_design(
     moderator: str | None = None,
 ) -> Design:
     """Validate every choice and build the estimation frame (rows with any missing value dropped)."""
+    ctl_label, ctl, lag, yrs = _check_design_options(
+        panel, treaty, outcome, estimator, controls, lag, moderator, years
+    )
+    raw_t, _focal_raw = treatment_columns(treaty, coding)
+    missing = [c for c in ["iso3", "year", *raw_t] if c not in panel.columns]
+    if missing:
+        raise ParameterError("treaty", treaty, hint=f"panel lacks column(s) {missing}")
+    _check_estimator_fits(panel, outcome, coding, estimator, moderator)
+
+    notes: list[str] = []
+    sfx = _suffix(lag)
+    ctl_cols, cnotes = control_columns(treaty, ctl, estimator)
+    notes += cnotes
+    need = _lagged_columns(panel, outcome, ctl_cols, moderator, ctl_label)
+    lagged = lag_within(panel, list(dict.fromkeys(raw_t + need)), lag)
+    data = pd.DataFrame(
+        {
+            "iso3": panel["iso3"].astype(str).to_numpy(),
+            "year": panel["year"].astype(int).to_numpy(),
+            outcome: as_float(panel[outcome]),
+        },
+        index=panel.index,
+    )
+    tcols, terms, focal, tnotes = treatment_block(lagged, treaty, coding, lag)
+    ccols, controls_out = control_block(panel, ctl_cols, lag, lagged)
+    notes += tnotes
+    for name, v in {**tcols, **ccols}.items():
+        data[name] = v
+    moderator_col, interaction = _add_moderator(data, lagged, moderator, focal, sfx)
+    ldv = None
+    if estimator == "twfe_ldv":
+        ldv = f"{outcome}_l1"
+        data[ldv] = lag_within(panel, [outcome], 1)[outcome].to_numpy()
+        notes.append(NICKELL_NOTE)
+    instrument = _add_instrument(data, panel, treaty, estimator, lag) if estimator == "iv" else None
+    keep = _sample_mask(panel, data, yrs, region, income_group)
+    des = Design(
+        data=data,
+        y=outcome,
+        terms=terms,
+        focal=focal,
+        controls=controls_out,
+        ldv=ldv,
+        instrument=instrument,
+        moderator=moderator_col,
+        interaction=interaction,
+        notes=notes,
+    )
+    cols = [outcome, *des.regressors] + ([instrument] if instrument else [])
+    keep &= data[cols].notna().all(axis=1).to_numpy()
+    des.data = data.loc[keep, ["iso3", "year", *dict.fromkeys(cols)]].reset_index(drop=True)
+    return des
+
+
+def _check_design_options(
+    panel: pd.DataFrame,
+    treaty: str,
+    outcome: str,
+    estimator: str,
+    controls: str | Sequence[str],
+    lag: int,
+    moderator: str | None,
+    years: Sequence[int] | None,
+) -> tuple[str, list[str], int, tuple[int, int] | None]:
+    """Each choice of :func:`build_design` checked on its own; returns the control-set label and columns, the lag
+    and the year range."""
     check_choice("treaty", treaty, TREATIES)
     check_choice("outcome", outcome, valid_outcomes(panel))
     check_choice("estimator", estimator, ESTIMATORS)
     ctl_label, ctl = resolve_controls(controls)
     if not isinstance(lag, (int, np.integer)) or lag < 0 or lag > 10:
         raise ParameterError("lag", lag, list(range(11)))
-    lag = int(lag)
     if moderator is not None:
         check_choice("moderator", moderator, MODERATORS + [None])
-    yrs = _check_years(years)
-    raw_t, _focal_raw = treatment_columns(treaty, coding)
-    missing = [c for c in ["iso3", "year", *raw_t] if c not in panel.columns]
-    if missing:
-        raise ParameterError("treaty", treaty, hint=f"panel lacks column(s) {missing}")
-    notes: list[str] = []
+    return ctl_label, ctl, int(lag), _check_years(years)
+
+
+def _check_estimator_fits(
+    panel: pd.DataFrame, outcome: str, coding: str, estimator: str, moderator: str | None
+) -> None:
+    """Combinations that cannot be estimated: ordered logit of a continuous outcome; IV with several treatment
+    terms or a moderator; a moderator with several treatment terms."""
     if estimator == "ologit" and outcome not in ORDINAL_OUTCOMES:
         vals = pd.to_numeric(panel[outcome], errors="coerce").dropna()
         ok = len(vals) > 0 and np.allclose(vals, np.round(vals)) and vals.nunique() <= 10
@@ -503,13 +570,14 @@ def build_design(
             hint="moderated models need a single treatment term",
         )
 
-    sfx = _suffix(lag)
-    ctl_cols, cnotes = control_columns(treaty, ctl, estimator)
-    notes += cnotes
+
+def _lagged_columns(
+    panel: pd.DataFrame, outcome: str, ctl_cols: list[str], moderator: str | None, ctl_label: str
+) -> list[str]:
+    """The control (and moderator) columns to lag; an error naming any column the panel lacks."""
     need = [c for c in ctl_cols if c != "income_group"]
-    mod_raw = moderator
-    if mod_raw and mod_raw not in need:
-        need.append(mod_raw)
+    if moderator and moderator not in need:
+        need.append(moderator)
     absent = [
         c
         for c in [outcome, *need] + (["income_group"] if "income_group" in ctl_cols else [])
@@ -517,42 +585,42 @@ def build_design(
     ]
     if absent:
         raise ParameterError("controls", ctl_label, hint=f"panel lacks column(s) {absent}")
+    return need
 
-    lagged = lag_within(panel, list(dict.fromkeys(raw_t + need)), lag)
-    data = pd.DataFrame(
-        {
-            "iso3": panel["iso3"].astype(str).to_numpy(),
-            "year": panel["year"].astype(int).to_numpy(),
-            outcome: as_float(panel[outcome]),
-        },
-        index=panel.index,
-    )
-    tcols, terms, focal, tnotes = treatment_block(lagged, treaty, coding, lag)
-    ccols, controls_out = control_block(panel, ctl_cols, lag, lagged)
-    notes += tnotes
-    for name, v in {**tcols, **ccols}.items():
-        data[name] = v
-    moderator_col = interaction = None
-    if moderator:
-        moderator_col = f"{moderator}{sfx}"
-        if moderator_col not in data.columns:
-            data[moderator_col] = lagged[moderator].to_numpy()
-        interaction = f"{focal}_x_{moderator}"
-        data[interaction] = data[focal] * data[moderator_col]
-    ldv = None
-    if estimator == "twfe_ldv":
-        ldv = f"{outcome}_l1"
-        data[ldv] = lag_within(panel, [outcome], 1)[outcome].to_numpy()
-        notes.append(NICKELL_NOTE)
-    instrument = None
-    if estimator == "iv":
-        instrument = f"{treaty}_region_density{sfx}"
-        if f"{treaty}_region_density" not in panel.columns:
-            raise ParameterError("estimator", estimator, hint=f"panel lacks column {treaty}_region_density")
-        data[instrument] = lag_within(panel, [f"{treaty}_region_density"], lag)[
-            f"{treaty}_region_density"
-        ].to_numpy()
-    # sample filters
+
+def _add_moderator(
+    data: pd.DataFrame, lagged: pd.DataFrame, moderator: str | None, focal: str, sfx: str
+) -> tuple[str | None, str | None]:
+    """The lagged moderator and its interaction with the focal term, added to ``data`` (names, or None)."""
+    if not moderator:
+        return None, None
+    moderator_col = f"{moderator}{sfx}"
+    if moderator_col not in data.columns:
+        data[moderator_col] = lagged[moderator].to_numpy()
+    interaction = f"{focal}_x_{moderator}"
+    data[interaction] = data[focal] * data[moderator_col]
+    return moderator_col, interaction
+
+
+def _add_instrument(data: pd.DataFrame, panel: pd.DataFrame, treaty: str, estimator: str, lag: int) -> str:
+    """The lagged regional ratification density (the IV instrument), added to ``data``; returns its name."""
+    instrument = f"{treaty}_region_density{_suffix(lag)}"
+    if f"{treaty}_region_density" not in panel.columns:
+        raise ParameterError("estimator", estimator, hint=f"panel lacks column {treaty}_region_density")
+    data[instrument] = lag_within(panel, [f"{treaty}_region_density"], lag)[
+        f"{treaty}_region_density"
+    ].to_numpy()
+    return instrument
+
+
+def _sample_mask(
+    panel: pd.DataFrame,
+    data: pd.DataFrame,
+    yrs: tuple[int, int] | None,
+    region: str | Sequence[str] | None,
+    income_group: str | Sequence[str] | None,
+) -> np.ndarray:
+    """Rows inside the year range, regions and income groups chosen (all rows when none is given)."""
     keep = np.ones(len(data), dtype=bool)
     if yrs is not None:
         keep &= (data["year"] >= yrs[0]).to_numpy() & (data["year"] <= yrs[1]).to_numpy()
@@ -564,22 +632,7 @@ def build_design(
         groups = [income_group] if isinstance(income_group, str) else list(income_group)
         check_choices("income_group", groups, INCOME_LEVELS)
         keep &= panel["income_group"].astype("string").isin(groups).fillna(False).to_numpy(dtype=bool)
-    des = Design(
-        data=data,
-        y=outcome,
-        terms=terms,
-        focal=focal,
-        controls=controls_out,
-        ldv=ldv,
-        instrument=instrument,
-        moderator=moderator_col,
-        interaction=interaction,
-        notes=notes,
-    )
-    cols = [outcome, *des.regressors] + ([instrument] if instrument else [])
-    keep &= data[cols].notna().all(axis=1).to_numpy()
-    des.data = data.loc[keep, ["iso3", "year", *dict.fromkeys(cols)]].reset_index(drop=True)
-    return des
+    return keep
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -838,8 +891,11 @@ def ordered_logit_model(endog: np.ndarray, exog: pd.DataFrame):
             xb = self.exog @ params[:k] if k else np.zeros(self.nobs)
             j = np.asarray(self.endog, int)
             upp, low = th[j + 1] - xb, th[j] - xb
-            F = lambda z: stats.logistic.cdf(z)
-            f = lambda z: np.where(np.isfinite(z), stats.logistic.pdf(np.where(np.isfinite(z), z, 0)), 0.0)
+            F = stats.logistic.cdf
+
+            def f(z):  # logistic density, 0 at the infinite outer thresholds
+                return np.where(np.isfinite(z), stats.logistic.pdf(np.where(np.isfinite(z), z, 0)), 0.0)
+
             prob = np.maximum(F(upp) - F(low), 1e-300)
             fu, fl = f(upp), f(low)
             n_thr = len(th) - 3  # number of log-increment parameters

@@ -169,6 +169,27 @@ class _Spec:
     year_end: int
 
 
+def _raw_columns(panel: pd.DataFrame, treaty: str, g: pd.DataFrame) -> tuple[set[str], dict[str, list[str]]]:
+    """The panel columns to lag for one treaty's specifications ``g`` (treatment codings and controls), and the
+    control columns of each control set; an error naming any column the panel lacks."""
+    raw = set()
+    for c in g["coding"].unique():
+        raw |= set(M.treatment_columns(treaty, c)[0])
+    ctl_sets = {ct: M.control_columns(treaty, M.CONTROL_SETS[ct], "twfe")[0] for ct in g["controls"].unique()}
+    for cols in ctl_sets.values():
+        raw |= {c for c in cols if c != "income_group"}
+    missing = sorted(
+        c
+        for c in raw | ({"income_group"} if any("income_group" in v for v in ctl_sets.values()) else set())
+        if c not in panel.columns
+    )
+    if missing:
+        raise ParameterError(
+            "controls", sorted(g["controls"].unique()), hint=f"panel lacks column(s) {missing}"
+        )
+    return raw, ctl_sets
+
+
 def _build_store(panel: pd.DataFrame, grid: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[_Spec]]:
     """All candidate columns (float arrays over panel rows) and the per-spec variable lists."""
     store: dict[str, np.ndarray] = {}
@@ -179,24 +200,7 @@ def _build_store(panel: pd.DataFrame, grid: pd.DataFrame) -> tuple[dict[str, np.
     blocks: dict[tuple, tuple[list[str], str]] = {}
     cblocks: dict[tuple, list[str]] = {}
     for (treaty, lag), g in grid.groupby(["treaty", "lag"], sort=True):
-        raw = set()
-        for c in g["coding"].unique():
-            raw |= set(M.treatment_columns(treaty, c)[0])
-        ctl_sets = {
-            ct: M.control_columns(treaty, M.CONTROL_SETS[ct], "twfe")[0] for ct in g["controls"].unique()
-        }
-        for cols in ctl_sets.values():
-            raw |= {c for c in cols if c != "income_group"}
-        missing = sorted(
-            c
-            for c in raw
-            | ({"income_group"} if any("income_group" in v for v in ctl_sets.values()) else set())
-            if c not in panel.columns
-        )
-        if missing:
-            raise ParameterError(
-                "controls", sorted(g["controls"].unique()), hint=f"panel lacks column(s) {missing}"
-            )
+        raw, ctl_sets = _raw_columns(panel, treaty, g)
         lagged = M.lag_within(panel, sorted(raw), int(lag))
         for c in g["coding"].unique():
             cols, terms, focal, _ = M.treatment_block(lagged, treaty, c, int(lag))
@@ -233,6 +237,35 @@ def run_specs(
     check_choice("se", se, SPEC_SE_TYPES)
     if grid is None:
         grid = specification_grid(panel=panel)
+    _check_grid(panel, grid)
+    panel = panel.sort_values(["iso3", "year"]).reset_index(drop=True)
+    store, specs = _build_store(panel, grid)
+    year = panel["year"].to_numpy(dtype=int)
+    iso = panel["iso3"].astype(str).to_numpy()
+    groups, masks = _sample_groups(specs, store, year)
+
+    rows: dict[int, dict] = {}
+    show = len(specs) > 2000 if progress is None else progress
+    it = groups.items()
+    if show:
+        from tqdm import tqdm
+
+        it = tqdm(it, total=len(groups), desc="samples", unit="sample", mininterval=0.5)
+    for key, members in it:
+        rows.update(_estimate_sample(members, masks[key], store, iso, year, se, level))
+    res = pd.DataFrame([rows[i] for i in sorted(rows)])
+    ok = res["skipped"].eq("").to_numpy()
+    res.loc[ok, "p_value"] = 2 * stats.t.sf(
+        np.abs(res.loc[ok, "statistic"].to_numpy(float)), res.loc[ok, "n_units"].to_numpy(float) - 1
+    )
+    out = grid.merge(res, on="spec_id", how="left", validate="one_to_one")
+    front = [c for c in RESULT_COLUMNS if c in out.columns]
+    return (
+        out[front + [c for c in out.columns if c not in front]].sort_values("spec_id").reset_index(drop=True)
+    )
+
+
+def _check_grid(panel: pd.DataFrame, grid: pd.DataFrame) -> None:
     bad = sorted(set(grid["estimator"]) - set(SPEC_ESTIMATORS))
     if bad:
         raise ParameterError(
@@ -243,13 +276,14 @@ def run_specs(
         )
     for o in grid["outcome"].unique():
         check_choice("outcome", o, M.valid_outcomes(panel))
-    panel = panel.sort_values(["iso3", "year"]).reset_index(drop=True)
-    store, specs = _build_store(panel, grid)
-    year = panel["year"].to_numpy(dtype=int)
-    iso = panel["iso3"].astype(str).to_numpy()
-    notna = {k: ~np.isnan(v) for k, v in store.items()}
 
-    # group specifications by their estimation sample
+
+def _sample_groups(
+    specs: list[_Spec], store: dict[str, np.ndarray], year: np.ndarray
+) -> tuple[dict[bytes, list[_Spec]], dict[bytes, np.ndarray]]:
+    """Specifications grouped by their estimation sample (panel rows in the window with every variable present),
+    keyed by the packed row mask; and the mask of each group."""
+    notna = {k: ~np.isnan(v) for k, v in store.items()}
     groups: dict[bytes, list[_Spec]] = {}
     masks: dict[bytes, np.ndarray] = {}
     win_cache: dict[tuple[int, int], np.ndarray] = {}
@@ -263,96 +297,118 @@ def run_specs(
         key = np.packbits(m).tobytes()
         groups.setdefault(key, []).append(s)
         masks.setdefault(key, m)
+    return groups, masks
 
-    rows: dict[int, dict] = {}
-    show = len(specs) > 2000 if progress is None else progress
-    it = groups.items()
-    if show:
-        from tqdm import tqdm
 
-        it = tqdm(it, total=len(groups), desc="samples", unit="sample", mininterval=0.5)
-    for key, members in it:
-        m = masks[key]
-        n = int(m.sum())
-        if n == 0:
-            for s in members:
-                rows[s.idx] = _skipped(s, "empty sample", 0, 0)
-            continue
-        sw = fe.TwoWaySweeper(iso[m], year[m])
-        if sw.C < 2:
-            for s in members:
-                rows[s.idx] = _skipped(s, "fewer than 2 countries (clusters) in sample", n, sw.C)
-            continue
-        cols = list(dict.fromkeys(c for s in members for c in [s.y, *s.x]))
-        pos = {c: i for i, c in enumerate(cols)}
-        Z = np.column_stack([store[c][m] for c in cols])
-        Zd = sw.sweep(Z)
-        Gram = Zd.T @ Zd
-        loo = sw.loo_corrections(Zd) if se == "CRV3" else None  # C x p x p, exact leave-one-country-out
-        raw_ss = ((Z - Z.mean(axis=0)) ** 2).sum(axis=0)
-        raw_sd = np.sqrt(raw_ss / max(n - 1, 1))
-        G = sw.C
-        q = stats.t.ppf(0.5 + level / 2, G - 1)
-        for s in members:
-            iy = pos[s.y]
-            ix = np.array([pos[c] for c in s.x])
-            fi = pos[s.focal]
-            # treatment with no within variation (relative to its raw variation) -> skipped
-            if raw_ss[fi] == 0 or Gram[fi, fi] <= fe.COLLIN_TOL * raw_ss[fi]:
-                rows[s.idx] = _skipped(s, f"no within-country variation in treatment ({s.focal})", n, G)
-                continue
-            if Gram[iy, iy] == 0:
-                rows[s.idx] = _skipped(s, f"outcome {s.y} has no variation after fixed effects", n, G)
-                continue
-            kept = ix[fe.collinear_keep(Gram[np.ix_(ix, ix)])]
-            if fi not in kept:
-                rows[s.idx] = _skipped(s, f"treatment {s.focal} collinear with fixed effects/controls", n, G)
-                continue
-            XtX = Gram[np.ix_(kept, kept)]
-            Xty = Gram[kept, iy]
-            XtX_inv = np.linalg.inv(XtX)
-            XtX_inv = (XtX_inv + XtX_inv.T) / 2
-            beta = XtX_inv @ Xty
-            X = Zd[:, kept]
-            e = Zd[:, iy] - X @ beta
-            if loo is not None:
-                V = fe.jackknife_vcov(XtX, Xty, beta, loo, kept, iy)
-            else:
-                scores = sw.country_sums(X * e[:, None])  # G x k
-                meat = scores.T @ scores
-                k = len(kept)
-                K = k + sw.T if se == "CRV1" else k + sw.C + sw.T - 1
-                adj = G / (G - 1) * (n - 1) / (n - K)
-                V = adj * XtX_inv @ meat @ XtX_inv
-            j = int(np.where(kept == fi)[0][0])
-            b, sej = float(beta[j]), float(np.sqrt(V[j, j]))
-            t = b / sej
-            r2w = 1 - float(e @ e) / float(Gram[iy, iy])
-            rows[s.idx] = {
-                "spec_id": s.idx,
-                "term": s.focal,
-                "estimate": b,
-                "std_error": sej,
-                "statistic": t,
-                "p_value": np.nan,
-                "conf_low": b - q * sej,
-                "conf_high": b + q * sej,
-                "n_obs": n,
-                "n_units": G,
-                "r2_within": r2w,
-                "outcome_sd": float(raw_sd[iy]),
-                "skipped": "",
-            }
-    res = pd.DataFrame([rows[i] for i in sorted(rows)])
-    ok = res["skipped"].eq("").to_numpy()
-    res.loc[ok, "p_value"] = 2 * stats.t.sf(
-        np.abs(res.loc[ok, "statistic"].to_numpy(float)), res.loc[ok, "n_units"].to_numpy(float) - 1
-    )
-    out = grid.merge(res, on="spec_id", how="left", validate="one_to_one")
-    front = [c for c in RESULT_COLUMNS if c in out.columns]
-    return (
-        out[front + [c for c in out.columns if c not in front]].sort_values("spec_id").reset_index(drop=True)
-    )
+@dataclass
+class _Sample:
+    """One estimation sample, swept: what every specification on it needs."""
+
+    sw: fe.TwoWaySweeper
+    Zd: np.ndarray
+    Gram: np.ndarray
+    loo: np.ndarray | None
+    raw_ss: np.ndarray
+    raw_sd: np.ndarray
+    n: int
+    q: float
+    se: str
+
+
+def _estimate_sample(
+    members: list[_Spec],
+    m: np.ndarray,
+    store: dict[str, np.ndarray],
+    iso: np.ndarray,
+    year: np.ndarray,
+    se: str,
+    level: float,
+) -> dict[int, dict]:
+    """Result rows of every specification sharing the estimation sample ``m``: one two-way sweep of all their
+    columns, then each specification from the swept Gram matrix."""
+    n = int(m.sum())
+    if n == 0:
+        return {s.idx: _skipped(s, "empty sample", 0, 0) for s in members}
+    sw = fe.TwoWaySweeper(iso[m], year[m])
+    if sw.C < 2:
+        return {s.idx: _skipped(s, "fewer than 2 countries (clusters) in sample", n, sw.C) for s in members}
+    cols = list(dict.fromkeys(c for s in members for c in [s.y, *s.x]))
+    pos = {c: i for i, c in enumerate(cols)}
+    Z = np.column_stack([store[c][m] for c in cols])
+    Zd = sw.sweep(Z)
+    Gram = Zd.T @ Zd
+    loo = sw.loo_corrections(Zd) if se == "CRV3" else None  # C x p x p, exact leave-one-country-out
+    raw_ss = ((Z - Z.mean(axis=0)) ** 2).sum(axis=0)
+    raw_sd = np.sqrt(raw_ss / max(n - 1, 1))
+    q = stats.t.ppf(0.5 + level / 2, sw.C - 1)
+    sample = _Sample(sw, Zd, Gram, loo, raw_ss, raw_sd, n, q, se)
+    return {s.idx: _estimate_spec(s, pos, sample) for s in members}
+
+
+def _estimate_spec(s: _Spec, pos: dict[str, int], smp: _Sample) -> dict:
+    """Result row of one specification (or a skipped row saying why it cannot be estimated)."""
+    n, G, Gram = smp.n, smp.sw.C, smp.Gram
+    iy = pos[s.y]
+    ix = np.array([pos[c] for c in s.x])
+    fi = pos[s.focal]
+    # treatment with no within variation (relative to its raw variation) -> skipped
+    if smp.raw_ss[fi] == 0 or Gram[fi, fi] <= fe.COLLIN_TOL * smp.raw_ss[fi]:
+        return _skipped(s, f"no within-country variation in treatment ({s.focal})", n, G)
+    if Gram[iy, iy] == 0:
+        return _skipped(s, f"outcome {s.y} has no variation after fixed effects", n, G)
+    kept = ix[fe.collinear_keep(Gram[np.ix_(ix, ix)])]
+    if fi not in kept:
+        return _skipped(s, f"treatment {s.focal} collinear with fixed effects/controls", n, G)
+    XtX = Gram[np.ix_(kept, kept)]
+    Xty = Gram[kept, iy]
+    XtX_inv = np.linalg.inv(XtX)
+    XtX_inv = (XtX_inv + XtX_inv.T) / 2
+    beta = XtX_inv @ Xty
+    e = smp.Zd[:, iy] - smp.Zd[:, kept] @ beta
+    V = _spec_vcov(smp, kept, iy, XtX, Xty, XtX_inv, beta, e)
+    j = int(np.where(kept == fi)[0][0])
+    b, sej = float(beta[j]), float(np.sqrt(V[j, j]))
+    t = b / sej
+    r2w = 1 - float(e @ e) / float(Gram[iy, iy])
+    return {
+        "spec_id": s.idx,
+        "term": s.focal,
+        "estimate": b,
+        "std_error": sej,
+        "statistic": t,
+        "p_value": np.nan,
+        "conf_low": b - smp.q * sej,
+        "conf_high": b + smp.q * sej,
+        "n_obs": n,
+        "n_units": G,
+        "r2_within": r2w,
+        "outcome_sd": float(smp.raw_sd[iy]),
+        "skipped": "",
+    }
+
+
+def _spec_vcov(
+    smp: _Sample,
+    kept: np.ndarray,
+    iy: int,
+    XtX: np.ndarray,
+    Xty: np.ndarray,
+    XtX_inv: np.ndarray,
+    beta: np.ndarray,
+    e: np.ndarray,
+) -> np.ndarray:
+    """Cluster-robust covariance by country: CRV3 (exact leave-one-country-out jackknife), or CRV1 / CR1 with
+    their small-sample factors (CRV1 counts the swept year effects in K, CR1 both sets of effects)."""
+    if smp.loo is not None:
+        return fe.jackknife_vcov(XtX, Xty, beta, smp.loo, kept, iy)
+    sw, n = smp.sw, smp.n
+    G = sw.C
+    scores = sw.country_sums(smp.Zd[:, kept] * e[:, None])  # G x k
+    meat = scores.T @ scores
+    k = len(kept)
+    K = k + sw.T if smp.se == "CRV1" else k + sw.C + sw.T - 1
+    adj = G / (G - 1) * (n - 1) / (n - K)
+    return adj * XtX_inv @ meat @ XtX_inv
 
 
 def _skipped(s: _Spec, reason: str, n: int, g: int) -> dict:

@@ -110,28 +110,7 @@ def at_risk_set(
     act = pd.to_numeric(p[f"{treaty}_year"], errors="coerce").to_numpy(dtype=float)
     year = p["year"].to_numpy()
 
-    # covariates, lagged within country by calendar year
-    raw_cols, rename = [], {}
-    for c in covariates:
-        if c == "region_density":
-            src = f"{treaty}_region_density"
-        elif c == "signed":
-            src = f"{treaty}_signed"
-        elif c == "n_other_ratified":
-            continue
-        else:
-            src = c
-        if src not in p.columns:
-            raise ParameterError("covariates", c, hint=f"panel lacks column {src!r}")
-        raw_cols.append(src)
-        rename[src] = c
-    lagged = M.lag_within(p, raw_cols, lag).rename(columns=rename)
-    if "n_other_ratified" in covariates:
-        others = [f"{t}_ratified" for t in M.TREATIES if t != treaty and f"{t}_ratified" in p.columns]
-        cnt = p[["iso3", "year"]].assign(n_other_ratified=p[others].astype(float).sum(axis=1))
-        lagged["n_other_ratified"] = M.lag_within(cnt, ["n_other_ratified"], lag)[
-            "n_other_ratified"
-        ].to_numpy()
+    lagged = _lagged_covariates(p, treaty, covariates, lag)
 
     already = (~np.isnan(act)) & (act < entry)
     at_risk = (year >= entry) & ~already & (np.isnan(act) | (year <= act))
@@ -151,11 +130,7 @@ def at_risk_set(
     for c in covariates:
         out[c] = lagged[c].to_numpy()
     out = out[at_risk].reset_index(drop=True)
-    if baseline == "ln_duration":
-        out["ln_duration"] = np.log(out["duration"].astype(float))
-    elif baseline == "cubic":
-        t = out["duration"].astype(float)
-        out["duration_1"], out["duration_2"], out["duration_3"] = t / 10, (t / 10) ** 2, (t / 10) ** 3
+    _add_baseline_terms(out, baseline)
     out.attrs.update(
         {
             "treaty": treaty,
@@ -167,6 +142,37 @@ def at_risk_set(
         }
     )
     return out
+
+
+def _lagged_covariates(p: pd.DataFrame, treaty: str, covariates: list[str], lag: int) -> pd.DataFrame:
+    """The hazard covariates, lagged within country by calendar year (treaty-specific ones read from the
+    treaty's columns; ``n_other_ratified`` counts the other instruments ratified)."""
+    raw_cols, rename = [], {}
+    for c in covariates:
+        if c == "n_other_ratified":
+            continue
+        src = {"region_density": f"{treaty}_region_density", "signed": f"{treaty}_signed"}.get(c, c)
+        if src not in p.columns:
+            raise ParameterError("covariates", c, hint=f"panel lacks column {src!r}")
+        raw_cols.append(src)
+        rename[src] = c
+    lagged = M.lag_within(p, raw_cols, lag).rename(columns=rename)
+    if "n_other_ratified" in covariates:
+        others = [f"{t}_ratified" for t in M.TREATIES if t != treaty and f"{t}_ratified" in p.columns]
+        cnt = p[["iso3", "year"]].assign(n_other_ratified=p[others].astype(float).sum(axis=1))
+        lagged["n_other_ratified"] = M.lag_within(cnt, ["n_other_ratified"], lag)[
+            "n_other_ratified"
+        ].to_numpy()
+    return lagged
+
+
+def _add_baseline_terms(out: pd.DataFrame, baseline: str) -> None:
+    """The baseline-hazard terms of the duration (in place): its log, or a cubic in duration / 10."""
+    if baseline == "ln_duration":
+        out["ln_duration"] = np.log(out["duration"].astype(float))
+    elif baseline == "cubic":
+        t = out["duration"].astype(float)
+        out["duration_1"], out["duration_2"], out["duration_3"] = t / 10, (t / 10) ** 2, (t / 10) ** 3
 
 
 def baseline_terms(baseline: str) -> list[str]:

@@ -22,7 +22,7 @@ import yaml
 
 from helpers.core import paths
 from helpers.core.errors import HelpersError, ParameterError
-from helpers.core.params import LABEL_RE
+from helpers.core.params import LABEL_RE, parameters_cell
 
 THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
@@ -62,47 +62,6 @@ def resolve_notebook(name: str | Path) -> Path:
         if name in {nb.stem, nb.name, nb.stem.split("_")[0]}:
             return nb
     raise ParameterError("notebook", str(name), [nb.stem for nb in options])
-
-
-def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
-    """Parameters declared in the cell tagged ``parameters`` of a notebook node:
-    name -> {"default": source text, "value": the literal value (source text if not a literal), "help": comment}.
-
-    Parsed with :mod:`ast` (papermill's own inspector skips any line whose comment contains "=")."""
-    import ast
-
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in (c.metadata.get("tags") or [])]
-    if not cells:
-        return {}
-    src = cells[0].source
-    lines = src.splitlines()
-    try:
-        tree = ast.parse(src)
-    except SyntaxError as exc:
-        raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
-    out: dict[str, dict] = {}
-    for node in tree.body:
-        targets = (
-            node.targets
-            if isinstance(node, ast.Assign)
-            else [node.target]
-            if isinstance(node, ast.AnnAssign)
-            else []
-        )
-        for t in targets:
-            if isinstance(t, ast.Name):
-                line = lines[node.end_lineno - 1]
-                text = ast.get_source_segment(src, node.value) if node.value else ""
-                try:
-                    value = ast.literal_eval(node.value) if node.value else None
-                except ValueError:
-                    value = text
-                out[t.id] = {
-                    "default": text,
-                    "value": value,
-                    "help": line.split("#", 1)[1].strip() if "#" in line else "",
-                }
-    return out
 
 
 def declared_parameters(notebook: Path) -> dict[str, dict]:

@@ -19,6 +19,7 @@ are rendered in memory before the first one is written, so a failure leaves earl
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
@@ -141,10 +142,8 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return path
 
@@ -442,12 +441,7 @@ def save_figure(
     Raises :class:`ExportError` when Chromium or the local topojson is missing (with the install command).
     """
     _check_name(name, "name")
-    if isinstance(formats, str):
-        formats = (formats,)
-    formats = tuple(dict.fromkeys(f.lower().lstrip(".") for f in formats))
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise ParameterError("formats", bad, FORMATS)
+    formats = _figure_formats(formats)
     if size not in SIZES:
         raise ParameterError("size", size, list(SIZES))
     sz = SIZES[size]
@@ -457,20 +451,7 @@ def save_figure(
     if _is_matplotlib(fig):
         rendered = _matplotlib_outputs(fig, name, formats, sz)
     elif hasattr(fig, "to_plotly_json"):
-        static = [f for f in formats if f != "html"]
-        if static and not static_export_enabled():
-            warnings.warn(
-                f"TREATY_EFFECTS_STATIC=0: skipping {', '.join(static)} for figure {name!r}", stacklevel=2
-            )
-            static = []
-        fig_dict = _sized_dict(fig, sz, width, height) if static else {}
-        if static:
-            _require_static_assets(_is_geo(fig_dict))
-        # render everything in memory first: a failure leaves earlier files untouched
-        if "html" in formats:
-            rendered["html"] = figure_to_html(fig, title=title or name).encode("utf-8")
-        for fmt in static:
-            rendered[fmt] = _static_bytes(fig_dict, fmt, sz)
+        rendered = _plotly_outputs(fig, name, formats, sz, width, height, title)
     else:
         raise ExportError(
             f"save_figure({name!r}): expected a plotly Figure or a matplotlib Figure, got {type(fig).__name__}"
@@ -480,6 +461,45 @@ def save_figure(
         if fmt in rendered:
             written[fmt] = atomic_write(target / f"{name}.{fmt}", rendered[fmt])
     return written
+
+
+def _figure_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """The requested formats, lower case without a leading dot, each once; an error listing the valid ones."""
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(dict.fromkeys(f.lower().lstrip(".") for f in formats))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ParameterError("formats", bad, FORMATS)
+    return formats
+
+
+def _plotly_outputs(
+    fig,
+    name: str,
+    formats: tuple[str, ...],
+    sz: Size,
+    width: int | None,
+    height: int | None,
+    title: str | None,
+) -> dict[str, bytes]:
+    """A plotly figure rendered in memory in every format (a failure leaves earlier files untouched)."""
+    rendered: dict[str, bytes] = {}
+    static = [f for f in formats if f != "html"]
+    if static and not static_export_enabled():
+        warnings.warn(
+            f"TREATY_EFFECTS_STATIC=0: skipping {', '.join(static)} for figure {name!r}",
+            stacklevel=3,  # the caller of save_figure
+        )
+        static = []
+    fig_dict = _sized_dict(fig, sz, width, height) if static else {}
+    if static:
+        _require_static_assets(_is_geo(fig_dict))
+    if "html" in formats:
+        rendered["html"] = figure_to_html(fig, title=title or name).encode("utf-8")
+    for fmt in static:
+        rendered[fmt] = _static_bytes(fig_dict, fmt, sz)
+    return rendered
 
 
 def _is_matplotlib(fig) -> bool:
@@ -660,11 +680,14 @@ def save_table(
         h.append(f"<caption>{html.escape(caption)}</caption>")
     h.append(
         "<thead><tr>"
-        + "".join(f"<th {c}>{html.escape(x)}</th>" for c, x in zip(cls, header))
+        + "".join(f"<th {c}>{html.escape(x)}</th>" for c, x in zip(cls, header, strict=True))
         + "</tr></thead>"
     )
     h.append("<tbody>")
-    h += ["<tr>" + "".join(f"<td {c}>{html.escape(x)}</td>" for c, x in zip(cls, r)) + "</tr>" for r in rows]
+    h += [
+        "<tr>" + "".join(f"<td {c}>{html.escape(x)}</td>" for c, x in zip(cls, r, strict=True)) + "</tr>"
+        for r in rows
+    ]
     h.append("</tbody></table>")
     if notes:
         h.append(f'<p class="notes"><em>Notes:</em> {html.escape(notes)}</p>')

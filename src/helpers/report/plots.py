@@ -544,7 +544,10 @@ def country_timeline(
                 row=1,
                 col=1,
             )
-    fmt = lambda s: pd.to_datetime(s).dt.strftime("%d %b %Y")
+
+    def fmt(s):
+        return pd.to_datetime(s).dt.strftime("%d %b %Y")
+
     has_sig = ev[signature].notna()
     fig.add_trace(
         go.Scatter(

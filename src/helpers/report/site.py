@@ -200,9 +200,9 @@ def notebook_info(ipynb: Path) -> dict[str, Any]:
 
 
 def _parameters_cell_defaults(nb) -> dict[str, Any]:
-    """Literal values of the cell tagged ``parameters`` (the notebook's defaults), parsed by the runner's parser."""
+    """Literal values of the cell tagged ``parameters`` (the notebook's defaults), parsed as the runner does."""
     from helpers.core.errors import HelpersError
-    from helpers.pipeline.runner import parameters_cell
+    from helpers.core.params import parameters_cell
 
     try:
         return {k: v["value"] for k, v in parameters_cell(nb).items()}
@@ -291,6 +291,84 @@ def _params_html(params: Mapping[str, Any], injected: Mapping[str, Any]) -> str:
     return "<br>".join(items)
 
 
+def _executed_notebooks(nb_dir: Path) -> list[Path]:
+    """Executed notebooks in ``nb_dir``: by notebook, the default parameter set first, then the others by label."""
+
+    def _order(p: Path) -> tuple[str, bool, str]:
+        stem, _, label = p.stem.partition("--")
+        return stem, label != "default", label
+
+    if not nb_dir.is_dir():
+        return []
+    return sorted((p for p in nb_dir.glob("*.ipynb") if not p.name.startswith(".")), key=_order)
+
+
+def _notebook_row(ipynb: Path, reports_dir: Path, force: bool) -> str:
+    """The index table row of one executed notebook (rendered to HTML first when stale or ``force``)."""
+    out_html = ipynb.with_suffix(".html")
+    if force or not out_html.exists() or out_html.stat().st_mtime < ipynb.stat().st_mtime:
+        render_notebook(ipynb, out_html, assets_rel=_rel(reports_dir / _ASSETS, ipynb.parent))
+    info = notebook_info(ipynb)
+    status = '<span class="err">failed</span>' if info["failed"] else '<span class="ok">ok</span>'
+    dur = f"{info['duration']:.1f} s" if isinstance(info["duration"], (int, float)) else "–"
+    # the runner names executed notebooks <notebook>--<label>.ipynb; outputs live in <notebook>/<run_label>/
+    base = ipynb.name.removesuffix(".ipynb").removesuffix(".failed").split("--")[0]
+    label = str(info["parameters"].get("run_label") or "default")
+    run_folder = reports_dir / base / label
+    outputs = (
+        f' · <a href="#run-{html.escape(base)}/{html.escape(label)}">outputs</a>'
+        if run_folder.is_dir()
+        else ""
+    )
+    return (
+        f'<tr><td><a href="{_rel(out_html, reports_dir)}">{html.escape(info["title"])}</a><br>'
+        f'<span class="muted mono">{html.escape(ipynb.name)}</span> '
+        f'(<a href="{_rel(ipynb, reports_dir)}">ipynb</a>{outputs})</td><td>{status}</td><td>{dur}</td>'
+        f"<td>{_params_html(info['parameters'], info['injected'])}</td></tr>"
+    )
+
+
+def _run_outputs_html(run: dict[str, Any], reports_dir: Path) -> str:
+    """The index section of one run folder: figure thumbnails, table and result links."""
+    parts = [f'<h3 id="run-{html.escape(run["rel"])}">{html.escape(run["rel"])}</h3>\n']
+    if run["figures"]:
+        parts.append("<div>")
+        for name, files in run["figures"].items():
+            main = files.get("html") or files.get("png") or next(iter(files.values()))
+            thumb = files.get("png")
+            img = (
+                f'<img src="{_rel(thumb, reports_dir)}" alt="{html.escape(name)}" loading="lazy">'
+                if thumb
+                else '<div class="muted">(no PNG)</div>'
+            )
+            links = " · ".join(
+                f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items())
+            )
+            parts.append(
+                f'<div class="fig"><a href="{_rel(main, reports_dir)}">{img}</a><br>'
+                f"<b>{html.escape(name)}</b><br>{links}</div>"
+            )
+        parts.append("</div>\n")
+    if run["tables"]:
+        parts.append(
+            "<p><b>Tables:</b> "
+            + "; ".join(
+                f"{html.escape(name)} ("
+                + ", ".join(f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items()))
+                + ")"
+                for name, files in run["tables"].items()
+            )
+            + "</p>\n"
+        )
+    if run["results"]:
+        parts.append(
+            "<p><b>Results (CSV):</b> "
+            + ", ".join(f'<a href="{_rel(p, reports_dir)}">{html.escape(p.name)}</a>' for p in run["results"])
+            + "</p>\n"
+        )
+    return "".join(parts)
+
+
 def build_index(reports_dir: Path = REPORTS, *, force: bool = False, registry: Path | None = None) -> Path:
     """Render executed notebooks (when stale or ``force``) and write ``reports_dir/index.html``; return its path."""
     reports_dir = Path(reports_dir)
@@ -298,41 +376,8 @@ def build_index(reports_dir: Path = REPORTS, *, force: bool = False, registry: P
     write_assets(reports_dir)
     registry = Path(registry) if registry else Path(paths.REGISTRY)
 
-    nb_rows = []
     nb_dir = reports_dir / "notebooks"
-
-    # by notebook, the default parameter set first, then the others by label
-    def _order(p: Path) -> tuple[str, bool, str]:
-        stem, _, label = p.stem.partition("--")
-        return stem, label != "default", label
-
-    notebooks = (
-        sorted((p for p in nb_dir.glob("*.ipynb") if not p.name.startswith(".")), key=_order)
-        if nb_dir.is_dir()
-        else []
-    )
-    for ipynb in notebooks:
-        out_html = ipynb.with_suffix(".html")
-        if force or not out_html.exists() or out_html.stat().st_mtime < ipynb.stat().st_mtime:
-            render_notebook(ipynb, out_html, assets_rel=_rel(reports_dir / _ASSETS, ipynb.parent))
-        info = notebook_info(ipynb)
-        status = '<span class="err">failed</span>' if info["failed"] else '<span class="ok">ok</span>'
-        dur = f"{info['duration']:.1f} s" if isinstance(info["duration"], (int, float)) else "–"
-        # the runner names executed notebooks <notebook>--<label>.ipynb; outputs live in <notebook>/<run_label>/
-        base = ipynb.name.removesuffix(".ipynb").removesuffix(".failed").split("--")[0]
-        label = str(info["parameters"].get("run_label") or "default")
-        run_folder = reports_dir / base / label
-        outputs = (
-            f' · <a href="#run-{html.escape(base)}/{html.escape(label)}">outputs</a>'
-            if run_folder.is_dir()
-            else ""
-        )
-        nb_rows.append(
-            f'<tr><td><a href="{_rel(out_html, reports_dir)}">{html.escape(info["title"])}</a><br>'
-            f'<span class="muted mono">{html.escape(ipynb.name)}</span> '
-            f'(<a href="{_rel(ipynb, reports_dir)}">ipynb</a>{outputs})</td><td>{status}</td><td>{dur}</td>'
-            f"<td>{_params_html(info['parameters'], info['injected'])}</td></tr>"
-        )
+    nb_rows = [_notebook_row(ipynb, reports_dir, force) for ipynb in _executed_notebooks(nb_dir)]
 
     parts = [
         (
@@ -363,47 +408,7 @@ def build_index(reports_dir: Path = REPORTS, *, force: bool = False, registry: P
     runs = collect_outputs(reports_dir)
     if not runs:
         parts.append('<p class="muted">No outputs yet.</p>\n')
-    for run in runs:
-        parts.append(f'<h3 id="run-{html.escape(run["rel"])}">{html.escape(run["rel"])}</h3>\n')
-        if run["figures"]:
-            parts.append("<div>")
-            for name, files in run["figures"].items():
-                main = files.get("html") or files.get("png") or next(iter(files.values()))
-                thumb = files.get("png")
-                img = (
-                    f'<img src="{_rel(thumb, reports_dir)}" alt="{html.escape(name)}" loading="lazy">'
-                    if thumb
-                    else '<div class="muted">(no PNG)</div>'
-                )
-                links = " · ".join(
-                    f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items())
-                )
-                parts.append(
-                    f'<div class="fig"><a href="{_rel(main, reports_dir)}">{img}</a><br>'
-                    f"<b>{html.escape(name)}</b><br>{links}</div>"
-                )
-            parts.append("</div>\n")
-        if run["tables"]:
-            parts.append(
-                "<p><b>Tables:</b> "
-                + "; ".join(
-                    f"{html.escape(name)} ("
-                    + ", ".join(
-                        f'<a href="{_rel(p, reports_dir)}">{ext}</a>' for ext, p in sorted(files.items())
-                    )
-                    + ")"
-                    for name, files in run["tables"].items()
-                )
-                + "</p>\n"
-            )
-        if run["results"]:
-            parts.append(
-                "<p><b>Results (CSV):</b> "
-                + ", ".join(
-                    f'<a href="{_rel(p, reports_dir)}">{html.escape(p.name)}</a>' for p in run["results"]
-                )
-                + "</p>\n"
-            )
+    parts += [_run_outputs_html(run, reports_dir) for run in runs]
 
     parts.append("<h2>Data versions</h2>\n")
     parts.append(

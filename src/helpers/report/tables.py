@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,6 +217,24 @@ def regression_table(
     if labels is not None and len(labels) != len(results):
         raise ParameterError("labels", list(labels), hint=f"one label per model ({len(results)} models)")
     cols = list(labels) if labels is not None else [f"({i + 1})" for i in range(len(results))]
+    row_label = _row_labeller(term_labels)
+    order = _term_order(results, terms)
+    rows: list[list[str]] = []
+    for t in order:
+        coef_row, se_row = [row_label(t)], [""]
+        for r in results:
+            coef, se = _coef_cells(r, t, digits)
+            coef_row.append(coef)
+            se_row.append(se)
+        rows += [coef_row, se_row]
+    df = pd.DataFrame(rows + _stats_rows(results, digits), columns=[""] + cols)
+    notes = _table_notes(results, cols)
+    return RegressionTable(df=df, notes=notes, n_coef_rows=len(rows), title=title, terms=list(order))
+
+
+def _row_labeller(term_labels: str | dict[str, str] | None) -> Callable[[str], str]:
+    """Row label of a term: a label given in ``term_labels`` (dict), else the readable label (``"auto"``), else
+    the raw name (``None``)."""
     if term_labels is None:
         rename: dict[str, str] = {}
     elif isinstance(term_labels, str):
@@ -231,66 +249,71 @@ def regression_table(
             return rename[t]
         return t if term_labels is None else term_label(t)
 
-    if terms is None:
-        order: list[str] = []
-        for r in results:
-            if r.focal_term not in order and not r.coefs.empty:
-                order.append(r.focal_term)
-        for r in results:
-            for t in r.coefs["term"]:
-                if t not in order:
-                    order.append(t)
-    else:
+    return row_label
+
+
+def _term_order(results: list[FitResult], terms: Sequence[str] | None) -> list[str]:
+    """The coefficient rows: ``terms`` (each must be estimated somewhere), or every term with the focal terms
+    first, in order of appearance."""
+    if terms is not None:
         order = list(terms)
         known = {t for r in results for t in r.coefs["term"]}
         bad = [t for t in order if t not in known]
         if bad:
             raise ParameterError("terms", bad, sorted(known))
+        return order
+    order: list[str] = []
+    for r in results:
+        if r.focal_term not in order and not r.coefs.empty:
+            order.append(r.focal_term)
+    for r in results:
+        for t in r.coefs["term"]:
+            if t not in order:
+                order.append(t)
+    return order
 
-    rows: list[list[str]] = []
-    for t in order:
-        coef_row, se_row = [row_label(t)], [""]
-        for r in results:
-            c = r.coefs.loc[r.coefs["term"].eq(t)] if not r.coefs.empty else r.coefs
-            if r.skipped is not None:
-                coef_row.append("—")
-                se_row.append("")
-            elif c.empty:
-                coef_row.append("")
-                se_row.append("")
-            else:
-                c = c.iloc[0]
-                coef_row.append(_fmt(c["estimate"], digits) + stars(c["p_value"]))
-                se_row.append(f"({_fmt(c['std_error'], digits)})")
-        rows += [coef_row, se_row]
-    n_coef = len(rows)
 
-    def fe(r: FitResult, which: str) -> str:
-        if which == "country":
-            return "Yes" if "iso3" in r.fixed_effects else "No"
-        if "year" in r.fixed_effects:
-            return "Yes"
-        return "dummies" if any(f.startswith("year") for f in r.fixed_effects) else "No"
+def _coef_cells(r: FitResult, t: str, digits: int) -> tuple[str, str]:
+    """The coefficient (with stars) and standard-error cells of term ``t`` in model ``r``; "—" if not estimated."""
+    c = r.coefs.loc[r.coefs["term"].eq(t)] if not r.coefs.empty else r.coefs
+    if r.skipped is not None:
+        return "—", ""
+    if c.empty:
+        return "", ""
+    c = c.iloc[0]
+    return _fmt(c["estimate"], digits) + stars(c["p_value"]), f"({_fmt(c['std_error'], digits)})"
 
-    def r2(r: FitResult) -> str:
-        if r.skipped is not None:
-            return ""
-        if "pseudo_r2" in r.stats:
-            return _fmt(r.stats["pseudo_r2"], digits) + " (pseudo)"
-        return _fmt(r.r2_within, digits)
 
+def _fe_cell(r: FitResult, which: str) -> str:
+    if which == "country":
+        return "Yes" if "iso3" in r.fixed_effects else "No"
+    if "year" in r.fixed_effects:
+        return "Yes"
+    return "dummies" if any(f.startswith("year") for f in r.fixed_effects) else "No"
+
+
+def _r2_cell(r: FitResult, digits: int) -> str:
+    if r.skipped is not None:
+        return ""
+    if "pseudo_r2" in r.stats:
+        return _fmt(r.stats["pseudo_r2"], digits) + " (pseudo)"
+    return _fmt(r.r2_within, digits)
+
+
+def _stats_rows(results: list[FitResult], digits: int) -> list[list[str]]:
+    """The rows under the coefficients: outcome, estimator, fixed effects, controls, sample, SE type, N, fit."""
     stats_rows = [
         ["Dependent variable"] + [variable_label(r.outcome) for r in results],
         ["Estimator"] + [ESTIMATOR_SHORT.get(r.estimator, r.estimator) for r in results],
-        ["Country FE"] + [fe(r, "country") for r in results],
-        ["Year FE"] + [fe(r, "year") for r in results],
+        ["Country FE"] + [_fe_cell(r, "country") for r in results],
+        ["Year FE"] + [_fe_cell(r, "year") for r in results],
         ["Controls"] + [CONTROL_SET_LABELS.get(r.controls, "custom") for r in results],
         ["Years"] + [("" if r.years is None else f"{r.years[0]}–{r.years[1]}") for r in results],
         ["SE"] + [SE_SHORT.get(r.se_type, r.se_type) for r in results],
         ["N"] + [f"{r.n_obs:,}" for r in results],
         ["Countries"] + [f"{r.n_units:,}" for r in results],
         ["R² within" if not all("pseudo_r2" in r.stats for r in results) else "Pseudo R² (McFadden)"]
-        + [r2(r) for r in results],
+        + [_r2_cell(r, digits) for r in results],
     ]
     if all(r.estimator.startswith("hazard_") for r in results):
         stats_rows = [row for row in stats_rows if row[0] != "Controls"]  # the covariates are the rows
@@ -301,8 +324,11 @@ def regression_table(
             ["First-stage F"]
             + [_fmt(r.stats["first_stage_F"], 1) if "first_stage_F" in r.stats else "" for r in results]
         )
-    df = pd.DataFrame(rows + stats_rows, columns=[""] + cols)
+    return stats_rows
 
+
+def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
+    """Notes: stars, each SE type, each control set, models not estimated, then the models' own notes (once)."""
     notes = [f"Standard errors in parentheses; {STAR_NOTE}."]
     for se in dict.fromkeys(r.se_type for r in results):
         notes.append(
@@ -319,11 +345,11 @@ def regression_table(
             + (f"; lagged {lag} year{'s' if lag != 1 else ''}." if lag else ".")
         )
     seen: set[str] = set()
-    for col, r in zip(cols, results):
+    for col, r in zip(cols, results, strict=True):
         if r.skipped is not None:
             notes.append(f"{col}: not estimated ({r.skipped}).")
         for n in r.notes:
             if n not in seen and not n.startswith("First stage"):
                 seen.add(n)
                 notes.append(n)
-    return RegressionTable(df=df, notes=notes, n_coef_rows=n_coef, title=title, terms=list(order))
+    return notes

@@ -99,7 +99,7 @@ class CSResult:
         a = self.att_gt
         est = a["att"].to_numpy()
         t = self._tidy(
-            [f"ATT({int(g)},{int(tt)})" for g, tt in zip(a["group"], a["time"])],
+            [f"ATT({int(g)},{int(tt)})" for g, tt in zip(a["group"], a["time"], strict=True)],
             est,
             self.inf,
             {
@@ -122,7 +122,14 @@ class CSResult:
         if2 = ind.sum(axis=1, keepdims=True) @ (pg[keepers] / s**2)[None, :]
         return if1 - if2
 
-    def _agg(self, keepers: np.ndarray, pg: np.ndarray, group: np.ndarray, with_wif: bool = True):
+    def weighted_att(
+        self, keepers: np.ndarray, pg: np.ndarray, group: np.ndarray, with_wif: bool = True
+    ) -> tuple[float, np.ndarray]:
+        """Group-share weighted average of the ATT(g,t) cells ``keepers`` (indices into ``att_gt``) and its
+        influence function (n,), with the weight-estimation term (R did's ``wif``) unless ``with_wif=False``.
+
+        ``pg``: each cell's group share (share of units in its cohort); ``group``: each cell's cohort.
+        """
         att = self.att_gt["att"].to_numpy()
         w = pg[keepers] / pg[keepers].sum()
         est = float((att[keepers] * w).sum())
@@ -152,63 +159,65 @@ class CSResult:
         pg = pgg[np.searchsorted(glist, group)]
         e = (tt - group).astype(int)
         post = (group <= tt) & (e <= max_e)
-        rows, IFs, labels, extra = [], [], [], []
         if type == "simple":
-            k = np.flatnonzero(post)
-            est, IF = self._agg(k, pg, group)
+            est, IF = self.weighted_att(np.flatnonzero(post), pg, group)
             return self._tidy(["simple"], [est], IF[:, None], {"level": ["overall"]})
         if type == "group":
-            for g in glist:
-                k = np.flatnonzero(post & (group == g))
-                if len(k) == 0:
-                    continue
-                est, IF = self._agg(k, pg, group, with_wif=False)
-                rows.append(est)
-                IFs.append(IF)
-                labels.append(f"group::{int(g)}")
-                extra.append(g)
-            att_g, IF_g = np.array(rows), np.column_stack(IFs)
-            gl = np.array(extra)
-            pg_sel = pgg[np.searchsorted(glist, gl)]
-            w = pg_sel / pg_sel.sum()
-            overall = float((att_g * w).sum())
-            G = self.unit_g
-            ind = np.column_stack([(g == G).astype(float) - p for g, p in zip(gl, pg_sel)])
-            s = pg_sel.sum()
-            wif = ind / s - ind.sum(axis=1, keepdims=True) @ (pg_sel / s**2)[None, :]
-            IF_o = IF_g @ w + wif @ att_g
-            key = gl
+            levels = ((g, post & (group == g)) for g in glist)
+            att_g, IF_g, key = self._levels(levels, pg, group, with_wif=False)
+            overall, IF_o = self._group_overall(att_g, IF_g, key, pgg[np.searchsorted(glist, key)])
         elif type == "dynamic":
             es = np.sort(np.unique(e[(e <= max_e) & (e >= min_e)]))
-            for ev in es:
-                k = np.flatnonzero(e == ev)
-                if len(k) == 0:
-                    continue
-                est, IF = self._agg(k, pg, group)
-                rows.append(est)
-                IFs.append(IF)
-                labels.append(f"event_time::{int(ev)}")
-                extra.append(ev)
-            att_g, IF_g = np.array(rows), np.column_stack(IFs)
-            key = np.array(extra)
+            att_g, IF_g, key = self._levels(((ev, e == ev) for ev in es), pg, group)
             pos = key >= 0
             overall = float(att_g[pos].mean())
             IF_o = IF_g[:, pos].mean(axis=1)
         else:  # calendar
-            for t1 in np.sort(np.unique(tt[tt >= glist.min()])):
-                k = np.flatnonzero((tt == t1) & (group <= tt) & (e <= max_e))
-                if len(k) == 0:
-                    continue
-                est, IF = self._agg(k, pg, group)
-                rows.append(est)
-                IFs.append(IF)
-                labels.append(f"time::{int(t1)}")
-                extra.append(t1)
-            att_g, IF_g = np.array(rows), np.column_stack(IFs)
-            key = np.array(extra)
+            periods = np.sort(np.unique(tt[tt >= glist.min()]))
+            levels = ((t1, (tt == t1) & (group <= tt) & (e <= max_e)) for t1 in periods)
+            att_g, IF_g, key = self._levels(levels, pg, group)
             overall = float(att_g.mean())
             IF_o = IF_g.mean(axis=1)
+        return self._aggregation_table(type, att_g, IF_g, key, overall, IF_o)
+
+    def _levels(self, levels, pg: np.ndarray, group: np.ndarray, with_wif: bool = True):
+        """Estimates (k,), influence functions (n x k) and keys (k,) of :meth:`weighted_att` over the cells of each
+        ``(key, cell mask)`` in ``levels``; levels without a cell are left out."""
+        rows, IFs, keys = [], [], []
+        for key, mask in levels:
+            k = np.flatnonzero(mask)
+            if len(k) == 0:
+                continue
+            est, IF = self.weighted_att(k, pg, group, with_wif=with_wif)
+            rows.append(est)
+            IFs.append(IF)
+            keys.append(key)
+        return np.array(rows), np.column_stack(IFs), np.array(keys)
+
+    def _group_overall(
+        self, att_g: np.ndarray, IF_g: np.ndarray, gl: np.ndarray, pg_sel: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Average of the group ATTs weighted by group size, with the weight-estimation term (R's ``wif``)."""
+        w = pg_sel / pg_sel.sum()
+        overall = float((att_g * w).sum())
+        G = self.unit_g
+        ind = np.column_stack([(g == G).astype(float) - p for g, p in zip(gl, pg_sel, strict=True)])
+        s = pg_sel.sum()
+        wif = ind / s - ind.sum(axis=1, keepdims=True) @ (pg_sel / s**2)[None, :]
+        return overall, IF_g @ w + wif @ att_g
+
+    def _aggregation_table(
+        self,
+        type: str,
+        att_g: np.ndarray,
+        IF_g: np.ndarray,
+        key: np.ndarray,
+        overall: float,
+        IF_o: np.ndarray,
+    ) -> pd.DataFrame:
+        """Tidy rows of one aggregation (uniform band over them) plus its ``overall`` row (pointwise only)."""
         lvl = {"group": "group", "dynamic": "event_time", "calendar": "time"}[type]
+        labels = [f"{lvl}::{int(k)}" for k in key]
         body = self._tidy(labels, att_g, IF_g, {lvl: key.astype(int)})
         if type == "dynamic":
             refmask = body["std_error"].isna() | (body["se_analytic"] < 1e-12)
@@ -234,6 +243,84 @@ def mboot_weights(n: int, B: int, seed: int, kind: str) -> np.ndarray:
     return np.where(rng.random((B, n)) < p, (1 - s5) / 2, (1 + s5) / 2)
 
 
+def _check_cs_options(
+    p: StaggeredPanel, control_group: str, base_period: str, n_boot: int, boot_weights: str
+) -> None:
+    check_choice("control_group", control_group, CONTROL_GROUPS)
+    check_choice("base_period", base_period, BASE_PERIODS)
+    check_choice("boot_weights", boot_weights, BOOT_WEIGHTS)
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ParameterError("n_boot", n_boot, hint="a non-negative integer (0 = analytic SEs only)")
+    if control_group == "nevertreated" and p.n_never == 0:
+        raise ParameterError(
+            "control_group",
+            control_group,
+            CONTROL_GROUPS,
+            hint="the sample has no never-treated units; use 'notyettreated'",
+        )
+
+
+def _base_index(ti: int, t, g, gbase: int, base_period: str, delta: int) -> int | None:
+    """Index of the base period of cell (g, t): t-1 for a pre-period under a varying base (None for the first
+    period, which has none), else g-1-anticipation (``gbase``)."""
+    if base_period == "varying" and t + delta < g:
+        return None if ti == 0 else ti - 1
+    return gbase
+
+
+def _controls(G: np.ndarray, g, horizon, control_group: str) -> np.ndarray:
+    """Control units of cohort ``g``: never treated, plus (not-yet-treated) units first treated after
+    ``horizon`` = max(t, base) + anticipation."""
+    if control_group == "nevertreated":
+        return np.isinf(G)
+    return np.isinf(G) | ((horizon < G) & (g != G))
+
+
+def _cell_row(g, t, tb, att: float, treat: np.ndarray, ctrl: np.ndarray, is_reference: bool) -> dict:
+    return {
+        "group": g,
+        "time": t,
+        "base": tb,
+        "att": att,
+        "n_treated": int(treat.sum()),
+        "n_control": int(ctrl.sum()),
+        "is_reference": is_reference,
+    }
+
+
+def _or_did_cell(
+    dy_all: np.ndarray, treat: np.ndarray, ctrl: np.ndarray, covs: list[np.ndarray]
+) -> tuple[float, np.ndarray]:
+    """Outcome-regression DiD of one group-time cell (R ``DRDID::reg_did_panel``): the ATT and its influence
+    function over all n units (zero outside the cell's treated and control units).
+
+    ``dy_all``: each unit's outcome change from the base period; ``covs``: base-period covariate columns."""
+    n = len(dy_all)
+    sub = treat | ctrl
+    dy = dy_all[sub]
+    D = treat[sub].astype(float)
+    X = np.column_stack([np.ones(sub.sum())] + [x[sub] for x in covs])
+    n1 = int(sub.sum())
+    Xc, yc = X[D == 0], dy[D == 0]
+    beta, *_ = np.linalg.lstsq(Xc, yc, rcond=None)
+    out_delta = X @ beta
+    mD = D.mean()
+    eta_t = np.mean(D * dy) / mD
+    eta_c = np.mean(D * out_delta) / mD
+    att = eta_t - eta_c
+    wols_x = (1 - D)[:, None] * X
+    wols_ex = ((1 - D) * (dy - out_delta))[:, None] * X
+    XpX_inv = np.linalg.pinv(wols_x.T @ X / n1)
+    alr = wols_ex @ XpX_inv
+    inf_t = (D * dy - D * eta_t) / mD
+    inf_c1 = D * out_delta - D * eta_c
+    M1 = (D[:, None] * X).mean(axis=0)
+    inf_c = (inf_c1 + alr @ M1) / mD
+    IF = np.zeros(n)
+    IF[sub] = (n / n1) * (inf_t - inf_c)
+    return att, IF
+
+
 def callaway_santanna(
     p: StaggeredPanel,
     control_group: str = "notyettreated",
@@ -256,18 +343,7 @@ def callaway_santanna(
       analytic SEs only.
     Group-time cells without any control unit are skipped (listed in ``att_gt.attrs['skipped']``).
     """
-    check_choice("control_group", control_group, CONTROL_GROUPS)
-    check_choice("base_period", base_period, BASE_PERIODS)
-    check_choice("boot_weights", boot_weights, BOOT_WEIGHTS)
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise ParameterError("n_boot", n_boot, hint="a non-negative integer (0 = analytic SEs only)")
-    if control_group == "nevertreated" and p.n_never == 0:
-        raise ParameterError(
-            "control_group",
-            control_group,
-            CONTROL_GROUPS,
-            hint="the sample has no never-treated units; use 'notyettreated'",
-        )
+    _check_cs_options(p, control_group, base_period, n_boot, boot_weights)
     Yw = p.wide("y")
     units = Yw.index
     Y = Yw.to_numpy()
@@ -284,71 +360,22 @@ def callaway_santanna(
             continue
         gbase = pre_ok[-1]  # index of g-1-anticipation (last period strictly before g - anticipation)
         for ti, t in enumerate(tlist):
-            if base_period == "varying":
-                if t + delta < g:
-                    if ti == 0:
-                        continue
-                    bi = ti - 1
-                else:
-                    bi = gbase
-            else:
-                bi = gbase
+            bi = _base_index(ti, t, g, gbase, base_period, delta)
+            if bi is None:
+                continue
             tb = tlist[bi]
             treat = g == G
-            if control_group == "nevertreated":
-                ctrl = np.isinf(G)
-            else:
-                ctrl = np.isinf(G) | ((max(t, tb) + delta < G) & (g != G))
+            ctrl = _controls(G, g, max(t, tb) + delta, control_group)
             if bi == ti:
-                rows.append(
-                    {
-                        "group": g,
-                        "time": t,
-                        "base": tb,
-                        "att": 0.0,
-                        "n_treated": int(treat.sum()),
-                        "n_control": int(ctrl.sum()),
-                        "is_reference": True,
-                    }
-                )
+                rows.append(_cell_row(g, t, tb, 0.0, treat, ctrl, is_reference=True))
                 IFs.append(np.zeros(n))
                 continue
             if ctrl.sum() == 0:
                 skipped.append((g, t, "no control units"))
                 continue
-            sub = treat | ctrl
-            dy = (Y[:, ti] - Y[:, bi])[sub]
-            D = treat[sub].astype(float)
-            X = np.column_stack([np.ones(sub.sum())] + [Xw[c][sub, bi] for c in p.covariates])
-            n1 = int(sub.sum())
-            Xc, yc = X[D == 0], dy[D == 0]
-            beta, *_ = np.linalg.lstsq(Xc, yc, rcond=None)
-            out_delta = X @ beta
-            mD = D.mean()
-            eta_t = np.mean(D * dy) / mD
-            eta_c = np.mean(D * out_delta) / mD
-            att = eta_t - eta_c
-            wols_x = (1 - D)[:, None] * X
-            wols_ex = ((1 - D) * (dy - out_delta))[:, None] * X
-            XpX_inv = np.linalg.pinv(wols_x.T @ X / n1)
-            alr = wols_ex @ XpX_inv
-            inf_t = (D * dy - D * eta_t) / mD
-            inf_c1 = D * out_delta - D * eta_c
-            M1 = (D[:, None] * X).mean(axis=0)
-            inf_c = (inf_c1 + alr @ M1) / mD
-            IF = np.zeros(n)
-            IF[sub] = (n / n1) * (inf_t - inf_c)
-            rows.append(
-                {
-                    "group": g,
-                    "time": t,
-                    "base": tb,
-                    "att": att,
-                    "n_treated": int(treat.sum()),
-                    "n_control": int(ctrl.sum()),
-                    "is_reference": False,
-                }
-            )
+            covs = [Xw[c][:, bi] for c in p.covariates]
+            att, IF = _or_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs)
+            rows.append(_cell_row(g, t, tb, att, treat, ctrl, is_reference=False))
             IFs.append(IF)
     if not rows:
         raise EmptySampleError(f"no estimable group-time cells ({len(skipped)} skipped: {skipped[:5]})")

@@ -152,98 +152,26 @@ def prepare_panel(
     (no treated unit; or one cohort and no never-treated unit).
     """
     covariates = list(covariates or [])
-    check_columns(df, {"unit_col": unit, "time_col": time, "outcome": outcome, "cohort_col": cohort})
-    for c in covariates:
-        check_columns(df, {"covariates": c})
-    if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
-        raise ParameterError("anticipation", anticipation, hint="a non-negative integer number of periods")
-    if len(df) == 0:
-        raise EmptySampleError("the panel has no rows")
-    d = df[[unit, time, outcome, cohort, *covariates]].copy()
-    d.columns = ["unit", "time", "y", "g_raw", *covariates]
-    d["time"] = pd.to_numeric(d["time"], errors="coerce")
-    if d["time"].isna().any():
-        raise DataError(f"time column {time!r} has missing or non-numeric values")
-    if (d["time"] % 1 != 0).any():
-        raise DataError(f"time column {time!r} must hold integer periods (e.g. years)")
-    d["time"] = d["time"].astype("int64")
+    _check_prepare_args(df, unit, time, outcome, cohort, covariates, anticipation)
+    d = _canonical_frame(df, unit, time, outcome, cohort, covariates)
     notes: list[str] = []
     counts: dict[str, int] = {}
     if years is not None:
         lo, hi = years
         d = d[(d["time"] >= lo) & (d["time"] <= hi)]
         notes.append(f"kept {time} in [{lo}, {hi}]")
-    dup = d.duplicated(["unit", "time"])
-    if dup.any():
-        ex = d.loc[dup, ["unit", "time"]].head(3).to_dict("records")
-        raise DataError(
-            f"duplicate ({unit}, {time}) rows, e.g. {ex}; the panel needs one row per unit and time"
-        )
-    g, codes = normalize_cohort(d["g_raw"], d["time"], column=cohort)
-    d["g"] = g
-    d = d.drop(columns="g_raw")
-    nun = d.groupby("unit")["g"].nunique()
-    if (nun > 1).any():
-        raise DataError(f"cohort column {cohort!r} varies within unit(s) {list(nun[nun > 1].index[:10])}")
-    d["y"] = pd.to_numeric(d["y"], errors="coerce").astype("float64")
-    for c in covariates:
-        d[c] = pd.to_numeric(d[c], errors="coerce").astype("float64")
-    miss = d[["y", *covariates]].isna().any(axis=1)
-    counts["rows_missing_dropped"] = int(miss.sum())
-    if miss.any():
-        notes.append(
-            f"dropped {int(miss.sum())} rows with missing {outcome!r}"
-            + (f" or covariates {covariates}" if covariates else "")
-        )
-    d = d[~miss]
-    if d.empty:
-        raise EmptySampleError(f"no rows with a non-missing {outcome!r} (and covariates) in the sample")
-    tmax = d["time"].max()
-    late = np.isfinite(d["g"]) & (d["g"] - anticipation > tmax)
-    n_late = int(d.loc[late, "unit"].nunique())
-    counts["late_recoded_never"] = n_late
-    if n_late:
-        notes.append(f"{n_late} unit(s) first treated after the last period {tmax} recoded never-treated")
-        d.loc[late, "g"] = NEVER
-    first_obs = d.groupby("unit")["time"].transform("min")
-    always = np.isfinite(d["g"]) & (d["g"] - anticipation <= first_obs)
-    n_always = int(d.loc[always, "unit"].nunique())
-    counts["always_treated_dropped"] = n_always
-    if n_always:
-        notes.append(
-            f"dropped {n_always} always-treated unit(s) (first treated at or before their first "
-            f"observed period + anticipation, no untreated pre-period)"
-        )
-        d = d[~always]
+    d, codes = _unit_cohorts(d, unit, time, cohort)
+    d = _drop_missing(d, outcome, covariates, notes, counts)
+    d = _recode_late(d, anticipation, notes, counts)
+    d = _drop_always_treated(d, anticipation, notes, counts)
     if balance and not d.empty:
-        periods = np.sort(d["time"].unique())
-        nobs = d.groupby("unit")["time"].transform("size")
-        gap = nobs < len(periods)
-        n_gap = int(d.loc[gap, "unit"].nunique())
-        counts["unbalanced_dropped"] = n_gap
-        if n_gap:
-            notes.append(
-                f"dropped {n_gap} unit(s) not observed in all {len(periods)} periods "
-                f"({periods.min()}-{periods.max()}) to balance the panel"
-            )
-            d = d[~gap]
+        d = _balance(d, notes, counts)
     if d.empty:
         raise EmptySampleError(
             f"no units left after dropping always-treated / unbalanced units ({'; '.join(notes)}); "
             f"widen 'years' or choose a treaty/outcome with untreated pre-periods"
         )
-    ug = d.drop_duplicates("unit")["g"].to_numpy()
-    cohorts = np.unique(ug[np.isfinite(ug)])
-    n_never = int(np.isinf(ug).sum())
-    if len(cohorts) == 0:
-        raise DataError(
-            f"no treated units left in the sample (cohort column {cohort!r}); nothing to estimate"
-        )
-    if len(cohorts) == 1 and n_never == 0:
-        raise DataError(
-            f"no variation in treatment timing: every unit is first treated in {cohorts[0]:g} and no "
-            f"unit is never treated, so no comparison group exists"
-        )
+    cohorts, n_never = _timing_variation(d, cohort)
     if d["time"].nunique() < 2:
         raise EmptySampleError("fewer than two time periods in the sample")
     d = d.sort_values(["unit", "time"]).reset_index(drop=True)
@@ -257,6 +185,135 @@ def prepare_panel(
         }
     )
     return StaggeredPanel(d, unit, time, outcome, cohort, covariates, int(anticipation), notes, counts)
+
+
+def _check_prepare_args(
+    df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: str, covariates: list[str], anticipation
+) -> None:
+    check_columns(df, {"unit_col": unit, "time_col": time, "outcome": outcome, "cohort_col": cohort})
+    for c in covariates:
+        check_columns(df, {"covariates": c})
+    if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+        raise ParameterError("anticipation", anticipation, hint="a non-negative integer number of periods")
+    if len(df) == 0:
+        raise EmptySampleError("the panel has no rows")
+
+
+def _canonical_frame(
+    df: pd.DataFrame, unit: str, time: str, outcome: str, cohort: str, covariates: list[str]
+) -> pd.DataFrame:
+    """Columns ``unit, time, y, g_raw`` plus the covariates, with integer time periods."""
+    d = df[[unit, time, outcome, cohort, *covariates]].copy()
+    d.columns = ["unit", "time", "y", "g_raw", *covariates]
+    d["time"] = pd.to_numeric(d["time"], errors="coerce")
+    if d["time"].isna().any():
+        raise DataError(f"time column {time!r} has missing or non-numeric values")
+    if (d["time"] % 1 != 0).any():
+        raise DataError(f"time column {time!r} must hold integer periods (e.g. years)")
+    d["time"] = d["time"].astype("int64")
+    return d
+
+
+def _unit_cohorts(d: pd.DataFrame, unit: str, time: str, cohort: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One row per unit and time, and the normalised cohort ``g`` (constant within a unit); returns the frame and
+    the count of each never-treated code seen."""
+    dup = d.duplicated(["unit", "time"])
+    if dup.any():
+        ex = d.loc[dup, ["unit", "time"]].head(3).to_dict("records")
+        raise DataError(
+            f"duplicate ({unit}, {time}) rows, e.g. {ex}; the panel needs one row per unit and time"
+        )
+    g, codes = normalize_cohort(d["g_raw"], d["time"], column=cohort)
+    d["g"] = g
+    d = d.drop(columns="g_raw")
+    nun = d.groupby("unit")["g"].nunique()
+    if (nun > 1).any():
+        raise DataError(f"cohort column {cohort!r} varies within unit(s) {list(nun[nun > 1].index[:10])}")
+    return d, codes
+
+
+def _drop_missing(
+    d: pd.DataFrame, outcome: str, covariates: list[str], notes: list[str], counts: dict[str, int]
+) -> pd.DataFrame:
+    """Outcome and covariates as floats; rows missing any of them dropped."""
+    d["y"] = pd.to_numeric(d["y"], errors="coerce").astype("float64")
+    for c in covariates:
+        d[c] = pd.to_numeric(d[c], errors="coerce").astype("float64")
+    miss = d[["y", *covariates]].isna().any(axis=1)
+    counts["rows_missing_dropped"] = int(miss.sum())
+    if miss.any():
+        notes.append(
+            f"dropped {int(miss.sum())} rows with missing {outcome!r}"
+            + (f" or covariates {covariates}" if covariates else "")
+        )
+    d = d[~miss]
+    if d.empty:
+        raise EmptySampleError(f"no rows with a non-missing {outcome!r} (and covariates) in the sample")
+    return d
+
+
+def _recode_late(
+    d: pd.DataFrame, anticipation: int, notes: list[str], counts: dict[str, int]
+) -> pd.DataFrame:
+    """Units first treated after the last period (minus anticipation) recoded never-treated."""
+    tmax = d["time"].max()
+    late = np.isfinite(d["g"]) & (d["g"] - anticipation > tmax)
+    n_late = int(d.loc[late, "unit"].nunique())
+    counts["late_recoded_never"] = n_late
+    if n_late:
+        notes.append(f"{n_late} unit(s) first treated after the last period {tmax} recoded never-treated")
+        d.loc[late, "g"] = NEVER
+    return d
+
+
+def _drop_always_treated(
+    d: pd.DataFrame, anticipation: int, notes: list[str], counts: dict[str, int]
+) -> pd.DataFrame:
+    """Units first treated at or before their first observed period + anticipation dropped."""
+    first_obs = d.groupby("unit")["time"].transform("min")
+    always = np.isfinite(d["g"]) & (d["g"] - anticipation <= first_obs)
+    n_always = int(d.loc[always, "unit"].nunique())
+    counts["always_treated_dropped"] = n_always
+    if n_always:
+        notes.append(
+            f"dropped {n_always} always-treated unit(s) (first treated at or before their first "
+            f"observed period + anticipation, no untreated pre-period)"
+        )
+        d = d[~always]
+    return d
+
+
+def _balance(d: pd.DataFrame, notes: list[str], counts: dict[str, int]) -> pd.DataFrame:
+    """Units not observed in every period of the sample dropped."""
+    periods = np.sort(d["time"].unique())
+    nobs = d.groupby("unit")["time"].transform("size")
+    gap = nobs < len(periods)
+    n_gap = int(d.loc[gap, "unit"].nunique())
+    counts["unbalanced_dropped"] = n_gap
+    if n_gap:
+        notes.append(
+            f"dropped {n_gap} unit(s) not observed in all {len(periods)} periods "
+            f"({periods.min()}-{periods.max()}) to balance the panel"
+        )
+        d = d[~gap]
+    return d
+
+
+def _timing_variation(d: pd.DataFrame, cohort: str) -> tuple[np.ndarray, int]:
+    """The treated cohorts and the number of never-treated units; an error when timing does not vary."""
+    ug = d.drop_duplicates("unit")["g"].to_numpy()
+    cohorts = np.unique(ug[np.isfinite(ug)])
+    n_never = int(np.isinf(ug).sum())
+    if len(cohorts) == 0:
+        raise DataError(
+            f"no treated units left in the sample (cohort column {cohort!r}); nothing to estimate"
+        )
+    if len(cohorts) == 1 and n_never == 0:
+        raise DataError(
+            f"no variation in treatment timing: every unit is first treated in {cohorts[0]:g} and no "
+            f"unit is never treated, so no comparison group exists"
+        )
+    return cohorts, n_never
 
 
 def timing_overview(p: StaggeredPanel) -> pd.DataFrame:

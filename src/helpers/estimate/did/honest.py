@@ -39,7 +39,7 @@ def cs_event_vcov(cs: CSResult, event_times: list[int]) -> pd.DataFrame:
         sel = np.flatnonzero((e == k) & ~a["is_reference"].to_numpy())
         if len(sel) == 0:
             raise ParameterError("event_times", k, hint="no estimable ATT(g,t) cell at this event time")
-        cols.append(cs._agg(sel, pg, group)[1])
+        cols.append(cs.weighted_att(sel, pg, group)[1])
     IF = np.column_stack(cols)
     return pd.DataFrame(IF.T @ IF / cs.n**2, index=list(event_times), columns=list(event_times))
 
@@ -79,8 +79,44 @@ def honest_did(
     still excludes 0 at Mbar 10; 0 when it contains 0 under parallel trends).
     """
     from diff_diff.honest_did import HonestDiD
-    from diff_diff.results import MultiPeriodDiDResults, PeriodEffect
 
+    grid = _check_honest_options(method, mbar_grid, alpha)
+    es, est, ref, pre, post = _event_rows(event_study_tidy)
+    ks = pre + post
+    V = _event_vcov(vcov, event_study_tidy, ks)
+    Vm = np.asarray(V.loc[ks, ks].to_numpy(), float)
+    b = est.set_index("event_time").loc[ks, "estimate"].to_numpy(float)
+    l_vec, tlabel = _target_weights(target, post)
+    dfd = event_study_tidy.attrs.get("df")
+    crit = float(stats.t.ppf(1 - alpha / 2, dfd) if dfd is not None else stats.norm.ppf(1 - alpha / 2))
+    res, theta, th_se = _as_diff_diff_results(
+        ks, b, Vm, l_vec, crit, int(es["n_obs"].iloc[0]), ref, len(pre), alpha, dfd
+    )
+    hd = HonestDiD(method="relative_magnitude", alpha=alpha, l_vec=l_vec)
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for m in grid:
+            r = hd.fit(res, M=float(m))
+            rows.append((float(m), r.ci_lb, r.ci_ub, r.lb, r.ub, r.original_estimate, r.original_se))
+        bd = _breakdown_mbar(hd, res)
+    out = pd.DataFrame(
+        rows, columns=["mbar", "conf_low", "conf_high", "id_low", "id_high", "estimate", "std_error"]
+    )
+    out["orig_conf_low"] = theta - crit * th_se
+    out["orig_conf_high"] = theta + crit * th_se
+    out["breakdown_mbar"] = bd
+    out["method"] = method
+    out["target"] = tlabel
+    out["ci_method"] = HONEST_CI_METHOD
+    out["alpha"] = alpha
+    out["n_pre"], out["n_post"] = len(pre), len(post)
+    if "estimator" in es:
+        out["estimator"] = es["estimator"].iloc[0]
+    return out.sort_values("mbar").reset_index(drop=True)
+
+
+def _check_honest_options(method: str, mbar_grid, alpha: float) -> np.ndarray:
     check_choice("method", method, HONEST_METHODS)
     grid = np.asarray(list(mbar_grid), float)
     if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
@@ -89,6 +125,14 @@ def honest_did(
         )
     if not 0 < alpha < 1:
         raise ParameterError("alpha", alpha, hint="a number strictly between 0 and 1")
+    return grid
+
+
+def _event_rows(
+    event_study_tidy: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, int, list[int], list[int]]:
+    """The event-study rows (``es``), those with a standard error (``est``), the reference event time and the
+    consecutive pre and post event times around it (binned end points dropped)."""
     es = event_study_tidy[event_study_tidy["event_time"].notna()].copy()
     es["event_time"] = es["event_time"].astype(int)
     if "base_period" in es and (es["base_period"] == "varying").any():
@@ -125,24 +169,29 @@ def honest_did(
         raise DataError(
             f"honest_did needs consecutive event times around the reference {ref}; got pre {pre}, post {post}"
         )
-    ks = pre + post
+    return es, est, ref, pre, post
+
+
+def _event_vcov(vcov, event_study_tidy: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
+    """The covariance of the event-time coefficients ``ks`` (see :func:`honest_did`'s ``vcov``)."""
     if isinstance(vcov, CSResult):
-        V = cs_event_vcov(vcov, ks)
-    else:
-        V = vcov if vcov is not None else event_study_tidy.attrs.get("vcov")
-        if V is None:
-            raise ParameterError(
-                "vcov",
-                None,
-                hint="no covariance: pass a DataFrame indexed by event time, a "
-                "CSResult, or a frame with attrs['vcov']",
-            )
-        missing = [k for k in ks if k not in V.index]
-        if missing:
-            raise ParameterError("vcov", f"missing event times {missing}", hint=f"needs rows for {ks}")
-    Vm = np.asarray(V.loc[ks, ks].to_numpy(), float)
-    b = est.set_index("event_time").loc[ks, "estimate"].to_numpy(float)
-    se = np.sqrt(np.diag(Vm))
+        return cs_event_vcov(vcov, ks)
+    V = vcov if vcov is not None else event_study_tidy.attrs.get("vcov")
+    if V is None:
+        raise ParameterError(
+            "vcov",
+            None,
+            hint="no covariance: pass a DataFrame indexed by event time, a "
+            "CSResult, or a frame with attrs['vcov']",
+        )
+    missing = [k for k in ks if k not in V.index]
+    if missing:
+        raise ParameterError("vcov", f"missing event times {missing}", hint=f"needs rows for {ks}")
+    return V
+
+
+def _target_weights(target: str | int, post: list[int]) -> tuple[np.ndarray, str]:
+    """Weights over the post event times (summing to 1) and the target's label."""
     if target == "average_post":
         l_vec = np.array([1.0 if k >= 0 else 0.0 for k in post])
         tlabel = "average_post"
@@ -158,9 +207,26 @@ def honest_did(
         tlabel = f"event_time::{int(target)}"
     if l_vec.sum() == 0:
         raise EmptySampleError("no post-period coefficient at event time 0 or later")
-    l_vec = l_vec / l_vec.sum()
-    dfd = event_study_tidy.attrs.get("df")
-    crit = float(stats.t.ppf(1 - alpha / 2, dfd) if dfd is not None else stats.norm.ppf(1 - alpha / 2))
+    return l_vec / l_vec.sum(), tlabel
+
+
+def _as_diff_diff_results(
+    ks: list[int],
+    b: np.ndarray,
+    Vm: np.ndarray,
+    l_vec: np.ndarray,
+    crit: float,
+    n_obs: int,
+    ref: int,
+    n_pre: int,
+    alpha: float,
+    dfd,
+):
+    """The event study as diff-diff's ``MultiPeriodDiDResults`` (what its ``HonestDiD`` reads), with the target
+    estimate and its standard error."""
+    from diff_diff.results import MultiPeriodDiDResults, PeriodEffect
+
+    se = np.sqrt(np.diag(Vm))
     pe = {
         k: PeriodEffect(
             period=k,
@@ -170,10 +236,10 @@ def honest_did(
             p_value=float("nan"),
             conf_int=(float(bk - crit * sk), float(bk + crit * sk)),
         )
-        for k, bk, sk in zip(ks, b, se)
+        for k, bk, sk in zip(ks, b, se, strict=True)
     }
-    theta = float(l_vec @ b[len(pre) :])
-    th_se = float(np.sqrt(l_vec @ Vm[len(pre) :, len(pre) :] @ l_vec))
+    theta = float(l_vec @ b[n_pre:])
+    th_se = float(np.sqrt(l_vec @ Vm[n_pre:, n_pre:] @ l_vec))
     res = MultiPeriodDiDResults(
         period_effects=pe,
         avg_att=theta,
@@ -181,50 +247,33 @@ def honest_did(
         avg_t_stat=theta / th_se,
         avg_p_value=float("nan"),
         avg_conf_int=(theta - crit * th_se, theta + crit * th_se),
-        n_obs=int(es["n_obs"].iloc[0]),
+        n_obs=n_obs,
         n_treated=0,
         n_control=0,
-        pre_periods=pre + [ref],
-        post_periods=post,
+        pre_periods=ks[:n_pre] + [ref],
+        post_periods=ks[n_pre:],
         alpha=alpha,
         vcov=Vm,
         reference_period=ref,
         interaction_indices={k: i for i, k in enumerate(ks)},
     )
     res.df_inference = dfd  # t critical values with the event study's df (diff-diff reads this attribute)
-    hd = HonestDiD(method="relative_magnitude", alpha=alpha, l_vec=l_vec)
-    rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for m in grid:
-            r = hd.fit(res, M=float(m))
-            rows.append((float(m), r.ci_lb, r.ci_ub, r.lb, r.ub, r.original_estimate, r.original_se))
+    return res, theta, th_se
 
-        def covers0(m: float) -> bool:
-            r = hd.fit(res, M=m)
-            return not (np.isfinite(r.ci_lb) and np.isfinite(r.ci_ub)) or r.ci_lb <= 0 <= r.ci_ub
 
-        if covers0(0.0):
-            bd = 0.0
-        elif not covers0(10.0):
-            bd = np.nan
-        else:
-            lo, hi = 0.0, 10.0
-            while hi - lo > 1e-4:
-                mid = (lo + hi) / 2
-                lo, hi = (lo, mid) if covers0(mid) else (mid, hi)
-            bd = hi
-    out = pd.DataFrame(
-        rows, columns=["mbar", "conf_low", "conf_high", "id_low", "id_high", "estimate", "std_error"]
-    )
-    out["orig_conf_low"] = theta - crit * th_se
-    out["orig_conf_high"] = theta + crit * th_se
-    out["breakdown_mbar"] = bd
-    out["method"] = method
-    out["target"] = tlabel
-    out["ci_method"] = HONEST_CI_METHOD
-    out["alpha"] = alpha
-    out["n_pre"], out["n_post"] = len(pre), len(post)
-    if "estimator" in es:
-        out["estimator"] = es["estimator"].iloc[0]
-    return out.sort_values("mbar").reset_index(drop=True)
+def _breakdown_mbar(hd, res) -> float:
+    """Smallest Mbar whose interval contains 0 (bisection to 1e-4 on [0, 10]; NaN when even Mbar 10 excludes 0)."""
+
+    def covers0(m: float) -> bool:
+        r = hd.fit(res, M=m)
+        return not (np.isfinite(r.ci_lb) and np.isfinite(r.ci_ub)) or r.ci_lb <= 0 <= r.ci_ub
+
+    if covers0(0.0):
+        return 0.0
+    if not covers0(10.0):
+        return np.nan
+    lo, hi = 0.0, 10.0
+    while hi - lo > 1e-4:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if covers0(mid) else (mid, hi)
+    return hi

@@ -47,7 +47,10 @@ def pretrend_test(
         pgg = np.array([np.mean(cs.unit_g == g) for g in glist])
         pg = pgg[np.searchsorted(glist, group)]
         IF = np.column_stack(
-            [cs._agg(np.flatnonzero((e == k) & ~a["is_reference"].to_numpy()), pg, group)[1] for k in ks]
+            [
+                cs.weighted_att(np.flatnonzero((e == k) & ~a["is_reference"].to_numpy()), pg, group)[1]
+                for k in ks
+            ]
         )
         Vm = IF.T @ IF / cs.n**2
         src = "influence functions"

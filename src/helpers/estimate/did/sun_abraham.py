@@ -28,52 +28,17 @@ def sun_abraham(
     ``window=(lo, hi)`` bins relative times beyond the end points per cohort (None = all event times).
     Checked against diff-diff's ``SunAbraham`` and a pyfixest saturated regression in the tests.
     """
-    check_choice("control_group", control_group, ("auto", "nevertreated", "lastcohort"))
-    if control_group == "auto":
-        control_group = "nevertreated" if p.n_never > 0 else "lastcohort"
-    if control_group == "nevertreated" and p.n_never == 0:
-        raise ParameterError(
-            "control_group",
-            control_group,
-            ("auto", "lastcohort"),
-            hint="the sample has no never-treated units",
-        )
-    d = p.data.copy()
-    if control_group == "lastcohort":
-        glast = p.cohorts.max()
-        if len(p.cohorts) < 2:
-            raise DataError("Sun-Abraham with the last cohort as control needs at least two cohorts")
-        d = d[d["time"] < glast - p.anticipation].copy()
-        d.loc[d["g"] == glast, "g"] = NEVER
+    control_group, d = _sa_sample(p, control_group)
     ref = -1 - p.anticipation
     treated = np.isfinite(d["g"]).to_numpy()
     rel = (d["time"] - d["g"]).to_numpy()
     if window is not None:
         rel = np.clip(rel, window[0], window[1])
     gv = d["g"].to_numpy()
-    cells = sorted({(g, int(e)) for g, e in zip(gv[treated], rel[treated]) if int(e) != ref})
-    col = {c: i for i, c in enumerate(cells)}
-    X = np.zeros((len(d), len(cells) + len(p.covariates)))
-    for r in np.flatnonzero(treated):
-        e = int(rel[r])
-        if e != ref:
-            X[r, col[(gv[r], e)]] = 1.0
-    for j, c in enumerate(p.covariates):
-        X[:, len(cells) + j] = d[c].to_numpy()
-    codes = fe_codes(d, ["unit", "time"])
-    Z = demean(np.column_stack([d["y"].to_numpy(), X]), codes)
-    yd, Xd = Z[:, 0], Z[:, 1:]
-    keep = (Xd**2).sum(axis=0) > 1e-10
-    Xk = Xd[:, keep]
-    XtX_inv = np.linalg.pinv(Xk.T @ Xk)
-    beta = XtX_inv @ (Xk.T @ yd)
-    u = yd - Xk @ beta
-    cl, _ = pd.factorize(d["unit"])
-    G = int(cl.max()) + 1
-    S = np.zeros((G, Xk.shape[1]))
-    np.add.at(S, cl, Xk * u[:, None])
-    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1)
-    kept = [c for c, k in zip(cells + [None] * len(p.covariates), keep) if k and c is not None]
+    cells = sorted({(g, int(e)) for g, e in zip(gv[treated], rel[treated], strict=True) if int(e) != ref})
+    X = _sa_design(d, p.covariates, cells, gv, rel, treated, ref)
+    beta, V, keep, G = _clustered_within_ols(d, X)
+    kept = [c for c, k in zip(cells + [None] * len(p.covariates), keep, strict=True) if k and c is not None]
     idx = {c: i for i, c in enumerate(kept)}
     sizes = d.drop_duplicates("unit").groupby("g").size()
     es = sorted({e for _, e in kept})
@@ -117,7 +82,7 @@ def sun_abraham(
     out.attrs["vcov"] = pd.DataFrame(cov, index=es, columns=es)
     out.attrs["df"] = G - 1
     # overall: average over treated observations with e >= 0 (cell weights = number of treated obs in the cell)
-    cnt = pd.Series(list(zip(gv[treated], rel[treated].astype(int)))).value_counts()
+    cnt = pd.Series(list(zip(gv[treated], rel[treated].astype(int), strict=True))).value_counts()
     wv = np.zeros(len(beta))
     for c, i in idx.items():
         if c[1] >= 0:
@@ -127,6 +92,69 @@ def sun_abraham(
     overall = tidy_from_arrays(["att"], [ov_est], [ov_se], len(d), G, alpha, df=G - 1)
     out.attrs["overall"] = overall.assign(estimator="sun_abraham", se_type=out["se_type"].iloc[0])
     return out
+
+
+def _sa_sample(p: StaggeredPanel, control_group: str) -> tuple[str, pd.DataFrame]:
+    """The control group in use ("auto" resolved) and the sample: with the last cohort as control, the periods
+    before its adoption (minus anticipation), that cohort recoded never-treated."""
+    check_choice("control_group", control_group, ("auto", "nevertreated", "lastcohort"))
+    if control_group == "auto":
+        control_group = "nevertreated" if p.n_never > 0 else "lastcohort"
+    if control_group == "nevertreated" and p.n_never == 0:
+        raise ParameterError(
+            "control_group",
+            control_group,
+            ("auto", "lastcohort"),
+            hint="the sample has no never-treated units",
+        )
+    d = p.data.copy()
+    if control_group == "lastcohort":
+        glast = p.cohorts.max()
+        if len(p.cohorts) < 2:
+            raise DataError("Sun-Abraham with the last cohort as control needs at least two cohorts")
+        d = d[d["time"] < glast - p.anticipation].copy()
+        d.loc[d["g"] == glast, "g"] = NEVER
+    return control_group, d
+
+
+def _sa_design(
+    d: pd.DataFrame,
+    covariates: list[str],
+    cells: list[tuple],
+    gv: np.ndarray,
+    rel: np.ndarray,
+    treated: np.ndarray,
+    ref: int,
+) -> np.ndarray:
+    """Saturated design: one indicator per (cohort, event time) cell except the reference, then the covariates."""
+    col = {c: i for i, c in enumerate(cells)}
+    X = np.zeros((len(d), len(cells) + len(covariates)))
+    for r in np.flatnonzero(treated):
+        e = int(rel[r])
+        if e != ref:
+            X[r, col[(gv[r], e)]] = 1.0
+    for j, c in enumerate(covariates):
+        X[:, len(cells) + j] = d[c].to_numpy()
+    return X
+
+
+def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """OLS of y on ``X`` after sweeping out unit and time effects, with the CRV1 covariance by unit (G/(G-1)).
+    Returns the coefficients, their covariance, the mask of the columns kept (not swept out) and G."""
+    codes = fe_codes(d, ["unit", "time"])
+    Z = demean(np.column_stack([d["y"].to_numpy(), X]), codes)
+    yd, Xd = Z[:, 0], Z[:, 1:]
+    keep = (Xd**2).sum(axis=0) > 1e-10
+    Xk = Xd[:, keep]
+    XtX_inv = np.linalg.pinv(Xk.T @ Xk)
+    beta = XtX_inv @ (Xk.T @ yd)
+    u = yd - Xk @ beta
+    cl, _ = pd.factorize(d["unit"])
+    G = int(cl.max()) + 1
+    S = np.zeros((G, Xk.shape[1]))
+    np.add.at(S, cl, Xk * u[:, None])
+    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1)
+    return beta, V, keep, G
 
 
 def sun_abraham_dd(

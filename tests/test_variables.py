@@ -77,7 +77,7 @@ def test_every_row_is_labelled_without_raw_codes():
 
 @pytest.mark.realdata
 def test_registry_covers_every_panel_column(panel):
-    assert len(panel.columns) == len(V.registry()) == 207
+    assert len(panel.columns) == len(V.registry()) == 211
     assert list(panel.columns) == [c for c in panel.columns if c in set(V.registered_columns())]
     assert set(panel.columns) == set(V.registered_columns())
 
@@ -118,7 +118,14 @@ def test_role_lists_derive_from_the_table():
         "wopol_cirights",
         "physint_cirights",
     }
-    assert set(V.MODERATORS) == {"v2x_polyarchy", "v2xcs_ccsi", "ln_gdppc", "nhri_a_status"}
+    assert set(V.MODERATORS) == {
+        "v2x_polyarchy",
+        "v2xcs_ccsi",
+        "ln_gdppc",
+        "nhri_a_status",
+        "v2x_jucon",
+        "v2xlg_legcon",
+    }
     # the public names other code and the notebooks use follow the registry
     assert pnl.OUTCOMES == M.OUTCOMES == V.OUTCOMES and pnl.CONTROLS == V.CONTROLS
     assert pnl.ORDINAL_OUTCOMES == M.ORDINAL_OUTCOMES == V.ORDINAL_OUTCOMES

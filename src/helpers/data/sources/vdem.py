@@ -51,6 +51,10 @@ VDEM_COLUMNS: tuple[str, ...] = (
     "e_peaveduc",
     "e_miurbani",
     "e_pt_coup",
+    "v2x_clphy",
+    "v2cltort",
+    "v2x_jucon",
+    "v2xlg_legcon",
 )
 
 

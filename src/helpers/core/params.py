@@ -432,6 +432,7 @@ def _panel_path() -> Rule:
         '"" (the project panel data/processed/panel.parquet), the label of a panel built by notebook 00 '
         "(data/processed/<label>/panel.parquet), or an existing .parquet/.csv file"
     )
+
     def check(name, value, vocab):
         if not isinstance(value, (str, Path)):
             _fail(name, value, shape)

@@ -41,6 +41,10 @@ FIGURES = REPORTS / "figures"
 TABLES = REPORTS / "tables"
 RESULTS = REPORTS / "results"
 PARAMS = ROOT / "params"  # YAML parameter sets for repeatable runs
+#: Environment variables from the notebook runner to the kernel: the staging folder of the run in progress and the
+#: ``<notebook>/<label>`` it belongs to (``helpers.report.export.run_dir`` writes there instead of the run folder).
+STAGING_ENV = "TREATY_EFFECTS_STAGING"
+STAGING_FOR_ENV = "TREATY_EFFECTS_STAGING_FOR"
 DEFAULT_MIRROR = ROOT.parent / "shared" / "data" / "raw"
 
 PANEL = PROCESSED / "panel.parquet"

@@ -20,6 +20,7 @@ are rendered in memory before the first one is written, so a failure leaves earl
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import io
 import json
@@ -119,21 +120,51 @@ def _check_name(name: str, what: str = "name") -> str:
 # run folders and atomic writes
 # --------------------------------------------------------------------------------------------------------------
 def run_dir(notebook: str, run_label: str = "default") -> Path:
-    """Return ``reports/<notebook>/<run_label>/`` with its ``figures/``, ``tables/`` and ``results/`` created."""
+    """Return ``reports/<notebook>/<run_label>/`` with its ``figures/``, ``tables/`` and ``results/`` created.
+
+    Under the notebook runner the run writes into its staging folder instead (``$TREATY_EFFECTS_STAGING``, when
+    ``$TREATY_EFFECTS_STAGING_FOR`` is this ``<notebook>/<run_label>``), which the runner puts in place of the run
+    folder only when the run succeeds (:mod:`helpers.pipeline.runner`).
+    """
     _check_name(notebook, "notebook")
     _check_name(run_label, "run_label")
     out = Path(paths.REPORTS) / notebook / run_label
+    staging = os.environ.get(paths.STAGING_ENV)
+    if staging and os.environ.get(paths.STAGING_FOR_ENV) == f"{notebook}/{run_label}":
+        out = Path(staging)
     for sub in SUBFOLDERS:
-        (out / sub).mkdir(parents=True, exist_ok=True)
+        _mkdir(out / sub)
     return out
+
+
+def _mkdir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(
+            f"cannot create the output folder {folder}: {exc.strerror or exc}; set TREATY_EFFECTS_REPORTS to a "
+            "writable folder"
+        ) from exc
+
+
+def _write_error(path: Path, exc: OSError) -> ExportError:
+    full = (
+        " (the disk is full; nothing of this run replaced earlier outputs)"
+        if exc.errno == errno.ENOSPC
+        else ""
+    )
+    return ExportError(f"cannot write {path}: {exc.strerror or exc}{full}")
 
 
 def atomic_write(path: Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _mkdir(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -141,9 +172,11 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
         raise
     return path
 
@@ -152,7 +185,7 @@ def _out_subdir(out_dir: Path, sub: str) -> Path:
     out_dir = Path(out_dir)
     # accept either the run folder or the sub-folder itself
     target = out_dir if out_dir.name == sub else out_dir / sub
-    target.mkdir(parents=True, exist_ok=True)
+    _mkdir(target)
     return target
 
 

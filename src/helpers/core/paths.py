@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from helpers.core.errors import DataError
+
 
 def _find_root() -> Path:
     env = os.environ.get("TREATY_EFFECTS_ROOT")
@@ -53,5 +55,9 @@ DICTIONARY = PROCESSED / "data_dictionary.csv"
 
 
 def raw_path(rel: str | Path) -> Path:
-    """Absolute path of a registry file inside data/raw (``rel`` as written in the registry)."""
-    return RAW / rel
+    """Absolute path of a registry file inside data/raw (``rel`` as written in the registry); a path that would
+    leave data/raw (absolute, or through ``..``) is a DataError."""
+    p = RAW / rel
+    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise DataError(f"{rel!s}: a raw-file path must stay inside {RAW} (relative, without '..')")
+    return p

@@ -47,6 +47,7 @@ from helpers.core.errors import HelpersError, ParameterError
 
 __all__ = [
     "FORMATS",
+    "OFFLINE_CHROMIUM_FLAGS",
     "SIZES",
     "ExportError",
     "atomic_write",
@@ -56,6 +57,7 @@ __all__ = [
     "geo_assets_script",
     "mathjax_path",
     "npm_dir",
+    "offline_browser_cls",
     "run_dir",
     "save_figure",
     "save_results",
@@ -251,6 +253,40 @@ def configure_plotly() -> None:
 # --------------------------------------------------------------------------------------------------------------
 _KALEIDO_LOCK = threading.Lock()
 _KALEIDO_STARTED = False
+#: Chromium switches added to kaleido's own (which already disable sync, component updates and the first-run page):
+#: no background, search-engine, safe-browsing, domain-reliability or extension requests, and every host name
+#: resolves to nothing (figures read only local files), so a static export makes no network request at all
+#: (tests/test_offline.py checks it under strace). Passed with choreographer's ``browser_cls`` (below).
+OFFLINE_CHROMIUM_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-extensions",
+    "--no-pings",
+    "--dns-prefetch-disable",
+    "--disable-features=OptimizationHints,MediaRouter,DialMediaRouteProvider,Translate,"
+    "AutofillServerCommunication,CertificateTransparencyComponentUpdater,NetworkTimeServiceQuerying",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+)
+
+
+def offline_browser_cls():
+    """choreographer's Chromium with :data:`OFFLINE_CHROMIUM_FLAGS` appended to its command line.
+
+    kaleido 1.x passes its keyword arguments through to ``choreographer.Browser``, whose ``browser_cls`` argument
+    names the browser implementation; kaleido has no other way to add Chromium switches.
+    """
+    from choreographer.browsers.chromium import Chromium
+
+    class OfflineChromium(Chromium):
+        def get_cli(self):
+            return [*super().get_cli(), *OFFLINE_CHROMIUM_FLAGS]
+
+    return OfflineChromium
 
 
 def _require_static_assets(geo: bool) -> None:
@@ -284,7 +320,10 @@ def _ensure_kaleido() -> None:
         configure_plotly()
         mj = mathjax_path()
         kaleido.start_sync_server(
-            mathjax=str(mj) if mj is not None else False, timeout=120, silence_warnings=True
+            mathjax=str(mj) if mj is not None else False,
+            timeout=120,
+            silence_warnings=True,
+            browser_cls=offline_browser_cls(),
         )
         _KALEIDO_STARTED = True
 

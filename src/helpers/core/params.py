@@ -593,11 +593,11 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
     if not cells:
         return {}
     src = cells[0].source
-    lines = src.splitlines()
     try:
         tree = ast.parse(src)
     except SyntaxError as exc:
         raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
+    comments = _comments(src)
     out: dict[str, dict] = {}
     for node in tree.body:
         targets = (
@@ -609,7 +609,6 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
         )
         for t in targets:
             if isinstance(t, ast.Name):
-                line = lines[node.end_lineno - 1]
                 text = ast.get_source_segment(src, node.value) if node.value else ""
                 try:
                     value = ast.literal_eval(node.value) if node.value else None
@@ -618,6 +617,21 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
                 out[t.id] = {
                     "default": text,
                     "value": value,
-                    "help": line.split("#", 1)[1].strip() if "#" in line else "",
+                    # the comment(s) on the assignment's lines: also inside a parenthesised multi-line value
+                    "help": " ".join(
+                        comments[n] for n in range(node.lineno, node.end_lineno + 1) if n in comments
+                    ),
                 }
     return out
+
+
+def _comments(src: str) -> dict[int, str]:
+    """Line number -> the text of the comment on that line (tokenized, so a '#' inside a string is no comment)."""
+    import io
+    import tokenize
+
+    return {
+        tok.start[0]: tok.string.lstrip("#").strip()
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline)
+        if tok.type == tokenize.COMMENT
+    }

@@ -407,11 +407,14 @@ def run(
     param_files: list[str] | None = None,
     stop_on_error: bool = False,
     echo=print,
+    jobs: list[tuple[Path, str, dict]] | None = None,
 ) -> list[RunResult]:
-    """Run a plan, printing per-notebook and total wall time; returns the results (raises nothing per notebook)."""
+    """Run a plan (:func:`plan` of ``notebooks`` and ``param_files``, or the given ``jobs``: (notebook, label,
+    parameters) triples), printing per-notebook and total wall time; returns the results (raises nothing per
+    notebook)."""
     results = []
     t0 = time.perf_counter()
-    jobs = plan(notebooks, param_files)
+    jobs = jobs if jobs is not None else plan(notebooks, param_files)
     remove_stale_staging()
     for nb, label, params in jobs:
         echo(f"-> {nb.stem} [{label}] ...", end="", flush=True) if echo is print else echo(

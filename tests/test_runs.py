@@ -140,11 +140,11 @@ def test_publish_replaces_the_folder_whole(tmp_path, monkeypatch, use_exchange):
         monkeypatch.setattr(runner, "_exchange", lambda a, b: False)
     target, staging = tmp_path / "lbl", tmp_path / ".lbl.staging-1"
     (target / "tables").mkdir(parents=True)
-    (target / "tables" / "old.md").write_text("old")
+    (target / "tables" / "old.csv").write_text("old")
     (staging / "tables").mkdir(parents=True)
-    (staging / "tables" / "new.md").write_text("new")
+    (staging / "tables" / "new.csv").write_text("new")
     runner.publish(staging, target)
-    assert snapshot(target) == {"tables/new.md": b"new"}
+    assert snapshot(target) == {"tables/new.csv": b"new"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lbl"]
     fresh = tmp_path / ".fresh.staging-1"
     (fresh / "results").mkdir(parents=True)

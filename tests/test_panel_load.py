@@ -271,3 +271,37 @@ def test_non_default_builds_never_replace_the_project_panel(tmp_processed):
     assert "first_year=2000" in msg and "treaties=['cedaw']" in msg and "data/processed/<run_label>/" in msg
     with pytest.raises(ParameterError, match="run_label"):
         pnl.build_dir("../escape")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# through the runner: a corrupted panel stops the notebook at its start cell, naming column, check and rows
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def tmp_reports(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "REPORTS", tmp_path / "reports")
+    return tmp_path / "reports"
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_a_notebook_on_a_corrupted_panel_stops_at_its_start(panel, tmp_path, tmp_reports):
+    from helpers.pipeline import runner
+
+    bad = panel.copy()
+    row = int(bad.index[(bad["iso3"] == "PAK") & (bad["year"] == 1995)][0])
+    bad.loc[row, "wecon"] = 7
+    path = tmp_path / "panel.parquet"
+    bad.to_parquet(path, index=False)
+    res = runner.run_notebook("03_treaty_effects", {"panel_path": str(path)}, "corrupted")
+    assert not res.ok
+    assert "'wecon' failed in_range(0.0, 3.0)" in res.error and "PAK 1995" in res.error
+    assert not (tmp_reports / "03_treaty_effects" / "corrupted").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_a_text_column_as_outcome_is_one_line(panel, tmp_reports):
+    from helpers.pipeline import runner
+
+    res = runner.run_notebook("05_country_case", {"outcome": "iso3"}, "text_outcome")
+    assert not res.ok and "parameter 'outcome': invalid value 'iso3'" in res.error

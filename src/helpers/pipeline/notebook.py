@@ -169,11 +169,14 @@ class Context:
             from helpers.data import panel as pnl
 
             v = self.values
+            keys = (v.get("unit_col") or "iso3", v.get("time_col") or "year")
+            # on a panel with the project's keys the outcome rule lists the registered outcomes; on any other panel
+            # the load also checks that the outcome column is numeric
+            outcome = (
+                v.get("outcome") if keys != ("iso3", "year") and isinstance(v.get("outcome"), str) else None
+            )
             self._panel = pnl.load(
-                v.get("panel_path") or None,
-                unit_col=v.get("unit_col") or "iso3",
-                time_col=v.get("time_col") or "year",
-                outcome=v.get("outcome") if isinstance(v.get("outcome"), str) else None,
+                v.get("panel_path") or None, unit_col=keys[0], time_col=keys[1], outcome=outcome
             )
         return self._panel
 

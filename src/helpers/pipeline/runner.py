@@ -260,9 +260,13 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
 
 
 def _short_error(exc: BaseException, where: Path) -> str:
-    """The last non-empty line of an error (a kernel traceback ends with the exception), at most 500 characters."""
+    """One line for the run log: the exception a cell raised (``Name: message``, its lines joined), at most 500
+    characters; a write failure names the file."""
     if isinstance(exc, OSError) and not isinstance(exc, HelpersError):
         return f"cannot write {exc.filename or where}: {exc.strerror or exc}"
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)  # papermill's cell error
+    if ename and evalue is not None:
+        return " ".join(f"{ename}: {evalue}".split())[:500]
     lines = [m for m in str(exc).strip().splitlines() if m.strip()]
     return (lines[-1] if lines else type(exc).__name__)[:500]
 

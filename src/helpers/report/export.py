@@ -151,9 +151,7 @@ def _mkdir(folder: Path) -> None:
 
 def _write_error(path: Path, exc: OSError) -> ExportError:
     full = (
-        " (the disk is full; nothing of this run replaced earlier outputs)"
-        if exc.errno == errno.ENOSPC
-        else ""
+        " (the disk is full; free space or set TREATY_EFFECTS_REPORTS)" if exc.errno == errno.ENOSPC else ""
     )
     return ExportError(f"cannot write {path}: {exc.strerror or exc}{full}")
 

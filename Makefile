@@ -4,9 +4,10 @@ PY    := .venv/bin/python
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
+export RAYON_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help all setup system venv data build run index test test-fast bench lab lint clean
+.PHONY: help all setup system venv kernel data build run list index test test-fast bench lab lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +31,9 @@ venv: .venv/.installed  ## the Python virtual environment with pinned dependenci
 	fi
 	touch $@
 
+kernel: venv  ## register the venv as Jupyter kernel "treaty-effects" (JupyterLab, VS Code, system Jupyter)
+	$(PY) -m ipykernel install --user --name treaty-effects --display-name "Python (treaty-effects)"
+
 data: venv  ## fetch every raw file (mirror or origin URL) into data/raw and verify sha256
 	$(PY) -m helpers data
 
@@ -38,6 +42,9 @@ build: data  ## build data/processed (panel, ratifications, dictionary) via note
 
 run: venv  ## execute every notebook (defaults + params/*.yml) into reports/
 	$(PY) -m helpers run
+
+list: venv  ## list the notebooks, their parameters (default, valid values) and the parameter sets
+	$(PY) -m helpers list
 
 index: venv  ## write reports/index.html
 	$(PY) -m helpers index
@@ -51,7 +58,7 @@ test-fast: venv  ## unit tests only (no notebook execution)
 bench: venv  ## specification-curve benchmark (engine vs pyfixest vs statsmodels)
 	$(PY) -m helpers bench
 
-lab: venv  ## open JupyterLab on the collection with the project kernel
+lab: kernel  ## open JupyterLab on the collection (pick the kernel "Python (treaty-effects)")
 	$(PY) -m jupyter lab notebooks/
 
 lint: venv  ## house rules: ruff check, ruff format --check, import contracts (lint-imports)
@@ -60,4 +67,4 @@ lint: venv  ## house rules: ruff check, ruff format --check, import contracts (l
 	.venv/bin/lint-imports --no-cache --no-logo  # contracts: [tool.importlinter] in pyproject.toml
 
 clean:  ## remove generated outputs (keeps data/raw and the venv)
-	rm -rf reports data/processed/*.parquet data/processed/*.csv
+	rm -rf reports data/processed/*.parquet data/processed/*.csv data/processed/examples

@@ -134,3 +134,110 @@ def test_malformed_registry_names_file_and_row(tmp_path):
 def test_real_raw_files_verify():
     st = data.verify()
     assert (st["status"] == "ok").all(), st[st["status"] != "ok"].to_string()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 11, items 9 and 10: bounded downloads, the mirror file named, paths that leave data/raw refused
+# ---------------------------------------------------------------------------------------------------------------
+def test_a_bad_mirror_copy_is_named_not_the_temporary_file(sandbox):
+    raw, mirror, files, reg = sandbox
+    (mirror / "src_a/a.csv").write_bytes(b"iso3,year,v\nPAK,2000,9\n")
+    with pytest.raises(ChecksumError) as e:
+        data.fetch(["src_a/a.csv"], mirror=mirror, download=False, progress=False, registry=reg)
+    msg = str(e.value)
+    assert f"corrupted copy at {mirror / 'src_a/a.csv'} (mirror)" in msg and ".fetch-" not in msg
+    assert not list(raw.rglob(".fetch-*"))
+
+
+@pytest.mark.parametrize("bad", ["../../x.csv", "/etc/passwd", "a/../../x", "a\\..\\x", "."])
+def test_registry_paths_must_stay_inside_data_raw(tmp_path, bad):
+    p = tmp_path / "registry.tsv"
+    p.write_text(
+        "source\tfile\tsha256\tbytes\turl\torigin_repo\tcommit\tpath_in_repo\tlicence\tcitation\n"
+        f"a\tok/x.csv\t{'0' * 64}\t1\tu\tr\tc\tp\tl\tc\n"
+        f"a\t{bad}\t{'0' * 64}\t1\tu\tr\tc\tp\tl\tc\n"
+    )
+    with pytest.raises(
+        DataError, match=r"registry.tsv: column 'file' must be a relative path inside data/raw.*\[3\]"
+    ):
+        data.load_registry(p)
+
+
+def test_raw_path_refuses_to_leave_data_raw(sandbox):
+    with pytest.raises(DataError, match="must stay inside"):
+        paths.raw_path("../../x")
+    assert paths.raw_path("src_a/a.csv") == paths.RAW / "src_a/a.csv"
+
+
+@pytest.fixture
+def silent_server():
+    """A local TCP server that accepts every connection and never answers (a hung proxy or captive network)."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held, stop = [], threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join(2)
+    for c in held:
+        c.close()
+    srv.close()
+
+
+def test_a_network_that_never_answers_is_bounded_with_one_message_per_file(
+    tmp_path, monkeypatch, silent_server
+):
+    import time
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    monkeypatch.setattr(paths, "RAW", raw)
+    files = {f"src_{i}/f{i}.csv": f"content {i}\n".encode() for i in range(6)}
+    reg = _registry(tmp_path, files)
+    reg["url"] = [f"http://127.0.0.1:{silent_server}/{f}" for f in reg["file"]]
+    lines: list[str] = []
+    net = data.Network(connect=1.0, read=0.5, budget=60, max_failures=3, echo=lines.append)
+    t0 = time.monotonic()
+    with pytest.raises(MissingDataError) as e:
+        data.fetch(mirror=None, download=True, progress=False, registry=reg, network=net)
+    took = time.monotonic() - t0
+    assert took < 10, f"the data step waited {took:.0f} s"
+    msg = str(e.value)
+    assert "6 raw file(s)" in msg and msg.count("ReadTimeout") == 3
+    assert msg.count("skipped: the last 3 downloads failed, the network looks down") == 3
+    # one line as each download starts and one as it fails; none for the skipped files
+    assert [ln.split()[0] for ln in lines] == [
+        "downloading",
+        "src_0/f0.csv:",
+        "downloading",
+        "src_1/f1.csv:",
+    ] + [
+        "downloading",
+        "src_2/f2.csv:",
+    ]
+    assert not [p for p in raw.rglob("*") if p.is_file()]
+
+
+def test_the_download_budget_bounds_the_whole_step(tmp_path, monkeypatch, silent_server):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    monkeypatch.setattr(paths, "RAW", raw)
+    monkeypatch.setenv("TREATY_EFFECTS_FETCH_BUDGET", "0")
+    reg = _registry(tmp_path, {"src_a/a.csv": b"a\n"})
+    reg["url"] = [f"http://127.0.0.1:{silent_server}/a.csv"]
+    with pytest.raises(MissingDataError, match="download budget of 0 s is used up"):
+        data.fetch(mirror=None, download=True, progress=False, registry=reg, network=data.Network(echo=print))

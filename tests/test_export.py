@@ -192,7 +192,7 @@ def test_atomic_write_failure_leaves_old_file(tmp_path, monkeypatch):
     target = tmp_path / "f.txt"
     export.atomic_write(target, "good")
     monkeypatch.setattr(export.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
-    with pytest.raises(OSError):
+    with pytest.raises(export.ExportError, match=r"cannot write .*f.txt: disk full"):
         export.atomic_write(target, "bad")
     assert target.read_text() == "good"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]

@@ -196,3 +196,83 @@ def test_choropleth_static_matplotlib():
     ax = fig.axes[0]
     assert len(ax.collections) >= 3  # base map, coloured countries, small-state markers
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 11, item 5: the extracted 1:50m copy follows its archive; an altered or broken archive is refused in one line
+# ---------------------------------------------------------------------------------------------------------------
+def _feature_collection(name: str) -> bytes:
+    import json
+
+    feature = {"type": "Feature", "properties": {"NAME": name}, "geometry": None}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
+@pytest.fixture
+def ne_sandbox(tmp_path, monkeypatch):
+    """A raw folder with a small 1:50m archive, a registry listing its sha256, and an empty processed folder."""
+    import hashlib
+
+    import py7zr
+
+    raw, processed = tmp_path / "raw", tmp_path / "processed"
+    (raw / "naturalearth").mkdir(parents=True)
+    processed.mkdir()
+    monkeypatch.setattr(paths, "RAW", raw)
+    monkeypatch.setattr(paths, "PROCESSED", processed)
+    archive = raw / "naturalearth" / "ne_50m_admin_0_countries.7z"
+    registry = tmp_path / "registry.tsv"
+    monkeypatch.setattr(paths, "REGISTRY", registry)
+
+    def put(content: bytes, register: bool = True) -> None:
+        if content.startswith(b"{"):
+            archive.unlink(missing_ok=True)
+            with py7zr.SevenZipFile(archive, "w") as z:
+                z.writestr(content, "ne_50m_admin_0_countries.json")
+        else:
+            archive.write_bytes(content)
+        if register:
+            body = archive.read_bytes()
+            registry.write_text(
+                "source\tfile\tsha256\tbytes\turl\torigin_repo\tcommit\tpath_in_repo\tlicence\tcitation\n"
+                f"naturalearth\tnaturalearth/{archive.name}\t{hashlib.sha256(body).hexdigest()}\t{len(body)}"
+                "\tu\tr\tc\tp\tl\tc\n"
+            )
+
+    return archive, processed / "naturalearth", put
+
+
+def test_extracted_copy_is_rebuilt_when_its_archive_changes(ne_sandbox):
+    archive, out_dir, put = ne_sandbox
+    put(_feature_collection("first"))
+    target = maps._extract_50m()
+    assert b'"first"' in target.read_bytes()
+    sidecar = out_dir / "ne_50m_admin_0_countries.json.sha256"
+    assert sidecar.read_text().split()[0] == __import__("hashlib").sha256(archive.read_bytes()).hexdigest()
+    put(_feature_collection("second"))  # a new archive (and its registry entry): the copy must follow it
+    assert b'"second"' in maps._extract_50m().read_bytes()
+    assert sorted(p.name for p in out_dir.iterdir()) == [target.name, sidecar.name]
+
+
+def test_an_altered_archive_is_refused(ne_sandbox):
+    archive, _, put = ne_sandbox
+    put(_feature_collection("first"))
+    maps._extract_50m()
+    with archive.open("ab") as fh:
+        fh.write(b"tampered")
+    with pytest.raises(
+        DataError, match=r"ne_50m_admin_0_countries.7z: sha256 \w+ differs from data/registry.tsv"
+    ):
+        maps._extract_50m()
+
+
+def test_a_broken_archive_is_one_line(ne_sandbox):
+    _, out_dir, put = ne_sandbox
+    put(b"not a 7z archive at all")
+    with pytest.raises(DataError) as e:
+        maps._extract_50m()
+    msg = str(e.value)
+    assert (
+        "not a readable 7z archive (Bad7zFile" in msg and "\n" not in msg and "python -m helpers data" in msg
+    )
+    assert not out_dir.exists() or not list(out_dir.iterdir())

@@ -1,7 +1,6 @@
 """Every notebook validates its parameter values (helpers.start): a wrong value stops the run at the setup cell with
 an error that names the parameter and lists the valid values (run through the same runner as the main job)."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -46,82 +45,35 @@ def test_bad_parameter_value_is_rejected_with_valid_values(notebook, params, exp
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# 04 and 05 run unchanged on any tidy panel given by path and column names (issue 4): here the R `did` package's
-# mpdta county panel (04) and a synthetic country panel with a known jump (05)
+# 04 and 05 run unchanged on any tidy panel given by path and column names (issue 4), by the documented route
+# (README, "Your own panel"): `python -m helpers example NAME` writes the panel, params/examples/*.yml run it: the R
+# `did` package's mpdta county panel (04) and a synthetic panel with a known jump (05)
+def _example_run(name: str, tmp_path, monkeypatch, **fewer_draws):
+    from helpers.data import examples
+
+    monkeypatch.setattr(paths, "PROCESSED", tmp_path / "processed")
+    written = examples.write(name)
+    nb, label, params = runner.load_param_file(
+        paths.ROOT / f"params/examples/{'04_mpdta' if name == 'mpdta' else '05_case'}.yml"
+    )
+    params["panel_path"] = str(written)  # the file the example command wrote (here in a temporary folder)
+    return runner.run_notebook(nb, {**params, **fewer_draws}, label), label
+
+
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports):
-    import pyreadr
-
-    mpdta = pyreadr.read_r(str(paths.raw_path("did_mpdta/mpdta.rda")))["mpdta"]
-    path = tmp_path / "mpdta.csv"
-    mpdta.to_csv(path, index=False)
-    res = runner.run_notebook(
-        "04_staggered_did",
-        {
-            "panel_path": str(path),
-            "unit_col": "countyreal",
-            "time_col": "year",
-            "cohort_col": "first.treat",
-            "outcome": "lemp",
-            "covariates": [],
-            "control_group": "nevertreated",
-            "years": [],
-            "event_window": [-3, 3],
-            "n_boot": 99,
-            "n_wild": 99,
-            "n_perm": 49,
-        },
-        "mpdta",
-    )
+def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports, monkeypatch):
+    res, label = _example_run("mpdta", tmp_path, monkeypatch, n_boot=99, n_wild=99, n_perm=49)
     assert res.ok, res.error
-    simple = pd.read_csv(tmp_reports / "04_staggered_did" / "mpdta" / "results" / "cs_simple.csv")
+    simple = pd.read_csv(tmp_reports / "04_staggered_did" / label / "results" / "cs_simple.csv")
     # the published simple ATT of the R did package for mpdta (never-treated controls): -0.0400
     assert round(float(simple["estimate"].iloc[0]), 4) == -0.0400
 
 
 @pytest.mark.slow
-def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports):
-    rng = np.random.default_rng(7)
-    units = [f"U{i:02d}" for i in range(25)]
-    rows = []
-    for u in units:
-        level = rng.normal(0, 0.3)
-        for t in range(1990, 2011):
-            y = level + 0.02 * (t - 1990) + rng.normal(0, 0.01) + (0.5 if (u == "U00" and t >= 2000) else 0.0)
-            rows.append(
-                {
-                    "unit": u,
-                    "period": t,
-                    "y": y,
-                    "event": 2000 if u == "U00" else np.nan,
-                    "treated": int(u == "U00" and t >= 2000),
-                }
-            )
-    path = tmp_path / "synthetic.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    res = runner.run_notebook(
-        "05_country_case",
-        {
-            "panel_path": str(path),
-            "ratifications_path": "none",
-            "unit_col": "unit",
-            "time_col": "period",
-            "name_col": "",
-            "country": "U00",
-            "treaty": "cedaw",
-            "event_year": 2000,
-            "outcome": "y",
-            "window": [8, 8],
-            "donor_rule": "status",
-            "status_col": "treated",
-            "cohort_col": "event",
-            "sdid_placebos": 10,
-            "n_wild": 99,
-        },
-        "synthetic",
-    )
+def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports, monkeypatch):
+    res, label = _example_run("case", tmp_path, monkeypatch, n_wild=99)
     assert res.ok, res.error
-    est = pd.read_csv(tmp_reports / "05_country_case" / "synthetic" / "results" / "case_estimates.csv")
+    est = pd.read_csv(tmp_reports / "05_country_case" / label / "results" / "case_estimates.csv")
     sc = est.loc[est["estimator"].str.contains("synthetic_control"), "estimate"].iloc[0]
     assert abs(sc - 0.5) < 0.05  # the true jump is 0.5

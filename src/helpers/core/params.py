@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from helpers.core import paths
 from helpers.core.errors import HelpersError, ParameterError
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -54,6 +55,16 @@ def check_choices(name: str, values: Iterable[object], valid: Iterable[object], 
     if bad:
         raise ParameterError(name, bad[0] if len(bad) == 1 else bad, valid, hint)
     return out
+
+
+def check_label(name: str, value: object) -> str:
+    """Return ``value`` if it is a valid run label (:data:`LABEL_SHAPE`); else raise ParameterError."""
+    if isinstance(value, str) and LABEL_RE.fullmatch(value) and len(value) <= MAX_LABEL_LENGTH:
+        return value
+    shown = value
+    if isinstance(value, str) and len(value) > 40:
+        shown = f"{value[:40]}... ({len(value)} characters)"
+    raise ParameterError(name, shown, hint=LABEL_SHAPE)
 
 
 def check_draws(name: str, value: object, minimum: int = 0) -> int:
@@ -86,6 +97,13 @@ def is_number(value: object) -> bool:
 
 #: Names of runs and notebooks in file names: letters, digits, '_', '-', '.', starting with a letter or digit.
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Longest run label: the runner builds file names from it (``<notebook>--<label>.failed.ipynb``, a staging folder),
+#: which must stay under the 255-byte limit of common file systems.
+MAX_LABEL_LENGTH = 80
+LABEL_SHAPE = (
+    f"a name of letters, digits, '_', '-', '.', starting with a letter or digit, at most {MAX_LABEL_LENGTH} "
+    "characters"
+)
 #: Smallest number of wild-bootstrap draws accepted (0 skips): with fewer, a p-value has a resolution coarser
 #: than 0.01 and a 5% test cannot be exact (alpha * (B + 1) must be an integer; Davidson and MacKinnon 2000).
 MIN_WILD_DRAWS = 99
@@ -405,11 +423,31 @@ def _file(*, blank: str, none: str = "", suffixes: tuple[str, ...]) -> Rule:
 
 
 def _label() -> Rule:
-    shape = "a name of letters, digits, '_', '-', '.', starting with a letter or digit"
+    return Rule(LABEL_SHAPE, lambda name, value, vocab: check_label(name, value))
+
+
+def _panel_path() -> Rule:
+    """ "" (the project panel), the label of a panel built by notebook 00, or an existing .parquet/.csv file."""
+    shape = (
+        '"" (the project panel data/processed/panel.parquet), the label of a panel built by notebook 00 '
+        "(data/processed/<label>/panel.parquet), or an existing .parquet/.csv file"
+    )
 
     def check(name, value, vocab):
-        if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
+        if not isinstance(value, (str, Path)):
             _fail(name, value, shape)
+        processed = Path(paths.PROCESSED)
+        s = str(value)
+        if s in ("", "default"):
+            return value
+        p = Path(s)
+        if LABEL_RE.fullmatch(s) and p.suffix.lower() not in (".parquet", ".csv"):
+            if (processed / s / "panel.parquet").is_file():
+                return value
+            built = sorted(q.parent.name for q in processed.glob("*/panel.parquet"))
+            raise ParameterError(name, value, ['""', *built], f"no panel built with this label; {shape}")
+        if p.suffix.lower() not in (".parquet", ".csv") or not p.is_file():
+            _fail(name, value, shape + ("" if p.is_file() else f" (no such file: {p})"))
         return value
 
     return Rule(shape, check)
@@ -448,9 +486,7 @@ _YEARS = year_span(empty="every year of the panel")
 RULES: dict[str, Rule] = {
     # run and input
     "run_label": _label(),
-    "panel_path": _file(
-        blank="the project panel data/processed/panel.parquet", suffixes=(".parquet", ".csv")
-    ),
+    "panel_path": _panel_path(),
     "ratifications_path": _file(
         blank="the table that goes with the panel",
         none="no ratification table",
@@ -557,11 +593,11 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
     if not cells:
         return {}
     src = cells[0].source
-    lines = src.splitlines()
     try:
         tree = ast.parse(src)
     except SyntaxError as exc:
         raise HelpersError(f"{where}: the parameters cell is not valid Python ({exc})") from exc
+    comments = _comments(src)
     out: dict[str, dict] = {}
     for node in tree.body:
         targets = (
@@ -573,7 +609,6 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
         )
         for t in targets:
             if isinstance(t, ast.Name):
-                line = lines[node.end_lineno - 1]
                 text = ast.get_source_segment(src, node.value) if node.value else ""
                 try:
                     value = ast.literal_eval(node.value) if node.value else None
@@ -582,6 +617,21 @@ def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
                 out[t.id] = {
                     "default": text,
                     "value": value,
-                    "help": line.split("#", 1)[1].strip() if "#" in line else "",
+                    # the comment(s) on the assignment's lines: also inside a parenthesised multi-line value
+                    "help": " ".join(
+                        comments[n] for n in range(node.lineno, node.end_lineno + 1) if n in comments
+                    ),
                 }
     return out
+
+
+def _comments(src: str) -> dict[int, str]:
+    """Line number -> the text of the comment on that line (tokenized, so a '#' inside a string is no comment)."""
+    import io
+    import tokenize
+
+    return {
+        tok.start[0]: tok.string.lstrip("#").strip()
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline)
+        if tok.type == tokenize.COMMENT
+    }

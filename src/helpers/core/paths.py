@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from helpers.core.errors import DataError
+
 
 def _find_root() -> Path:
     env = os.environ.get("TREATY_EFFECTS_ROOT")
@@ -41,6 +43,10 @@ FIGURES = REPORTS / "figures"
 TABLES = REPORTS / "tables"
 RESULTS = REPORTS / "results"
 PARAMS = ROOT / "params"  # YAML parameter sets for repeatable runs
+#: Environment variables from the notebook runner to the kernel: the staging folder of the run in progress and the
+#: ``<notebook>/<label>`` it belongs to (``helpers.report.export.run_dir`` writes there instead of the run folder).
+STAGING_ENV = "TREATY_EFFECTS_STAGING"
+STAGING_FOR_ENV = "TREATY_EFFECTS_STAGING_FOR"
 DEFAULT_MIRROR = ROOT.parent / "shared" / "data" / "raw"
 
 PANEL = PROCESSED / "panel.parquet"
@@ -49,5 +55,9 @@ DICTIONARY = PROCESSED / "data_dictionary.csv"
 
 
 def raw_path(rel: str | Path) -> Path:
-    """Absolute path of a registry file inside data/raw (``rel`` as written in the registry)."""
-    return RAW / rel
+    """Absolute path of a registry file inside data/raw (``rel`` as written in the registry); a path that would
+    leave data/raw (absolute, or through ``..``) is a DataError."""
+    p = RAW / rel
+    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise DataError(f"{rel!s}: a raw-file path must stay inside {RAW} (relative, without '..')")
+    return p

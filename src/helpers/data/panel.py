@@ -44,10 +44,10 @@ import pandas as pd
 
 from helpers.core import paths
 from helpers.core.errors import DataError, EmptySampleError, ParameterError
-from helpers.core.params import check_choices
+from helpers.core.params import LABEL_RE, check_choices, check_label
 from helpers.data import reservations, untc, variables
 from helpers.data.countries import iso3_name, state_system_frame
-from helpers.data.schemas import validate_panel, validate_ratifications
+from helpers.data.schemas import check_panel, validate_panel, validate_ratifications
 from helpers.data.sources import worldbank
 from helpers.data.treaties import TREATIES
 
@@ -433,16 +433,127 @@ def data_dictionary(panel: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS)
 
 
-def load(path: str | Path | None = None, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read the processed panel (or any tidy panel given by path, parquet or csv) with a clear error if absent."""
-    p = Path(path) if path else paths.PANEL
-    if not p.exists():
-        hint = " (run `make build`)" if not path else ""
-        raise DataError(f"{p}: panel file not found{hint}")
-    df = pd.read_parquet(p, columns=columns) if p.suffix == ".parquet" else pd.read_csv(p, usecols=columns)
+#: file types a panel may be read from
+TABLE_SUFFIXES = (".parquet", ".csv")
+#: what ``panel_path`` accepts, for error messages
+PANEL_PATH_HELP = (
+    'panel_path takes "" (the project panel data/processed/panel.parquet), the label of a panel built by '
+    "notebook 00 (data/processed/<label>/panel.parquet), or a tidy .parquet/.csv file with one row per unit and "
+    "period"
+)
+
+
+def built_panels() -> list[str]:
+    """Labels of the labelled panels built by notebook 00 (``data/processed/<label>/panel.parquet``)."""
+    base = Path(paths.PROCESSED)
+    return sorted(p.parent.name for p in base.glob("*/panel.parquet")) if base.is_dir() else []
+
+
+def is_panel_label(value: str | Path) -> bool:
+    """True when ``value`` names a labelled panel (a bare label, no folder and no table suffix)."""
+    s = str(value)
+    return bool(LABEL_RE.fullmatch(s)) and Path(s).suffix.lower() not in TABLE_SUFFIXES
+
+
+def resolve_panel(path: str | Path | None = None) -> Path:
+    """The file of a panel given as "" / None / "default" (the project panel), a label of a panel built by notebook
+    00 (``data/processed/<label>/panel.parquet``) or a path."""
+    if not path or str(path) == "default":
+        return Path(paths.PANEL)
+    if is_panel_label(path):
+        return Path(paths.PROCESSED) / str(path) / "panel.parquet"
+    return Path(path)
+
+
+def build_dir(
+    label: str = "default",
+    first_year: int = FIRST_YEAR,
+    last_year: int | None = None,
+    treaties: Iterable[str] | None = None,
+    successor_rule: str = "inherit",
+) -> Path:
+    """Where a build with these parameters writes: ``data/processed/`` for the project panel (label "default" and
+    the default parameters), ``data/processed/<label>/`` for any other label.
+
+    A build with non-default parameters under the label "default" would replace the project panel that every
+    analysis notebook reads: that is a ParameterError naming the parameters that differ.
+    """
+    if label != "default":
+        check_label("run_label", label)
+        return Path(paths.PROCESSED) / label
+    given = {
+        "first_year": first_year,
+        "last_year": last_year or None,
+        "treaties": sorted(treaties) if treaties else sorted(TREATIES),
+        "successor_rule": successor_rule,
+    }
+    default = {
+        "first_year": FIRST_YEAR,
+        "last_year": None,
+        "treaties": sorted(TREATIES),
+        "successor_rule": "inherit",
+    }
+    changed = [f"{k}={given[k]!r}" for k in given if given[k] != default[k]]
+    if changed:
+        raise ParameterError(
+            "run_label",
+            label,
+            hint=f"a build with non-default parameters ({', '.join(changed)}) must not replace the project panel "
+            "data/processed/panel.parquet: give it its own run_label (the label of its parameter file, or --label); "
+            "it is then written to data/processed/<run_label>/ and the analysis notebooks read it with "
+            "panel_path: <run_label>",
+        )
+    return Path(paths.PROCESSED)
+
+
+def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a .parquet or .csv table; anything that cannot be read is one DataError naming the file."""
+    p = Path(path)
+    kind = p.suffix.lower()
+    if kind not in TABLE_SUFFIXES:
+        raise DataError(f"{p}: not a .parquet or .csv file; {PANEL_PATH_HELP}")
+    try:
+        if kind == ".parquet":
+            return pd.read_parquet(p, columns=columns)
+        return pd.read_csv(p, usecols=columns)
+    except (ValueError, OSError) as exc:  # ParserError, UnicodeDecodeError, ArrowInvalid are ValueErrors
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DataError(
+            f"{p}: cannot be read as a {kind[1:]} table ({type(exc).__name__}: {first}); {PANEL_PATH_HELP}"
+        ) from None
+
+
+def load(
+    path: str | Path | None = None,
+    columns: list[str] | None = None,
+    *,
+    unit_col: str = "iso3",
+    time_col: str = "year",
+    outcome: str | None = None,
+) -> pd.DataFrame:
+    """Read and validate a panel: the project panel (``path`` "" or None), a labelled panel built by notebook 00
+    (``path`` its label) or any tidy panel given by path (parquet or csv).
+
+    Every load runs :func:`helpers.data.schemas.check_panel` with the panel's unit and time columns (and
+    ``outcome``, when given): the project's keys get the full schema (registry ranges, treaty status), any other
+    panel the checks that apply to it (unique unit-period keys, integer periods, a numeric outcome). A failure is a
+    DataError naming the file, the column, the check and the rows; a missing or unreadable file one line naming it.
+    """
+    p = resolve_panel(path)
+    if not p.is_file():
+        if not path:
+            raise DataError(f"{p}: panel file not found (run `make build`)")
+        built = built_panels()
+        raise DataError(
+            f"{p}: panel file not found (panel_path={str(path)!r}); labelled panels built so far: "
+            f"{', '.join(built) or 'none'}; {PANEL_PATH_HELP}"
+        )
+    if columns is not None:
+        columns = list(dict.fromkeys([unit_col, time_col, *columns]))
+    df = read_table(p, columns)
     if df.empty:
         raise EmptySampleError(f"{p}: the panel has no rows")
-    return df
+    return check_panel(df, p, unit_col, time_col, outcome)
 
 
 def ratifications_path(
@@ -451,8 +562,8 @@ def ratifications_path(
     """The ratification table that goes with a panel, or None.
 
     ``explicit``: "none" -> None; a path -> that path. Otherwise, on the project panel (``panel_path`` empty) the
-    project table; on another panel a ``ratifications.parquet`` beside it if present, else the project table when
-    ``project_fallback`` (or None). A returned path exists.
+    project table; on another panel (a path or the label of a labelled build) a ``ratifications.parquet`` beside it
+    if present, else the project table when ``project_fallback`` (or None). A returned path exists.
     """
     if str(explicit).lower() == "none":
         return None
@@ -461,7 +572,7 @@ def ratifications_path(
     elif not panel_path:
         candidates = [paths.RATIFICATIONS]
     else:
-        candidates = [Path(panel_path).with_name("ratifications.parquet")]
+        candidates = [resolve_panel(panel_path).with_name("ratifications.parquet")]
         if project_fallback:
             candidates.append(paths.RATIFICATIONS)
     return next((c for c in candidates if c.exists()), None)

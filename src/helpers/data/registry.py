@@ -6,6 +6,15 @@ directory when configured or present (``TREATY_EFFECTS_MIRROR``, else ``paths.DE
 project), otherwise downloads it from its pinned origin URL with pooch. It always verifies size and sha256, writes
 to a temporary file first and renames only a verified file into place, so a failed or corrupt fetch never replaces
 a good file. Files that cannot be had are listed, with where they were looked for, in one error.
+
+Every registry path stays inside ``data/raw`` (an absolute path or one with ``..`` is a DataError naming the row).
+
+Downloads are bounded (:class:`Network`): a connection must open within :data:`CONNECT_TIMEOUT` seconds and data
+must keep arriving (no gap longer than :data:`READ_TIMEOUT`); each download prints one line as it starts and one
+when it fails; after :data:`MAX_NETWORK_FAILURES` failed downloads in a row the network counts as down and the
+remaining downloads are skipped, and all downloads of one data step share a wall-clock budget of
+:data:`FETCH_BUDGET` seconds (``$TREATY_EFFECTS_FETCH_BUDGET``). A network that accepts connections but never
+answers therefore costs about ``MAX_NETWORK_FAILURES * READ_TIMEOUT`` seconds, not an hour.
 """
 
 from __future__ import annotations
@@ -13,9 +22,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
-from dataclasses import dataclass
-from pathlib import Path
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -34,6 +46,13 @@ REGISTRY_COLUMNS = [
     "licence",
     "citation",
 ]
+#: seconds to wait for a connection to open, and for the next block of data, before a download fails
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+#: failed downloads in a row after which the remaining ones are skipped (the network is down or hangs)
+MAX_NETWORK_FAILURES = 3
+#: wall-clock seconds all downloads of one data step may take together (``$TREATY_EFFECTS_FETCH_BUDGET`` overrides)
+FETCH_BUDGET = 3600.0
 
 
 def load_registry(path: Path | None = None) -> pd.DataFrame:
@@ -52,8 +71,20 @@ def load_registry(path: Path | None = None) -> pd.DataFrame:
     bad = reg.index[~reg["sha256"].str.fullmatch(r"[0-9a-f]{64}")].tolist()
     if bad:
         raise DataError(f"{path}: malformed sha256 at row(s) {[i + 2 for i in bad]}")
+    outside = [(i + 2, f) for i, f in zip(reg.index, reg["file"], strict=True) if not is_inside_raw(f)]
+    if outside:
+        raise DataError(
+            f"{path}: column 'file' must be a relative path inside data/raw (no leading '/', no '..', no '\\'); "
+            f"row(s) {[r for r, _ in outside]} hold {[f for _, f in outside]}"
+        )
     reg["bytes"] = reg["bytes"].astype(int)
     return reg
+
+
+def is_inside_raw(rel: str) -> bool:
+    """True for a registry path that stays inside data/raw: relative, forward slashes, no '..', not data/raw itself."""
+    p = PurePosixPath(rel)
+    return bool(p.parts) and "\\" not in rel and not p.is_absolute() and ".." not in p.parts
 
 
 def sha256sum(path: Path, chunk: int = 1 << 20) -> str:
@@ -79,21 +110,22 @@ class FileStatus:
     detail: str = ""
 
 
-def _check(path: Path, row: pd.Series) -> str | None:
-    """None if ``path`` matches the registry row, else a message naming both hashes/sizes."""
+def _check(path: Path, row: pd.Series, shown: str | Path | None = None) -> str | None:
+    """None if ``path`` matches the registry row, else a message naming both hashes/sizes and the copy (``shown``:
+    the name to give it, e.g. the mirror file a temporary copy came from)."""
     size = path.stat().st_size
     digest = sha256sum(path)
     if digest == row["sha256"] and size == row["bytes"]:
         return None
     kind = "truncated" if size < row["bytes"] else "corrupted"
     return (
-        f"{row['file']}: {kind} copy at {path}: sha256 {digest} ({size} bytes), "
+        f"{row['file']}: {kind} copy at {shown or path}: sha256 {digest} ({size} bytes), "
         f"registry expects sha256 {row['sha256']} ({row['bytes']} bytes)"
     )
 
 
-def _install(tmp: Path, target: Path, row: pd.Series) -> None:
-    problem = _check(tmp, row)
+def _install(tmp: Path, target: Path, row: pd.Series, shown: str | Path) -> None:
+    problem = _check(tmp, row, shown)
     if problem:
         tmp.unlink(missing_ok=True)
         raise ChecksumError(problem + "; the existing file was left untouched")
@@ -108,12 +140,31 @@ def _from_mirror(row: pd.Series, mirror: Path, target: Path) -> bool:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmpname = tempfile.mkstemp(prefix=".fetch-", dir=target.parent)
     os.close(fd)
-    shutil.copyfile(src, tmpname)
-    _install(Path(tmpname), target, row)
+    try:
+        shutil.copyfile(src, tmpname)
+        _install(Path(tmpname), target, row, shown=f"{src} (mirror)")
+    finally:
+        Path(tmpname).unlink(missing_ok=True)
     return True
 
 
-def _from_url(row: pd.Series, target: Path, progress: bool) -> None:
+def _downloader(timeout: tuple[float, float], deadline: float) -> Callable[[str, str, object], None]:
+    """A pooch downloader: streams ``url`` into the file pooch names, with connect/read timeouts and a deadline."""
+
+    def download(url: str, output_file: str, pooch_obj: object) -> None:
+        import requests
+
+        with requests.get(url, stream=True, timeout=timeout) as r, open(output_file, "wb") as fh:
+            r.raise_for_status()
+            for block in r.iter_content(chunk_size=1 << 16):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the data step's download budget ran out during this file")
+                fh.write(block)
+
+    return download
+
+
+def _from_url(row: pd.Series, target: Path, timeout: tuple[float, float], deadline: float) -> None:
     import pooch
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,14 +175,67 @@ def _from_url(row: pd.Series, target: Path, progress: bool) -> None:
             known_hash=None,
             fname=target.name,
             path=tmpdir,
-            downloader=pooch.HTTPDownloader(progressbar=progress, timeout=60),
+            downloader=_downloader(timeout, deadline),
         )
-        _install(Path(got), target, row)
+        _install(Path(got), target, row, shown=f"{row['url']} (download)")
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def _fetch_one(row: pd.Series, mirror_dir: Path | None, download: bool) -> FileStatus:
+def _budget() -> float:
+    env = os.environ.get("TREATY_EFFECTS_FETCH_BUDGET", "").strip()
+    try:
+        return float(env) if env else FETCH_BUDGET
+    except ValueError:
+        raise ParameterError("TREATY_EFFECTS_FETCH_BUDGET", env, hint="a number of seconds") from None
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Network:
+    """The bounds of one data step's downloads (module docstring) and its one-line-per-file messages."""
+
+    connect: float = CONNECT_TIMEOUT
+    read: float = READ_TIMEOUT
+    budget: float = field(default_factory=_budget)
+    max_failures: int = MAX_NETWORK_FAILURES
+    echo: Callable[[str], None] = _stderr
+    failures: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def skip_reason(self) -> str | None:
+        """Why the next download is not even tried, or None."""
+        if self.failures >= self.max_failures:
+            return f"skipped: the last {self.failures} downloads failed, the network looks down"
+        if time.monotonic() - self.started > self.budget:
+            return f"skipped: the data step's download budget of {self.budget:.0f} s is used up"
+        return None
+
+    def download(self, row: pd.Series, target: Path) -> FileStatus:
+        """Download one registry file; a failed download is status "missing" with its reason (one line)."""
+        skip = self.skip_reason()
+        if skip:
+            return FileStatus(row["file"], "missing", skip)
+        self.echo(f"downloading {row['file']} from {row['url']}")
+        t0 = time.monotonic()
+        try:
+            _from_url(row, target, (self.connect, self.read), self.started + self.budget)
+        except ChecksumError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (any network error: collected and reported together)
+            self.failures += 1
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            reason = f"download failed after {time.monotonic() - t0:.0f} s: {type(exc).__name__}: {first}"
+            self.echo(f"  {row['file']}: {reason}")
+            return FileStatus(row["file"], "missing", reason)
+        self.failures = 0
+        return FileStatus(row["file"], "fetched-url", row["url"])
+
+
+def _fetch_one(row: pd.Series, mirror_dir: Path | None, network: Network | None) -> FileStatus:
     """One registry file: keep a good copy in place, else copy it from the mirror, else download it; status
     "missing" with the reason when neither worked. A copy that fails its checksum raises :class:`ChecksumError`."""
     target = paths.raw_path(row["file"])
@@ -139,15 +243,9 @@ def _fetch_one(row: pd.Series, mirror_dir: Path | None, download: bool) -> FileS
         return FileStatus(row["file"], "ok")
     if mirror_dir is not None and _from_mirror(row, mirror_dir, target):
         return FileStatus(row["file"], "fetched-mirror", str(mirror_dir))
-    if not download:
+    if network is None:
         return FileStatus(row["file"], "missing", "downloads disabled")
-    try:
-        _from_url(row, target, progress=False)
-    except ChecksumError:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any network error: collected and reported together)
-        return FileStatus(row["file"], "missing", f"download failed: {type(exc).__name__}: {exc}")
-    return FileStatus(row["file"], "fetched-url", row["url"])
+    return network.download(row, target)
 
 
 def _raise_failures(bad: list[str], missing: list[str]) -> None:
@@ -169,11 +267,12 @@ def fetch(
     download: bool = True,
     progress: bool = True,
     registry: pd.DataFrame | None = None,
+    network: Network | None = None,
 ) -> list[FileStatus]:
     """Make every registry file (or those in ``files``) present and verified in data/raw.
 
     ``mirror="auto"`` uses :func:`default_mirror`; ``None`` disables the mirror. ``download=False`` never touches the
-    network. Raises :class:`ChecksumError` when a copy from the mirror or URL does not match the registry (naming the
+    network; ``network`` sets the timeouts and bounds of downloads (default :class:`Network`). Raises :class:`ChecksumError` when a copy from the mirror or URL does not match the registry (naming the
     file and both hashes) and :class:`MissingDataError` listing every file that could not be had and where it was
     looked for. A good file already in place is never replaced.
     """
@@ -184,6 +283,7 @@ def fetch(
             raise ParameterError("files", unknown, reg["file"].tolist())
         reg = reg[reg["file"].isin(files)]
     mirror_dir = default_mirror() if mirror == "auto" else (Path(mirror) if mirror else None)
+    net = (network or Network()) if download else None
 
     statuses: list[FileStatus] = []
     missing: list[str] = []
@@ -196,7 +296,7 @@ def fetch(
         bar = tqdm(total=len(rows), desc="data step", unit="file")
     for _, row in rows:
         try:
-            status = _fetch_one(row, mirror_dir, download)
+            status = _fetch_one(row, mirror_dir, net)
         except ChecksumError as exc:
             bad.append(str(exc))
             status = FileStatus(row["file"], "bad", str(exc))

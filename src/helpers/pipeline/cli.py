@@ -1,14 +1,21 @@
 """Command line: ``python -m helpers <command>`` (also installed as ``treaty-effects``).
 
-Commands
-  data                 fetch every raw file into data/raw (mirror or origin URL) and verify sha256
-  verify               list the status of every raw file, fetching nothing
-  build                build data/processed (runs notebooks/00_build_panel.ipynb with its defaults)
-  run [NB ...]         execute notebooks (all by default, plus params/*.yml sets) into reports/
-      --params F.yml   execute one parameter set instead
-  index                write reports/index.html
-  all                  data + run (all notebooks) + index: the main job
-  bench                specification-curve benchmark: project engine vs pyfixest vs statsmodels
+Commands (``python -m helpers <command> --help`` shows the options of each)
+  data       fetch every raw file into data/raw (mirror or origin URL) and verify its sha256
+  verify     list the status of every raw file, fetching nothing
+  build      build data/processed (runs notebooks/00_build_panel.ipynb with its defaults)
+  run        execute notebooks into reports/: all of them (plus params/*.yml), some, one parameter file, or one
+             notebook with parameters given as -p NAME VALUE under a --label
+  list       the notebooks, their parameters (default and valid values) and the parameter sets
+  example    write an example panel for the "own panel" route (mpdta for 04, a synthetic case for 05)
+  index      write reports/index.html
+  all        data + run (every notebook and parameter set) + index: the main job
+  bench      specification-curve benchmark: project engine vs pyfixest vs statsmodels
+
+Examples
+  python -m helpers run 03 -p lag 2 -p years "[1990, 2015]" --label lag2
+  python -m helpers run --params params/03_cedaw_wbl.yml
+  python -m helpers example mpdta && python -m helpers run --params params/examples/04_mpdta.yml
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ import os
 import sys
 import time
 
-for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
     os.environ.setdefault(_k, "1")
+
+#: example panel -> the parameter file that runs a notebook on it
+EXAMPLE_PARAMS = {"mpdta": "params/examples/04_mpdta.yml", "case": "params/examples/05_case.yml"}
 
 
 def _data(args) -> int:
@@ -43,10 +53,55 @@ def _verify(args) -> int:
     return 0 if (st["status"] == "ok").all() else 1
 
 
+def _value(name: str, text: str):
+    """A -p value parsed as YAML (papermill's habit: 2 is an int, [1990, 2015] a list, cedaw a string)."""
+    import yaml
+
+    from helpers.core.errors import HelpersError
+
+    if text == "":
+        return ""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise HelpersError(
+            f'-p {name} {text!r}: not a YAML value ({first}); quote lists, e.g. "[1990, 2015]"'
+        ) from None
+
+
+def _single_job(args) -> tuple:
+    """The one run that -p / --label describe: a notebook (or a parameter file) with overrides, under a label."""
+    from helpers.core.errors import HelpersError
+    from helpers.core.params import check_label
+    from helpers.pipeline import runner
+
+    overrides = {name: _value(name, text) for name, text in args.param or []}
+    if args.params:
+        if args.notebooks:
+            raise HelpersError("give notebooks or --params, not both")
+        nb, label, params = runner.load_param_file(args.params)
+    elif len(args.notebooks) == 1:
+        nb, label, params = runner.resolve_notebook(args.notebooks[0]), "default", {}
+    else:
+        raise HelpersError(
+            "-p and --label apply to one notebook: name exactly one, e.g. `run 03 -p lag 2 --label lag2`"
+        )
+    if overrides and not args.label:
+        raise HelpersError(
+            "-p changes parameters: give the run a --label (its outputs go to reports/<notebook>/<label>/ and the "
+            "executed copy to reports/notebooks/<notebook>--<label>.ipynb)"
+        )
+    return nb, check_label("--label", args.label or label), {**params, **overrides}
+
+
 def _run(args) -> int:
     from helpers.pipeline import runner
 
-    results = runner.run(args.notebooks or None, [args.params] if args.params else None)
+    if args.param or args.label:
+        results = runner.run(jobs=[_single_job(args)])
+    else:
+        results = runner.run(args.notebooks or None, [args.params] if args.params else None)
     return 0 if results and all(r.ok for r in results) else 1
 
 
@@ -58,9 +113,58 @@ def _build(args) -> int:
     return 0 if results and all(r.ok for r in results) else 1
 
 
+def _one_line(text: str, width: int = 100) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _list(args) -> int:
+    from helpers.core import paths
+    from helpers.pipeline import runner
+
+    chosen = [runner.resolve_notebook(n) for n in args.notebooks] if args.notebooks else runner.discover()
+    print("Notebooks and their parameters (name = default  # valid values):")
+    for nb in chosen:
+        print(f"\n{nb.stem}")
+        for name, info in runner.declared_parameters(nb).items():
+            print(f"  {name} = {_one_line(info['default'], 60)}  # {info['help']}")
+    print("\nParameter sets (python -m helpers run --params FILE):")
+    for pf in sorted(paths.PARAMS.glob("*.yml")) + sorted(paths.PARAMS.glob("examples/*.yml")):
+        print(f"  {_param_set_line(pf)}")
+    return 0
+
+
+def _param_set_line(pf) -> str:
+    import yaml
+
+    from helpers.core import paths
+    from helpers.core.errors import HelpersError
+    from helpers.pipeline import runner
+
+    rel = pf.relative_to(paths.ROOT)
+    try:
+        nb, label, params = runner.load_param_file(pf)
+    except HelpersError as exc:
+        return f"{rel}: INVALID ({_one_line(exc)})"
+    about = (yaml.safe_load(pf.read_text(encoding="utf-8")) or {}).get("description") or ""
+    return f"{rel}: {nb.stem} [{label}] {_one_line(about, 90)}"
+
+
+def _example(args) -> int:
+    from helpers.data import examples
+
+    for name in args.names or list(examples.EXAMPLES):
+        path = examples.write(name)
+        print(f"wrote {path} ({examples.EXAMPLES[name][2]})")
+        print(f"  run:  python -m helpers run --params {EXAMPLE_PARAMS[name]}")
+    return 0
+
+
 def _index(args) -> int:
+    from helpers.pipeline import runner
     from helpers.report import site as report
 
+    runner.remove_stale_staging()
     path = report.build_index()
     print(f"wrote {path}")
     return 0
@@ -90,36 +194,96 @@ def _bench(args) -> int:
     return bench.main() or 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _mirror_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mirror",
+        default=None,
+        metavar="FOLDER",
+        help="folder holding copies of the raw files ('' disables; default: $TREATY_EFFECTS_MIRROR, else the "
+        "shared mirror beside the project when present)",
+    )
+
+
+def _run_parser(sub) -> None:
+    r = sub.add_parser(
+        "run",
+        help="execute notebooks into reports/ (all by default, plus the params/*.yml sets)",
+        description="Execute notebooks with papermill. Without arguments: every notebook with its defaults and "
+        "every parameter set in params/. Each run replaces reports/<notebook>/<label>/ only when it succeeds.",
+    )
+    r.add_argument(
+        "notebooks", nargs="*", metavar="NB", help="notebook stems or numbers, e.g. 03 (default: all)"
+    )
+    r.add_argument(
+        "--params", metavar="FILE", help="run one YAML parameter set, e.g. params/03_cedaw_wbl.yml"
+    )
+    r.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help='set one parameter (repeatable); VALUE is read as YAML: 2, cedaw, "[1990, 2015]"; needs --label',
+    )
+    r.add_argument(
+        "--label",
+        metavar="LABEL",
+        help="name of the run (letters, digits, '_', '-', '.'): outputs go to reports/<notebook>/<LABEL>/; for "
+        "notebook 00 a label other than 'default' writes data/processed/<LABEL>/",
+    )
+    r.set_defaults(fn=_run)
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="treaty-effects", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = p.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("data", help="fetch and verify raw files")
-    d.add_argument("--mirror", default=None, help="mirror folder ('' disables; default: auto)")
-    d.add_argument("--offline", action="store_true", help="never download; mirror only")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    d = sub.add_parser("data", help="fetch every raw file (mirror or origin URL) and verify its sha256")
+    _mirror_option(d)
+    d.add_argument("--offline", action="store_true", help="never download; use the mirror only")
     d.set_defaults(fn=_data)
-    sub.add_parser("verify", help="status of raw files").set_defaults(fn=_verify)
-    sub.add_parser("build", help="build data/processed").set_defaults(fn=_build)
-    r = sub.add_parser("run", help="execute notebooks into reports/")
-    r.add_argument("notebooks", nargs="*", help="notebook stems or numbers (default: all)")
-    r.add_argument("--params", help="a YAML parameter file (params/*.yml)")
-    r.set_defaults(fn=_run)
+    sub.add_parser("verify", help="list the status of every raw file, fetching nothing").set_defaults(
+        fn=_verify
+    )
+    sub.add_parser("build", help="build data/processed with notebook 00's defaults").set_defaults(fn=_build)
+    _run_parser(sub)
+    ls = sub.add_parser(
+        "list", help="notebooks, their parameters (default, valid values) and the parameter sets"
+    )
+    ls.add_argument("notebooks", nargs="*", metavar="NB", help="only these notebooks (stems or numbers)")
+    ls.set_defaults(fn=_list)
+    ex = sub.add_parser(
+        "example", help="write example panels for the own-panel route to data/processed/examples/"
+    )
+    ex.add_argument(
+        "names", nargs="*", metavar="NAME", help="mpdta (for 04) and/or case (for 05); default: both"
+    )
+    ex.set_defaults(fn=_example)
     sub.add_parser("index", help="write reports/index.html").set_defaults(fn=_index)
-    a = sub.add_parser("all", help="the main job: data + every notebook + index")
-    a.add_argument("--mirror", default=None)
+    a = sub.add_parser("all", help="the main job: data + every notebook and parameter set + index")
+    _mirror_option(a)
     a.set_defaults(fn=_all)
-    sub.add_parser("bench", help="specification-curve benchmark").set_defaults(fn=_bench)
-    args = p.parse_args(argv)
+    sub.add_parser(
+        "bench", help="specification-curve benchmark (engine vs pyfixest vs statsmodels)"
+    ).set_defaults(fn=_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from helpers.core.errors import HelpersError
+
     try:
         return args.fn(args)
-    except Exception as exc:
-        from helpers.core.errors import HelpersError
-
-        if isinstance(exc, HelpersError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except HelpersError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: a run in progress left the earlier outputs of its label untouched", file=sys.stderr
+        )
+        return 130
 
 
 if __name__ == "__main__":

@@ -155,7 +155,8 @@ VOCABULARIES: dict[str, Callable[[Context], Any]] = {
 
 class Context:
     """The :class:`helpers.core.params.Vocabulary` of one notebook run: valid lists by key, other parameters'
-    values, and the panel (loaded from ``panel_path`` the first time a rule or the notebook needs it)."""
+    values, and the panel (loaded from ``panel_path`` the first time a rule or the notebook needs it, and validated
+    with the notebook's ``unit_col``, ``time_col`` and ``outcome``: :func:`helpers.data.panel.load`)."""
 
     def __init__(self, values: Mapping[str, Any], panel: pd.DataFrame | None = None):
         self.values = dict(values)
@@ -167,7 +168,16 @@ class Context:
         if self._panel is None:
             from helpers.data import panel as pnl
 
-            self._panel = pnl.load(self.values.get("panel_path") or None)
+            v = self.values
+            keys = (v.get("unit_col") or "iso3", v.get("time_col") or "year")
+            # on a panel with the project's keys the outcome rule lists the registered outcomes; on any other panel
+            # the load also checks that the outcome column is numeric
+            outcome = (
+                v.get("outcome") if keys != ("iso3", "year") and isinstance(v.get("outcome"), str) else None
+            )
+            self._panel = pnl.load(
+                v.get("panel_path") or None, unit_col=keys[0], time_col=keys[1], outcome=outcome
+            )
         return self._panel
 
     def valid(self, key: str) -> Any:

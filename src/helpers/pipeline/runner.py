@@ -1,20 +1,37 @@
 """Execute the notebook collection with papermill.
 
 - :func:`discover` globs ``notebooks/NN_*.ipynb`` (no hand-kept list).
-- :func:`run_notebook` runs one notebook with a parameter set. Parameter *names* are checked against the
-  notebook's tagged ``parameters`` cell (papermill itself only warns on a misspelled name); parameter *values*
-  are validated inside the notebook by :func:`helpers.pipeline.notebook.start`, with the one rule of each name
-  (:data:`helpers.core.params.RULES`). The executed copy goes to
-  ``reports/notebooks/<stem>--<label>.ipynb``; the source notebook is never modified. The copy is written to a
-  temporary file and renamed only when the run succeeds, so a failed run leaves the earlier good copy intact
-  (the failed copy is kept beside it as ``<stem>--<label>.failed.ipynb`` for reading the traceback).
+- :func:`run_notebook` runs one notebook with a parameter set under one *label*. Parameter *names* are checked
+  against the notebook's tagged ``parameters`` cell (papermill itself only warns on a misspelled name); parameter
+  *values* are validated inside the notebook by :func:`helpers.pipeline.notebook.start`, with the one rule of each
+  name (:data:`helpers.core.params.RULES`). The notebook's ``run_label`` is the label (one name: a parameter set
+  may not set ``run_label`` itself).
+- Runs are atomic. A run holds a lock on ``reports/<notebook>/.<label>.lock`` (an ``flock`` with the holder's pid
+  in the file, released by the kernel when the process dies, so a killed run leaves no stale lock); a second run of
+  the same notebook and label is refused with a message naming the holder. The kernel writes every figure, table
+  and result into a fresh staging folder ``reports/<notebook>/.<label>.staging-<pid>/`` (the runner passes it in
+  ``TREATY_EFFECTS_STAGING``; :func:`helpers.report.export.run_dir` returns it), and the executed copy of the
+  notebook goes there too. Only when the run succeeds does the staging folder replace the run folder
+  ``reports/<notebook>/<label>/`` in one rename (``renameat2(RENAME_EXCHANGE)`` where the file system has it, else
+  two renames a moment apart), and the executed copy then replaces ``reports/notebooks/<stem>--<label>.ipynb``. A
+  failed, interrupted or killed run leaves the previous run folder and executed copy untouched; the failed copy is
+  kept as ``<stem>--<label>.failed.ipynb`` for reading the traceback; leftover staging folders of dead runs are
+  removed by the next run.
 - Parameter sets live in ``params/*.yml``: ``notebook: 03_treaty_effects``, ``label: ciri``, ``parameters: {...}``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import os
+import shutil
+import socket
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,18 +39,28 @@ import yaml
 
 from helpers.core import paths
 from helpers.core.errors import HelpersError, ParameterError
-from helpers.core.params import LABEL_RE, parameters_cell
+from helpers.core.params import LABEL_RE, check_label, parameters_cell
 
+__all__ = ["LABEL_RE", "THREAD_ENV", "NotebookFailed", "RunLocked", "RunResult", "run", "run_notebook"]
+
+#: Environment of every kernel: single-threaded BLAS/OpenMP and pyfixest's Rust core (rayon), so that floating-point
+#: sums are added in one order and two runs give byte-identical results.
 THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
+    "RAYON_NUM_THREADS": "1",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
+PARAM_FILE_KEYS = ("notebook", "label", "parameters", "description")
 
 
 class NotebookFailed(HelpersError):
     """A notebook raised during execution; the message names the notebook and the failed copy."""
+
+
+class RunLocked(HelpersError):
+    """Another run of the same notebook and label holds the lock."""
 
 
 @dataclass
@@ -86,7 +113,8 @@ def check_parameter_names(notebook: Path, params: dict) -> None:
 
 
 def load_param_file(path: Path | str) -> tuple[Path, str, dict]:
-    """Read a YAML parameter set: returns (notebook path, label, parameters)."""
+    """Read a YAML parameter set: returns (notebook path, label, parameters); every problem is one HelpersError
+    naming the file and what is valid."""
     path = Path(path)
     if not path.is_file():
         raise ParameterError(
@@ -96,22 +124,47 @@ def load_param_file(path: Path | str) -> tuple[Path, str, dict]:
             hint="no such parameter file",
         )
     try:
-        spec = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise HelpersError(f"{path}: not valid YAML ({exc})") from exc
-    allowed = {"notebook", "label", "parameters", "description"}
-    extra = sorted(set(spec) - allowed)
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise HelpersError(f"{path}: not valid YAML ({first})") from None
+    shape = (
+        "a parameter file is a YAML mapping with the keys notebook, label and parameters (a mapping of parameter "
+        "names to values), and optionally description"
+    )
+    if not isinstance(spec, dict):
+        raise HelpersError(f"{path}: {shape}; found {_kind(spec)}")
+    extra = sorted(map(str, set(spec) - set(PARAM_FILE_KEYS)))
     if extra or "notebook" not in spec:
+        raise HelpersError(f"{path}: {shape}; found keys {sorted(map(str, spec))}")
+    given = spec.get("parameters") or {}
+    if not isinstance(given, dict):
+        raise HelpersError(f"{path}: 'parameters' must be a mapping of names to values; found {_kind(given)}")
+    if "run_label" in given:
         raise HelpersError(
-            f"{path}: a parameter file needs keys notebook, label, parameters "
-            f"(optional description); found {sorted(spec)}"
+            f"{path}: 'run_label' is set from the file's label ({spec.get('label') or path.stem!r}); "
+            "remove it from parameters"
         )
-    label = str(spec.get("label") or path.stem)
-    return resolve_notebook(spec["notebook"]), label, dict(spec.get("parameters") or {})
+    label = check_label(f"{path.name}: label", str(spec.get("label") or path.stem))
+    return resolve_notebook(str(spec["notebook"])), label, dict(given)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "an empty file"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__} ({str(value)[:60]!r})"
 
 
 def output_path(notebook: Path, label: str) -> Path:
-    return paths.REPORTS / "notebooks" / f"{notebook.stem}--{label}.ipynb"
+    """The executed copy of a successful run: ``reports/notebooks/<stem>--<label>.ipynb``."""
+    return Path(paths.REPORTS) / "notebooks" / f"{notebook.stem}--{label}.ipynb"
+
+
+def failed_path(notebook: Path, label: str) -> Path:
+    """The executed copy of the last failed run: ``reports/notebooks/<stem>--<label>.failed.ipynb``."""
+    return Path(paths.REPORTS) / "notebooks" / f"{notebook.stem}--{label}.failed.ipynb"
 
 
 def run_notebook(
@@ -121,52 +174,219 @@ def run_notebook(
     timeout: int = 1800,
     log_output: bool = False,
 ) -> RunResult:
-    """Execute one notebook with papermill into reports/notebooks/ (see module docstring)."""
-    import papermill as pm
+    """Execute one notebook with papermill, atomically (see module docstring).
 
+    Returns a :class:`RunResult` (``ok`` False with the last line of the error when the notebook failed). Raises
+    :class:`RunLocked` when another run of the same notebook and label is in progress, ParameterError for a bad
+    label or parameter name, HelpersError when the reports folder cannot be written.
+    """
     nb = resolve_notebook(notebook)
     params = dict(params or {})
-    if not LABEL_RE.fullmatch(label):
-        raise ParameterError("label", label, hint="letters, digits, '_', '-', '.' only")
+    label = check_label("label", label)
     check_parameter_names(nb, params)
-    declared = declared_parameters(nb)
-    if "run_label" in declared:
-        params.setdefault("run_label", label)
-    out = output_path(nb, label)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.running.ipynb")
-    failed = out.with_name(f"{out.stem}.failed.ipynb")
-    for k, v in THREAD_ENV.items():
-        os.environ.setdefault(k, v)
-    previous = os.environ.get("TREATY_EFFECTS_REPORTS")
-    os.environ["TREATY_EFFECTS_REPORTS"] = str(paths.REPORTS)  # the kernel writes where this runner reports
+    if "run_label" in params:
+        raise ParameterError(
+            "run_label",
+            params["run_label"],
+            hint=f"set from the run's label ({label!r}); give the label instead",
+        )
+    if "run_label" in declared_parameters(nb):
+        params["run_label"] = label
+    folder = Path(paths.REPORTS) / nb.stem
+    _make_folder(folder)
+    _make_folder(output_path(nb, label).parent)
+    with run_lock(folder, label):
+        # staging and half-published folders of this label: only the lock holder makes them, so these are leftovers
+        for pattern in (f".{label}.staging-*", f".{label}.old-*"):
+            for stale in folder.glob(pattern):
+                shutil.rmtree(stale, ignore_errors=True)
+        staging = folder / f".{label}.staging-{os.getpid()}"
+        _make_folder(staging)
+        try:
+            return _execute(nb, params, label, staging, timeout, log_output)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HelpersError(
+            f"cannot create the reports folder {folder}: {exc.strerror or exc}; set TREATY_EFFECTS_REPORTS to a "
+            "writable folder (now: "
+            f"{paths.REPORTS})"
+        ) from None
+
+
+def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, log_output: bool) -> RunResult:
+    import papermill as pm
+
+    out, failed = output_path(nb, label), failed_path(nb, label)
+    executed = staging / f".{out.name}"
+    env = {
+        **{k: os.environ.get(k, v) for k, v in THREAD_ENV.items()},
+        "TREATY_EFFECTS_REPORTS": str(paths.REPORTS),  # the kernel writes where this runner reports
+        paths.STAGING_ENV: str(staging),  # read by helpers.report.export.run_dir in the kernel
+        paths.STAGING_FOR_ENV: f"{nb.stem}/{label}",
+    }
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(nb),
-            str(tmp),
-            parameters=params,
-            kernel_name="python3",
-            cwd=str(paths.ROOT),
-            progress_bar=False,
-            log_output=log_output,
-            execution_timeout=timeout,
-        )
+        with _environment(env):
+            pm.execute_notebook(
+                str(nb),
+                str(executed),
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(paths.ROOT),
+                progress_bar=False,
+                log_output=log_output,
+                execution_timeout=timeout,
+            )
     except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
-        seconds = time.perf_counter() - t0
-        if tmp.exists():
-            os.replace(tmp, failed)
-        msg = str(exc).strip().splitlines()
-        short = next((m for m in reversed(msg) if m.strip()), type(exc).__name__)
-        return RunResult(nb.stem, label, failed, seconds, False, short[:500])
-    finally:
-        if previous is None:
-            os.environ.pop("TREATY_EFFECTS_REPORTS", None)
-        else:
-            os.environ["TREATY_EFFECTS_REPORTS"] = previous
-    os.replace(tmp, out)
+        with contextlib.suppress(OSError):
+            os.replace(executed, failed)
+        return RunResult(nb.stem, label, failed, time.perf_counter() - t0, False, _short_error(exc, executed))
+    run_folder = staging.parent / label
+    try:
+        publish(staging, run_folder)
+        os.replace(run_folder / executed.name, out)
+    except OSError as exc:
+        return RunResult(
+            nb.stem, label, failed, time.perf_counter() - t0, False, _short_error(exc, run_folder)
+        )
     failed.unlink(missing_ok=True)
     return RunResult(nb.stem, label, out, time.perf_counter() - t0, True)
+
+
+def _short_error(exc: BaseException, where: Path) -> str:
+    """One line for the run log: the exception a cell raised (``Name: message``, its lines joined), at most 500
+    characters; a write failure names the file."""
+    if isinstance(exc, OSError) and not isinstance(exc, HelpersError):
+        return f"cannot write {exc.filename or where}: {exc.strerror or exc}"
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)  # papermill's cell error
+    if ename and evalue is not None:
+        return " ".join(f"{ename}: {evalue}".split())[:500]
+    lines = [m for m in str(exc).strip().splitlines() if m.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:500]
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the kernel, restoring the previous values afterwards."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# --------------------------------------------------------------------------------------------------------------
+# lock and publish
+# --------------------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def run_lock(folder: Path, label: str) -> Iterator[Path]:
+    """Hold ``folder/.<label>.lock`` for the duration of a run; raise :class:`RunLocked` if another process holds it.
+
+    An advisory ``flock``: the kernel drops it when the holding process ends (also when killed), so a lock is never
+    stale. The file records the holder's pid, host and start time for the message.
+    """
+    lock = folder / f".{label}.lock"
+    fd = _acquire(lock)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(
+            fd,
+            f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(),
+        )
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        os.close(fd)  # closing drops the flock
+
+
+def _acquire(lock: Path) -> int:
+    for _ in range(5):
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            notebook, label = lock.parent.name, lock.name[1:].removesuffix(".lock")
+            raise RunLocked(
+                f"{notebook} [{label}]: another run of this notebook with this label is in progress ({holder}); "
+                f"wait for it to finish, or run with another label (lock: {lock})"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino  # not a file a finishing run just unlinked
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+    raise RunLocked(f"{lock}: could not take the lock (it keeps changing hands)")
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with Linux ``renameat2(RENAME_EXCHANGE)``; False where unavailable."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EPERM, errno.ENOTSUP):
+        return False  # the file system or kernel cannot exchange: fall back to two renames
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def publish(staging: Path, target: Path) -> None:
+    """Make ``staging`` the folder ``target`` in one step; the previous ``target`` (if any) is removed."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if _exchange(staging, target):
+        shutil.rmtree(staging)  # now the previous run
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale_staging(reports: Path | None = None) -> list[Path]:
+    """Remove staging and half-published folders of runs whose process is gone (after a kill); return them."""
+    removed = []
+    for d in Path(reports or paths.REPORTS).glob("*/.*"):
+        name, _, pid = d.name.rpartition("-")
+        if d.is_dir() and (".staging" in name or ".old" in name) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def plan(
@@ -191,15 +411,25 @@ def run(
     param_files: list[str] | None = None,
     stop_on_error: bool = False,
     echo=print,
+    jobs: list[tuple[Path, str, dict]] | None = None,
 ) -> list[RunResult]:
-    """Run a plan, printing per-notebook and total wall time; returns the results (raises nothing per notebook)."""
+    """Run a plan (:func:`plan` of ``notebooks`` and ``param_files``, or the given ``jobs``: (notebook, label,
+    parameters) triples), printing per-notebook and total wall time; returns the results (raises nothing per
+    notebook)."""
     results = []
     t0 = time.perf_counter()
-    for nb, label, params in plan(notebooks, param_files):
+    jobs = jobs if jobs is not None else plan(notebooks, param_files)
+    remove_stale_staging()
+    for nb, label, params in jobs:
         echo(f"-> {nb.stem} [{label}] ...", end="", flush=True) if echo is print else echo(
             f"-> {nb.stem} [{label}]"
         )
-        res = run_notebook(nb, params, label)
+        try:
+            res = run_notebook(nb, params, label)
+        except (
+            HelpersError
+        ) as exc:  # a locked run, a bad label or folder: reported like a failed run, the rest go on
+            res = RunResult(nb.stem, label, failed_path(nb, label), 0.0, False, str(exc).splitlines()[0])
         results.append(res)
         status = "ok" if res.ok else f"FAILED: {res.error}\n   see {res.output}"
         echo(f" {res.seconds:6.1f} s  {status}")
@@ -212,6 +442,14 @@ def run(
     return results
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the project when inside it, else absolute (reports may live anywhere)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(paths.ROOT).resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
 def _write_log(results: list[RunResult], total: float) -> None:
     import pandas as pd
 
@@ -222,14 +460,19 @@ def _write_log(results: list[RunResult], total: float) -> None:
                 "label": r.label,
                 "ok": r.ok,
                 "seconds": round(r.seconds, 1),
-                "output": str(r.output.relative_to(paths.ROOT)),
+                "output": _shown(r.output),
                 "error": r.error,
             }
             for r in results
         ]
     )
-    path = paths.REPORTS / "run_log.csv"
+    path = Path(paths.REPORTS) / "run_log.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    log.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=".run_log.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            log.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

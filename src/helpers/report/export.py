@@ -20,6 +20,7 @@ are rendered in memory before the first one is written, so a failure leaves earl
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import io
 import json
@@ -46,6 +47,7 @@ from helpers.core.errors import HelpersError, ParameterError
 
 __all__ = [
     "FORMATS",
+    "OFFLINE_CHROMIUM_FLAGS",
     "SIZES",
     "ExportError",
     "atomic_write",
@@ -55,6 +57,7 @@ __all__ = [
     "geo_assets_script",
     "mathjax_path",
     "npm_dir",
+    "offline_browser_cls",
     "run_dir",
     "save_figure",
     "save_results",
@@ -119,21 +122,49 @@ def _check_name(name: str, what: str = "name") -> str:
 # run folders and atomic writes
 # --------------------------------------------------------------------------------------------------------------
 def run_dir(notebook: str, run_label: str = "default") -> Path:
-    """Return ``reports/<notebook>/<run_label>/`` with its ``figures/``, ``tables/`` and ``results/`` created."""
+    """Return ``reports/<notebook>/<run_label>/`` with its ``figures/``, ``tables/`` and ``results/`` created.
+
+    Under the notebook runner the run writes into its staging folder instead (``$TREATY_EFFECTS_STAGING``, when
+    ``$TREATY_EFFECTS_STAGING_FOR`` is this ``<notebook>/<run_label>``), which the runner puts in place of the run
+    folder only when the run succeeds (:mod:`helpers.pipeline.runner`).
+    """
     _check_name(notebook, "notebook")
     _check_name(run_label, "run_label")
     out = Path(paths.REPORTS) / notebook / run_label
+    staging = os.environ.get(paths.STAGING_ENV)
+    if staging and os.environ.get(paths.STAGING_FOR_ENV) == f"{notebook}/{run_label}":
+        out = Path(staging)
     for sub in SUBFOLDERS:
-        (out / sub).mkdir(parents=True, exist_ok=True)
+        _mkdir(out / sub)
     return out
+
+
+def _mkdir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(
+            f"cannot create the output folder {folder}: {exc.strerror or exc}; set TREATY_EFFECTS_REPORTS to a "
+            "writable folder"
+        ) from exc
+
+
+def _write_error(path: Path, exc: OSError) -> ExportError:
+    full = (
+        " (the disk is full; free space or set TREATY_EFFECTS_REPORTS)" if exc.errno == errno.ENOSPC else ""
+    )
+    return ExportError(f"cannot write {path}: {exc.strerror or exc}{full}")
 
 
 def atomic_write(path: Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _mkdir(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -141,9 +172,11 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
         raise
     return path
 
@@ -152,7 +185,7 @@ def _out_subdir(out_dir: Path, sub: str) -> Path:
     out_dir = Path(out_dir)
     # accept either the run folder or the sub-folder itself
     target = out_dir if out_dir.name == sub else out_dir / sub
-    target.mkdir(parents=True, exist_ok=True)
+    _mkdir(target)
     return target
 
 
@@ -218,6 +251,40 @@ def configure_plotly() -> None:
 # --------------------------------------------------------------------------------------------------------------
 _KALEIDO_LOCK = threading.Lock()
 _KALEIDO_STARTED = False
+#: Chromium switches added to kaleido's own (which already disable sync, component updates and the first-run page):
+#: no background, search-engine, safe-browsing, domain-reliability or extension requests, and every host name
+#: resolves to nothing (figures read only local files), so a static export makes no network request at all
+#: (tests/test_offline.py checks it under strace). Passed with choreographer's ``browser_cls`` (below).
+OFFLINE_CHROMIUM_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-extensions",
+    "--no-pings",
+    "--dns-prefetch-disable",
+    "--disable-features=OptimizationHints,MediaRouter,DialMediaRouteProvider,Translate,"
+    "AutofillServerCommunication,CertificateTransparencyComponentUpdater,NetworkTimeServiceQuerying",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+)
+
+
+def offline_browser_cls():
+    """choreographer's Chromium with :data:`OFFLINE_CHROMIUM_FLAGS` appended to its command line.
+
+    kaleido 1.x passes its keyword arguments through to ``choreographer.Browser``, whose ``browser_cls`` argument
+    names the browser implementation; kaleido has no other way to add Chromium switches.
+    """
+    from choreographer.browsers.chromium import Chromium
+
+    class OfflineChromium(Chromium):
+        def get_cli(self):
+            return [*super().get_cli(), *OFFLINE_CHROMIUM_FLAGS]
+
+    return OfflineChromium
 
 
 def _require_static_assets(geo: bool) -> None:
@@ -251,7 +318,10 @@ def _ensure_kaleido() -> None:
         configure_plotly()
         mj = mathjax_path()
         kaleido.start_sync_server(
-            mathjax=str(mj) if mj is not None else False, timeout=120, silence_warnings=True
+            mathjax=str(mj) if mj is not None else False,
+            timeout=120,
+            silence_warnings=True,
+            browser_cls=offline_browser_cls(),
         )
         _KALEIDO_STARTED = True
 

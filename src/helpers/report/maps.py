@@ -1,7 +1,8 @@
 """World maps on Natural Earth boundaries: the geometry loader and choropleth builders.
 
 - :func:`load_countries` reads Natural Earth Admin-0 v4.0.0 (``data/raw/naturalearth``; the 1:50m layer is
-  extracted from its .7z with py7zr into ``data/processed/naturalearth/`` once) and returns one row per
+  extracted from its .7z with py7zr into ``data/processed/naturalearth/``, again whenever the archive's sha256
+  changes; an archive that does not match the registry is refused) and returns one row per
   feature with a clean ``iso3``: ``ISO_A3`` unless it is ``"-99"``, then ``ADM0_A3`` (France, Norway, ...),
   never ``ADM0_A3`` alone (it differs from ISO for Palestine, Western Sahara, South Sudan). Kosovo becomes
   ``XKX`` (the code used by the World Bank, V-Dem and the EU; Natural Earth says ``KOS``). Northern Cyprus
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import lzma
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -72,28 +74,57 @@ _KEEP = {
 
 
 def _extract_50m() -> Path:
-    """Extract the 1:50m GeoJSON from its .7z into data/processed/naturalearth/ (once; atomic)."""
+    """Extract the 1:50m GeoJSON from its .7z into data/processed/naturalearth/ (atomic).
+
+    The archive must match its sha256 in data/registry.tsv; the extracted copy carries the sha256 of the archive it
+    came from in a sidecar (``.json.sha256``) and is extracted again whenever the archive changes.
+    """
     target_dir = Path(paths.PROCESSED) / "naturalearth"
     target = target_dir / "ne_50m_admin_0_countries.json"
-    if target.is_file() and target.stat().st_size > 0:
-        return target
+    sidecar = target.with_name(target.name + ".sha256")
     src = Path(paths.RAW) / "naturalearth" / _RAW_FILES["50m"]
     if not src.is_file():
         raise MissingDataError(
             f"{src} not found: fetch the raw data first (naturalearth in data/registry.tsv)"
         )
+    digest = _registered_digest(src)
+    if target.is_file() and sidecar.is_file() and sidecar.read_text().split()[:1] == [digest]:
+        return target
     import py7zr
 
     target_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target_dir) as tmp:
-        with py7zr.SevenZipFile(src, mode="r") as z:
-            z.extractall(path=tmp)
+        try:
+            with py7zr.SevenZipFile(src, mode="r") as z:
+                z.extractall(path=tmp)
+        except (py7zr.exceptions.ArchiveError, lzma.LZMAError, OSError, EOFError, ValueError) as exc:
+            raise DataError(
+                f"{src}: not a readable 7z archive ({type(exc).__name__}: {exc}); run `python -m helpers verify` "
+                "and `python -m helpers data` to restore it"
+            ) from None
         found = list(Path(tmp).rglob("*.json"))
         if len(found) != 1:
             raise DataError(f"{src}: expected one .json inside, found {[p.name for p in found]}")
         shutil.move(str(found[0]), str(target.with_suffix(".json.part")))
         target.with_suffix(".json.part").replace(target)
+        (Path(tmp) / "sidecar").write_text(f"{digest}  {src.name}\n")
+        (Path(tmp) / "sidecar").replace(sidecar)
     return target
+
+
+def _registered_digest(src: Path) -> str:
+    """The archive's sha256, which must be the one data/registry.tsv lists for it (else DataError)."""
+    from helpers.data.registry import load_registry, sha256sum
+
+    digest = sha256sum(src)
+    reg = load_registry()
+    expected = reg.loc[reg["file"] == f"naturalearth/{src.name}", "sha256"].tolist()
+    if expected and digest != expected[0]:
+        raise DataError(
+            f"{src}: sha256 {digest} differs from data/registry.tsv ({expected[0]}): the archive was altered or "
+            "damaged; run `python -m helpers data` to restore it"
+        )
+    return digest
 
 
 @lru_cache(maxsize=4)

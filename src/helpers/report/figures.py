@@ -96,11 +96,21 @@ def panel_view_figure(
     return fig
 
 
+#: short legend labels of the Goodman-Bacon comparison types (a one-column figure has no room for the long ones)
+BACON_SHORT = {
+    "treated_vs_never": "treated vs never treated",
+    "earlier_vs_later": "earlier vs later (not-yet-treated controls)",
+    "later_vs_earlier": "later vs earlier (already-treated controls)",
+}
+
+
 def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition"):
     """Scatter of 2x2 estimates against their weights, coloured by comparison type, TWFE estimate as a line.
 
-    The problematic *later vs earlier* comparisons (already-treated units as controls) are drawn in vermillion;
-    the legend sits above the plot, spells the comparison types out and names the TWFE estimate (dashed line).
+    The problematic *later vs earlier* comparisons (already-treated units as controls) are drawn in vermillion,
+    first (underneath), so the few treated-vs-never points stay visible; small translucent markers keep the
+    crowd near zero weight readable. The legend sits inside the plot at the upper right (where large weights with
+    large estimates are rare), with short labels (:data:`BACON_SHORT`), and names the TWFE estimate (dashed line).
     """
 
     colours = {
@@ -108,9 +118,10 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
         "earlier_vs_later": OKABE_ITO["green"],
         "later_vs_earlier": OKABE_ITO["vermillion"],
     }
-    symbols = {"treated_vs_never": "circle", "earlier_vs_later": "diamond", "later_vs_earlier": "x"}
+    symbols = {"treated_vs_never": "circle", "earlier_vs_later": "diamond", "later_vs_earlier": "x-thin-open"}
     fig = go.Figure()
-    for k in [*BACON_LABELS, *sorted(set(comp["comparison_type"]) - set(BACON_LABELS))]:
+    kinds = [*BACON_LABELS, *sorted(set(comp["comparison_type"]) - set(BACON_LABELS))]
+    for k in reversed(kinds):  # the many forbidden comparisons first, under the others
         g = comp[comp["comparison_type"] == k]
         if g.empty:
             continue
@@ -119,12 +130,14 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
                 x=g["weight"],
                 y=g["estimate"],
                 mode="markers",
-                name=BACON_LABELS.get(k, k),
+                name=BACON_SHORT.get(k, BACON_LABELS.get(k, k)),
+                legendrank=kinds.index(k),
                 marker={
                     "color": colours.get(k, OKABE_ITO["black"]),
                     "symbol": symbols.get(k, "circle"),
-                    "size": 6,
-                    "opacity": 0.75,
+                    "size": 4 if k == "later_vs_earlier" else 5,
+                    "opacity": 0.5 if k != "treated_vs_never" else 0.85,
+                    "line": {"width": 1 if k == "later_vs_earlier" else 0},
                 },
                 customdata=g[["treated_group", "control_group"]].astype(str).to_numpy(),
                 hovertemplate="treated %{customdata[0]} vs control %{customdata[1]}<br>"
@@ -138,7 +151,8 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
                 x=[0, float(comp["weight"].max()) * 1.03],
                 y=[b, b],
                 mode="lines",
-                name=f"TWFE estimate {b:.4f} (weighted mean of all)",
+                name=f"TWFE estimate {b:.3f} (weighted mean)",
+                legendrank=len(kinds),
                 line={"dash": "dash", "color": "#000000", "width": 1.5},
                 hoverinfo="skip",
             )
@@ -148,8 +162,17 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
         title=title,
         xaxis_title="weight in the TWFE estimate",
         yaxis_title="2x2 DiD estimate",
-        legend={"orientation": "v", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        margin={"t": 130 if title else 100},
+        legend={
+            "orientation": "v",
+            "yanchor": "top",
+            "y": 1.0,
+            "xanchor": "right",
+            "x": 1.0,
+            "bgcolor": "rgba(255,255,255,0.8)",
+            "font": {"size": plots.FONT_SIZE - 2},
+            "itemsizing": "constant",
+        },
+        margin={"t": 40 if title else 14},
     )
     return fig
 

@@ -615,16 +615,29 @@ def check_figure(fig, name: str = "figure") -> None:
 # --------------------------------------------------------------------------------------------------------------
 # save_figure
 # --------------------------------------------------------------------------------------------------------------
+def _left_labels_px(layout: Mapping[str, Any]) -> float:
+    """A rough width of the y-axis labels left of the plot area (where the source line starts), in pixels."""
+    widest = 0.0
+    for key, ax in layout.items():
+        if re.fullmatch(r"yaxis\d*", key) and isinstance(ax, Mapping) and ax.get("side") != "right":
+            text = [_TAG_RE.sub("", str(t)) for t in ax.get("ticktext") or []]
+            size = float((ax.get("tickfont") or {}).get("size") or 11)
+            ticks = max((len(t) for t in text), default=5) * 0.55 * size
+            widest = max(widest, ticks + (20 if _text(ax.get("title")) else 0))
+    return widest
+
+
 def _wrap_source_note(d: dict) -> None:
     """Break the source line of a figure laid out at a fixed width so that it fits (more bottom margin per line)."""
     layout = d.get("layout") or {}
     margin = dict(layout.get("margin") or {})
     usable = float(layout.get("width") or 700) - float(margin.get("l") or 10) - float(margin.get("r") or 10)
+    usable -= _left_labels_px(layout)  # the line starts at the plot area's left edge, right of the y labels
     for a in layout.get("annotations") or []:
         if a.get("name") != SOURCE_NOTE or not isinstance(a.get("text"), str):
             continue
         size = float((a.get("font") or {}).get("size") or 10)
-        per_line = max(30, int(usable / (0.5 * size)))
+        per_line = max(30, int(usable / (0.55 * size)))
         old = a["text"].split("<br>")
         new = [piece for line in old for piece in (textwrap.wrap(line, per_line) or [""])]
         if len(new) > len(old):
@@ -771,7 +784,8 @@ def _plotly_outputs(
     if static:
         _require_static_assets(_is_geo(fig_dict))
     if "html" in formats:
-        rendered["html"] = figure_to_html(fig, title=title or name, assets=assets).encode("utf-8")
+        page_title = title or _figure_title(_as_plotly_dict(fig)) or name
+        rendered["html"] = figure_to_html(fig, title=page_title, assets=assets).encode("utf-8")
     for fmt in static:
         rendered[fmt] = _static_bytes(fig_dict, fmt, sz)
     return rendered

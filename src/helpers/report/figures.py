@@ -180,7 +180,9 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
 def honest_figure(
     h: pd.DataFrame, title: str = "Sensitivity to parallel-trends violations", ylab: str = "effect"
 ):
-    """Robust intervals of :func:`honest_did` against Mbar, the original interval (parallel trends) at the left."""
+    """Robust intervals of :func:`honest_did` against Mbar, the original interval (parallel trends) at the left.
+
+    The legend sits above the plot (the space under it is the source line's)."""
     fig = go.Figure()
     x0 = float(h["mbar"].min()) - 0.25 * max(float(np.ptp(h["mbar"])), 1.0)
     fig.add_trace(
@@ -229,8 +231,8 @@ def honest_figure(
         title=title,
         xaxis_title="Mbar (post / largest pre-adoption trend change)",
         yaxis_title=ylab,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
-        margin={"t": 56},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        margin={"t": 80 if title else 40},
         xaxis={"tickvals": ticks, "ticktext": ["PT"] + [f"{m:g}" for m in h["mbar"]]},
     )
     return fig

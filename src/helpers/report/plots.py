@@ -278,19 +278,21 @@ def credits(
     *,
     intervals: str | None = None,
     note: str | None = None,
+    default: str | None = None,
 ) -> str:
     """The source line of a figure: every dataset behind ``columns`` (panel columns or model terms, through the
     variable registry) and ``sources`` (extra ids of data/registry.tsv or data/reference/ tables, e.g.
     ``"naturalearth"`` for a map), each once, with its licence; then ``note`` and ``intervals`` (see
     :func:`interval_note`). ``credits(["v2x_gender", "cedaw_ratified"])`` is ``"Sources: V-Dem v14 (Coppedge et
     al. 2024), CC BY-SA 4.0; UN Treaty Collection, status at 3 Feb 2026."``. An unknown source raises
-    :class:`ParameterError` with the valid ids; columns the registry does not know are skipped.
+    :class:`ParameterError` with the valid ids; columns the registry does not know are skipped, and when none is
+    known (a panel of the user's own) ``default`` (e.g. ``"Source: my_panel.csv"``) stands in for the sources.
     """
     if isinstance(columns, str) or isinstance(sources, str):
         raise ParameterError("columns", columns, hint="a list of column names (and a list of source ids)")
     ids = [s for c in columns for s in _column_sources(c)] + list(sources)
     names = [n for n in dict.fromkeys(_credit(s) for s in dict.fromkeys(ids)) if n]
-    text = f"Source{'s' if len(names) > 1 else ''}: {'; '.join(names)}." if names else ""
+    text = f"Source{'s' if len(names) > 1 else ''}: {'; '.join(names)}." if names else (default or "")
     for extra in (note, intervals):
         if extra:
             extra = extra.strip()

@@ -508,7 +508,9 @@ def _axis_text(layout: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _layout_text(layout: Mapping[str, Any]) -> list[tuple[str, str]]:
-    items: list[tuple[str, Any]] = [("title", layout.get("title")), *_axis_text(layout)]
+    title = layout.get("title")
+    subtitle = title.get("subtitle") if isinstance(title, Mapping) else None
+    items: list[tuple[str, Any]] = [("title", title), ("subtitle", subtitle), *_axis_text(layout)]
     items.append(("legend title", (layout.get("legend") or {}).get("title")))
     for a in layout.get("annotations") or []:
         items.append(("source line" if a.get("name") == SOURCE_NOTE else "annotation", a.get("text")))

@@ -104,13 +104,22 @@ BACON_SHORT = {
 }
 
 
+def _top_margin(title) -> int:
+    """Top margin for a title (string, or dict with a subtitle), in layout pixels."""
+    if not title:
+        return 14
+    sub = isinstance(title, dict) and (title.get("subtitle") or {}).get("text")
+    return 62 if sub else 40
+
+
 def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition"):
     """Scatter of 2x2 estimates against their weights, coloured by comparison type, TWFE estimate as a line.
 
     The problematic *later vs earlier* comparisons (already-treated units as controls) are drawn in vermillion,
     first (underneath), so the few treated-vs-never points stay visible; small translucent markers keep the
-    crowd near zero weight readable. The legend sits inside the plot at the upper right (where large weights with
-    large estimates are rare), with short labels (:data:`BACON_SHORT`), and names the TWFE estimate (dashed line).
+    crowd near zero weight readable. The legend (short labels, :data:`BACON_SHORT`, and the TWFE estimate, dashed)
+    sits inside the plot at the lower right, in a band added below the lowest estimate, so it covers no point.
+    ``title`` may be a dict with a ``subtitle`` (``{"text": ..., "subtitle": {"text": ...}}``).
     """
 
     colours = {
@@ -157,22 +166,24 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
                 hoverinfo="skip",
             )
         )
+    lo, hi = float(comp["estimate"].min()), float(comp["estimate"].max())
+    span = (hi - lo) or 1.0
     fig.update_layout(
         template=TEMPLATE,
         title=title,
         xaxis_title="weight in the TWFE estimate",
-        yaxis_title="2x2 DiD estimate",
+        yaxis={"title": {"text": "2x2 DiD estimate"}, "range": [lo - 0.62 * span, hi + 0.06 * span]},
         legend={
             "orientation": "v",
-            "yanchor": "top",
-            "y": 1.0,
+            "yanchor": "bottom",
+            "y": 0.0,
             "xanchor": "right",
             "x": 1.0,
-            "bgcolor": "rgba(255,255,255,0.8)",
+            "bgcolor": "rgba(255,255,255,0.85)",
             "font": {"size": plots.FONT_SIZE - 2},
-            "itemsizing": "constant",
+            "tracegroupgap": 0,
         },
-        margin={"t": 40 if title else 14},
+        margin={"t": _top_margin(title)},
     )
     return fig
 
@@ -182,7 +193,8 @@ def honest_figure(
 ):
     """Robust intervals of :func:`honest_did` against Mbar, the original interval (parallel trends) at the left.
 
-    The legend sits above the plot (the space under it is the source line's)."""
+    The legend sits above the plot (the space under it is the source line's); ``title`` may be a dict with a
+    ``subtitle``."""
     fig = go.Figure()
     x0 = float(h["mbar"].min()) - 0.25 * max(float(np.ptp(h["mbar"])), 1.0)
     fig.add_trace(
@@ -224,15 +236,23 @@ def honest_figure(
             line_dash="dot",
             line_color="firebrick",
             annotation_text=f"breakdown Mbar {bd:.2f}",
-            annotation_position="top",
+            annotation_position="bottom right",
+            annotation_font={"size": plots.FONT_SIZE - 2, "color": "firebrick"},
         )
     ticks = [x0] + [float(m) for m in h["mbar"]]
     fig.update_layout(
         title=title,
         xaxis_title="Mbar (post / largest pre-adoption trend change)",
         yaxis_title=ylab,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        margin={"t": 80 if title else 40},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 0,
+            "font": {"size": plots.FONT_SIZE - 2},
+        },
+        margin={"t": _top_margin(title) + 36},
         xaxis={"tickvals": ticks, "ticktext": ["PT"] + [f"{m:g}" for m in h["mbar"]]},
     )
     return fig

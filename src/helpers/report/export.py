@@ -630,14 +630,19 @@ def _left_labels_px(layout: Mapping[str, Any]) -> float:
 
 
 def _wrap_source_note(d: dict) -> None:
-    """Break the source line of a figure laid out at a fixed width so that it fits (more bottom margin per line)."""
+    """Start the source line of a figure laid out at a fixed width under the y labels and break it so that it
+    fits (more bottom margin per added line)."""
     layout = d.get("layout") or {}
     margin = dict(layout.get("margin") or {})
     usable = float(layout.get("width") or 700) - float(margin.get("l") or 10) - float(margin.get("r") or 10)
-    usable -= _left_labels_px(layout)  # the line starts at the plot area's left edge, right of the y labels
+    # the line starts at the plot area's left edge, right of the y labels: move it left under them (by 85% of
+    # their estimated width, so that an overestimate does not push it off the canvas)
+    left = 0.85 * _left_labels_px(layout)
+    usable -= 0.2 * left
     for a in layout.get("annotations") or []:
         if a.get("name") != SOURCE_NOTE or not isinstance(a.get("text"), str):
             continue
+        a["xshift"] = -left
         size = float((a.get("font") or {}).get("size") or 10)
         per_line = max(30, int(usable / (0.55 * size)))
         old = a["text"].split("<br>")

@@ -302,15 +302,16 @@ def credits(
     return text
 
 
-def _bottom_axis_title(fig: go.Figure) -> bool:
-    """Whether an x axis of the figure has a title (the bottom one in a stack of subplots)."""
-    layout = fig.layout.to_plotly_json()
-    for key, ax in layout.items():
+def _x_title_lines(fig: go.Figure) -> int:
+    """Lines of the tallest x-axis title of the figure (0 without one; the bottom axes of stacked subplots)."""
+    lines = 0
+    for key, ax in fig.layout.to_plotly_json().items():
         if re.fullmatch(r"xaxis\d*", key) and isinstance(ax, Mapping):
             title = ax.get("title")
-            if (title.get("text") if isinstance(title, Mapping) else title) or None:
-                return True
-    return False
+            text = title.get("text") if isinstance(title, Mapping) else title
+            if isinstance(text, str) and text.strip():
+                lines = max(lines, text.count("<br>") + 1)
+    return lines
 
 
 def source_note(fig: go.Figure, text: str, *, size: int | None = None) -> go.Figure:
@@ -327,8 +328,9 @@ def source_note(fig: go.Figure, text: str, *, size: int | None = None) -> go.Fig
     shift = 2
     if cartesian:
         shift += FONT_SIZE + 10  # tick labels
-        if _bottom_axis_title(fig):
-            shift += FONT_SIZE + 10  # axis title
+        title_lines = _x_title_lines(fig)
+        if title_lines:
+            shift += (FONT_SIZE + 3) * title_lines + 7  # axis title
     lines = text.count("<br>") + 1
     fig.add_annotation(
         name="source_note",

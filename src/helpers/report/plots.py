@@ -706,7 +706,7 @@ def country_timeline(
 
     def dec_year(d: pd.Series) -> pd.Series:
         d = pd.to_datetime(d)
-        return d.dt.year + (d.dt.dayofyear - 1) / 365.25
+        return d.dt.year + (d.dt.day_of_year - 1) / 365.25
 
     sig_x, rat_x = dec_year(ev[signature]), dec_year(ev[ratification])
     _timeline_spans(fig, [ypos[v] for v in ev[label]], sig_x, rat_x)

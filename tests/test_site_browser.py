@@ -138,7 +138,8 @@ class SiteCheck:
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)
-        for tpath, frag in self.links:  # an element with that id in the target page (raw, then decoded: HTML spec)
+        # an element with that id in the target page: the raw fragment, then the decoded one (the HTML standard)
+        for tpath, frag in self.links:
             ids = self.ids.get(tpath.resolve(), set())
             if tpath.suffix == ".html" and frag not in ids and unquote(frag) not in ids:
                 self.problems.append(f"link to #{frag} in {tpath.name}: no element with that id")

@@ -136,7 +136,7 @@ code,.mono{font-family:'Liberation Mono',Menlo,Consolas,monospace;font-size:.88e
 .lead{font-size:1.08em}.question{font-size:1.02em;color:#333}
 .sentences{font-size:1.05em;padding-left:1.2em}.sentences li{margin:.3em 0}
 figure{margin:.8em 0}figure img{max-width:100%;height:auto;border:1px solid #e0e0e0;background:#fff}
-.keyfig img{width:100%;max-width:760px}figcaption{font-size:.88em;color:#555}
+.keyfig img{width:auto;height:auto;max-width:100%;max-height:640px}figcaption{font-size:.88em;color:#555}
 .fig{display:inline-block;width:220px;margin:0 1em 1.2em 0;vertical-align:top;font-size:.85em}
 .fig img{width:220px;height:150px;object-fit:contain;border:1px solid #ddd;background:#fff}
 details{margin:.5em 0}summary{cursor:pointer;color:#0b5ea8}

@@ -10,6 +10,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from helpers.core import paths
@@ -185,7 +186,7 @@ def test_animated_figure_does_not_play_by_itself():
     )
     html = export.figure_to_html(fig, assets="../assets")
     assert "Plotly.addFrames" in html and "Plotly.animate(" not in html
-    plotly_default = __import__("plotly.io", fromlist=["to_html"]).to_html(fig, include_plotlyjs=False)
+    plotly_default = pio.to_html(fig, include_plotlyjs=False)
     assert "Plotly.animate(" in plotly_default  # plotly's own default would autoplay: the option matters
 
 

@@ -61,7 +61,7 @@ def _geo_fig() -> go.Figure:
         )
     )
     fig.update_geos(projection_type="robinson", projection_rotation_lon=0, resolution=50, showframe=False)
-    return fig
+    return plots.source_note(fig, "Source: synthetic")
 
 
 @pytest.fixture()
@@ -124,7 +124,8 @@ def test_all_formats_valid(exported):
     assert "A line chart" in svg_text and "Source: synthetic" in svg_text  # title and source line drawn
     html = files["html"].read_text()
     assert not EXTERNAL_SRC.search(html), "HTML must not load anything from the network"
-    assert "Plotly.newPlot" in html and len(html) > 3_000_000  # plotly.js inlined
+    # outside reports/ the page is standalone: plotly.js inlined
+    assert "Plotly.newPlot" in html and len(html) > 3_000_000
     assert INJECTED not in html  # no topojson for a non-geo figure
 
 
@@ -206,6 +207,7 @@ def test_matplotlib_figure(out):
 
     fig, ax = plt.subplots(figsize=(3.5, 2.5))
     ax.plot([0, 1], [0, 1])
+    fig.text(0, 0, "Source: synthetic", gid=export.SOURCE_NOTE)
     files = export.save_figure(fig, "mpl", out)
     plt.close(fig)
     w, _h = _png_size(files["png"].read_bytes())

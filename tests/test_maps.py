@@ -9,7 +9,7 @@ import pytest
 
 from helpers.core import paths
 from helpers.core.errors import DataError, ParameterError
-from helpers.report import maps
+from helpers.report import export, maps
 
 pytestmark = pytest.mark.realdata
 NE_DIR = paths.RAW / "naturalearth"
@@ -95,7 +95,7 @@ def _all_locations(fig: go.Figure) -> dict[str, set[str]]:
             out["topo"] |= set(t.locations)
         elif t.type == "choropleth":
             out["geojson"] |= set(t.locations)
-        else:
+        elif t.customdata is not None:  # the "no data" key has no data of its own
             out["markers"] |= {c[0] for c in t.customdata}
     return out
 
@@ -150,7 +150,15 @@ def test_choropleth_categorical_legend():
         colors={"party": "#0072B2", "signed": "#56B4E9", "none": "#E69F00"},
     )
     legend = [t.name for t in fig.data if t.showlegend]
-    assert legend == ["party", "signed", "none"]
+    assert legend == [
+        "party",
+        "signed",
+        "none",
+        maps.NO_DATA,
+    ]  # the grey of countries without a value is keyed
+    key = fig.data[-1]
+    assert key.marker.color == maps.MISSING and key.marker.symbol == "square" and key.hoverinfo == "skip"
+    assert "no data" not in [t.name for t in maps.choropleth(df, "iso3", "status", no_data=None).data]
     party = next(t for t in fig.data if t.type == "choropleth" and t.name == "party" and t.geojson is None)
     assert sorted(party.locations) == ["FRA", "PAK"] and party.colorscale[0][1] == "#0072B2"
     with pytest.raises(ParameterError, match="colors"):
@@ -175,7 +183,8 @@ def test_choropleth_animated_frames():
     )
     fig = maps.choropleth_animated(df, "iso3", "v", "year", title="Party")
     assert [f.name for f in fig.frames] == ["1990", "2000", "2010"]
-    assert all(len(f.data) == len(fig.data) for f in fig.frames)
+    # frames update the value traces; the "no data" key comes after them and is not animated
+    assert all(len(f.data) == len(fig.data) - 1 for f in fig.frames) and fig.data[-1].name == maps.NO_DATA
     assert [s.label for s in fig.layout.sliders[0].steps] == ["1990", "2000", "2010"]
     assert fig.layout.coloraxis.cmin == 0 and fig.layout.coloraxis.cmax == 1  # fixed across frames
     f1990 = fig.frames[0].data[0]
@@ -276,3 +285,54 @@ def test_a_broken_archive_is_one_line(ne_sandbox):
         "not a readable 7z archive (Bad7zFile" in msg and "\n" not in msg and "python -m helpers data" in msg
     )
     assert not out_dir.exists() or not list(out_dir.iterdir())
+def test_animated_map_opens_on_the_last_year_and_waits():
+    years = [1990, 2000, 2010]
+    df = pd.DataFrame(
+        [
+            (iso, y, "party" if (y > 1995 or iso == "NOR") else "not party")
+            for iso in ["FRA", "NOR"]
+            for y in years
+        ],
+        columns=["iso3", "year", "status"],
+    )
+    fig = maps.choropleth_animated(
+        df, "iso3", "status", "year", title="Status", categories=["party", "not party"]
+    )
+    slider = fig.layout.sliders[0]
+    assert slider.active == 2 and fig.layout.title.text == "Status 2010"
+    party = next(t for t in fig.data if t.type == "choropleth" and t.name == "party" and t.geojson is None)
+    assert sorted(party.locations) == ["FRA", "NOR"]  # the data shown are 2010's, not 1990's
+    play = fig.layout.updatemenus[0].buttons[0]
+    assert play.args[1]["fromcurrent"] is False  # play runs the years from the first
+    html = export.figure_to_html(fig, assets="assets")
+    assert "Plotly.animate(" not in html  # nothing plays on load
+    fig = maps.choropleth_animated(df, "iso3", "status", "year", active_year=1990)
+    assert fig.layout.sliders[0].active == 0
+    party = next(t for t in fig.data if t.type == "choropleth" and t.name == "party" and t.geojson is None)
+    assert list(party.locations) == ["NOR"]
+    with pytest.raises(ParameterError, match="active_year.*valid values: 1990, 2000, 2010"):
+        maps.choropleth_animated(df, "iso3", "status", "year", active_year=1995)
+
+
+def test_numeric_map_keys_not_party_and_no_data():
+    df = pd.DataFrame({"iso3": ["FRA", "PAK", "MLT"], "year": [1983, 1996, 1991]})
+    fig = maps.choropleth(df, "iso3", "year", others={"not party": (["USA", "IRN", "FRA"], maps.NOT_PARTY)})
+    legend = [t.name for t in fig.data if t.showlegend]
+    assert legend == ["not party", maps.NO_DATA]
+    drawn = next(
+        t for t in fig.data if t.type == "choropleth" and t.name == "not party" and t.geojson is None
+    )
+    assert sorted(drawn.locations) == ["IRN", "USA"]  # France has a value: it keeps its colour
+    assert drawn.colorscale[0][1] == maps.NOT_PARTY != maps.MISSING
+    assert fig.layout.legend.x == 0 and fig.layout.legend.orientation == "h"  # beside the colour bar
+    with pytest.raises(ParameterError, match="others"):
+        maps.choropleth(df, "iso3", "year", others={"not party": ["USA"]})
+
+
+def test_status_and_reservation_colours_cover_their_categories():
+    from helpers.data.reservations import RESERVATION_CATEGORIES
+    from helpers.data.status import STATUS_CATEGORIES
+
+    assert list(maps.STATUS_COLOURS) == list(STATUS_CATEGORIES)
+    assert list(maps.RESERVATION_COLOURS) == list(RESERVATION_CATEGORIES)
+    assert maps.MISSING not in set(maps.STATUS_COLOURS.values()) | set(maps.RESERVATION_COLOURS.values())

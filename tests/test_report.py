@@ -1,7 +1,9 @@
-"""Tests of helpers.report: notebook rendering and reports/index.html (offline, relative links, metadata)."""
+"""Tests of helpers.report.site: the results site (findings first, a section per notebook, details), the findings
+file, notebook rendering; offline and relative links. The same sites in a real browser: test_site_browser.py."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -12,11 +14,12 @@ import plotly.graph_objects as go
 import pytest
 
 from helpers.core import paths
-from helpers.report import export
+from helpers.report import export, plots
 from helpers.report import site as report
 
 EXTERNAL = re.compile(r"<(script|link|img|iframe)[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
 SHA = "a" * 64
+CREDIT = plots.credits(["v2x_gender"])
 
 
 def _executed_notebook(path: Path, failed: bool = False) -> None:
@@ -37,7 +40,9 @@ def _executed_notebook(path: Path, failed: bool = False) -> None:
         ],
     )
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# Ratification atlas\nWho ratified when."),
+        nbformat.v4.new_markdown_cell(
+            "# Ratification atlas\n\nWho ratified **when**, and with `which` reservations?"
+        ),
         params,
         injected,
         plot,
@@ -52,6 +57,10 @@ def _executed_notebook(path: Path, failed: bool = False) -> None:
     nbformat.write(nb, path)
 
 
+def _bars() -> go.Figure:
+    return plots.source_note(go.Figure(go.Bar(x=["a"], y=[1])).update_layout(title="Bars by group"), CREDIT)
+
+
 @pytest.fixture()
 def reports(tmp_path, monkeypatch) -> Path:
     rep = tmp_path / "reports"
@@ -62,11 +71,14 @@ def reports(tmp_path, monkeypatch) -> Path:
     _executed_notebook(rep / "notebooks" / ".01_atlas--other.running.ipynb")  # a run in progress: ignored
     out = export.run_dir("01_atlas", "default")
     with pytest.warns(UserWarning):
-        export.save_figure(go.Figure(go.Bar(x=["a"], y=[1])), "bars", out)
+        export.save_figure(_bars(), "bars", out)
     export.save_table(pd.DataFrame({"a": [1.0]}), "tab1", out, caption="A table")
     export.save_results(pd.DataFrame({"term": ["x"], "estimate": [0.5]}), "tidy", out)
     reg = tmp_path / "registry.tsv"
-    reg.write_text(f"source\tfile\tsha256\tbytes\nnaturalearth\tnaturalearth/ne.json\t{SHA}\t12\n")
+    reg.write_text(
+        "source\tfile\tsha256\tbytes\tlicence\tcitation\n"
+        f"vdemlite\tvdemlite/vdemlite.rda\t{SHA}\t12\tCC BY-SA 4.0\tCoppedge et al. 2024. V-Dem v14\n"
+    )
     return rep
 
 
@@ -74,7 +86,36 @@ def _links(html: str) -> list[str]:
     return re.findall(r'(?:href|src)="([^"#]+)"', html)
 
 
-def test_build_index_links_everything_offline(reports, tmp_path):
+def _findings(reports: Path, **change) -> Path:
+    doc = {
+        "version": 1,
+        "generated": "2026-03-01T12:00",
+        "headline": {
+            "sentences": ["First finding.", "Second finding.", "Third finding."],
+            "figure": "01_atlas/default/figures/bars.html",
+            "caption": "The headline",
+        },
+        "claims": [
+            {
+                "claim": "Ratification alone changes practice",
+                "verdict": "inconclusive",
+                "estimate": 0.0123,
+                "conf_low": -0.01,
+                "conf_high": 0.03,
+                "pretrend_p": 0.41,
+                "extra_key": "kept",
+            },
+            {"claim": "Law before practice", "verdict": "supported", "estimate": 0.05},
+        ],
+        "notebooks": {"01_atlas": {"sentences": ["The atlas finding."]}},
+    }
+    doc.update(change)
+    path = reports / report.FINDINGS
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_index_links_everything_offline(reports, tmp_path):
     index = report.build_index(reports, registry=tmp_path / "registry.tsv")
     assert index == reports / "index.html"
     html = index.read_text()
@@ -89,17 +130,100 @@ def test_build_index_links_everything_offline(reports, tmp_path):
         "01_atlas/default/results/tidy.csv",
     ]:
         assert rel in links, rel
-    assert "#run-01_atlas/default" in html and 'id="run-01_atlas/default"' in html
+    assert 'href="#run-01_atlas/default"' in html and 'id="run-01_atlas/default"' in html
     assert ".running" not in html
     for link in links:  # every link is relative and resolves
         assert not link.startswith(("/", "http")), link
         assert (reports / unquote(link)).exists(), link
-    # run metadata: title, status, duration, parameters (injected bold), data and library versions
-    assert "Ratification atlas" in html and ">ok<" in html and "3.2 s" in html
-    assert "<b><code>treaty = &quot;iccpr&quot;</code></b>" in html
-    assert "<code>year = 2000</code>" in html  # a default from the parameters cell
-    assert SHA in html and "naturalearth/ne.json" in html
-    assert f'<td>pandas</td><td class="mono">{pd.__version__}</td>' in html
+    for anchor in re.findall(r'href="#([^"]+)"', html):  # every in-page link has its target
+        assert f'id="{anchor}"' in html, anchor
+
+
+def test_index_opens_on_findings_then_one_section_per_notebook(reports, tmp_path):
+    html = report.build_index(reports, registry=tmp_path / "registry.tsv").read_text()
+    # no findings.json yet: a note, then the notebook section
+    assert html.index('id="findings"') < html.index('id="nb-01_atlas"') < html.index('id="data"')
+    assert "not available yet" in html and report.FINDINGS in html
+    section = html[html.index('id="nb-01_atlas"') : html.index('id="data"')]
+    assert "<h2>Ratification atlas</h2>" in section
+    assert "Who ratified <b>when</b>, and with <code>which</code> reservations?" in section  # the question
+    assert "Open the interactive figure: Bars by group" in section  # key figure (no PNG: HTML only)
+    assert "executed notebook" in section and ">ok<" in section and "3 s" in section
+    # parameters, all outputs, checksums and versions are collapsed
+    params = re.search(
+        r"<details><summary>Parameters of the default run</summary>(.*?)</details>", section, re.S
+    )
+    assert (
+        params
+        and "<code>treaty</code></td><td><code>&quot;iccpr&quot;</code> <b>(set for this run)</b>"
+        in (params.group(1))
+    )
+    assert "<code>year</code></td><td><code>2000</code></td>" in params.group(1)  # a default of the cell
+    assert re.search(r'<details id="data-versions">.*' + SHA, html, re.S)
+    assert re.search(
+        r'<details id="software">.*<td>pandas</td><td class="mono">' + re.escape(pd.__version__), html, re.S
+    )
+    # the sources table credits V-Dem with its licence (visible, not collapsed)
+    data = html[html.index('id="data"') : html.index('id="data-versions"')]
+    assert plots.SOURCE_NAMES["vdemlite"] in data and "CC BY-SA 4.0" in data
+
+
+def test_findings_json_drives_the_landing_page(reports, tmp_path):
+    _findings(reports)
+    html = report.build_index(reports, registry=tmp_path / "registry.tsv").read_text()
+    top = html[html.index('id="findings"') : html.index('id="nb-01_atlas"')]
+    for s in ("First finding.", "Second finding.", "Third finding."):
+        assert f"<li>{s}</li>" in top
+    assert top.index("First finding.") < top.index("Second finding.") < top.index("Third finding.")
+    assert 'href="01_atlas/default/figures/bars.html"' in top and "The headline" in top
+    # claims table: known columns in order, CI merged, numbers to 3 decimals, verdict classes, extra keys kept
+    head = re.findall(r"<th>(.*?)</th>", top)
+    assert head[:4] == ["Claim", "Estimate", "95% CI", "Pre-trend p"] and head[-2:] == [
+        "Verdict",
+        "extra key",
+    ]
+    assert '<td class="num">0.012</td>' in top and "[-0.010, 0.030]" in top
+    assert '<td class="verdict-supported">supported</td>' in top
+    assert '<td class="verdict-inconclusive">inconclusive</td>' in top
+    section = html[html.index('id="nb-01_atlas"') :]
+    assert "What we find" in section and "<li>The atlas finding.</li>" in section
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": 2}, '"version": 1'),
+        ({"headline": {"sentences": "one string"}}, "headline.sentences must be a list"),
+        ({"headline": {"sentences": ["s"] * 7}}, "at most 6"),
+        (
+            {"claims": [{"claim": "x", "verdict": "maybe"}]},
+            "claims[0].verdict is 'maybe'; valid values: supported",
+        ),
+        ({"claims": [{"verdict": "supported"}]}, "claims[0] must be an object with a string 'claim'"),
+        ({"notebooks": {"01_atlas": {"sentences": [1]}}}, "notebooks.01_atlas.sentences"),
+    ],
+)
+def test_malformed_findings_name_file_and_key(reports, tmp_path, change, message):
+    path = _findings(reports, **change)
+    with pytest.raises(report.FindingsError) as info:
+        report.build_index(reports, registry=tmp_path / "registry.tsv")
+    assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_not_json_findings(reports, tmp_path):
+    (reports / report.FINDINGS).write_text("{not json")
+    with pytest.raises(report.FindingsError, match="not valid JSON"):
+        report.load_findings(reports / report.FINDINGS)
+    assert report.load_findings(tmp_path / "absent.json") is None
+
+
+def test_figure_pages_share_one_plotly_js(reports, tmp_path):
+    report.build_index(reports, registry=tmp_path / "registry.tsv")
+    page = reports / "01_atlas" / "default" / "figures" / "bars.html"
+    html = page.read_text()
+    assert '<script src="../../../assets/plotly.min.js"' in html and "Bars by group" in html
+    assert page.stat().st_size < 50_000  # the figure's data only, not 4.8 MB of plotly.js
+    assert (page.parent / "../../../assets/plotly.min.js").resolve().stat().st_size > 3_000_000
 
 
 def test_rendered_notebook_is_offline_and_interactive(reports, tmp_path):
@@ -121,6 +245,7 @@ def test_failed_notebook_flagged_and_rerender_when_stale(reports, tmp_path):
     _executed_notebook(reports / "notebooks" / "02_failed.ipynb", failed=True)
     html = report.build_index(reports, registry=tmp_path / "registry.tsv").read_text()
     assert 'class="err">failed<' in html and (reports / "notebooks" / "02_failed.html").is_file()
+    assert "1 of 2 notebook runs failed" in html
 
 
 def test_missing_registry_is_reported_not_fatal(reports, tmp_path):

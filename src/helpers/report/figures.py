@@ -96,11 +96,30 @@ def panel_view_figure(
     return fig
 
 
+#: short legend labels of the Goodman-Bacon comparison types (a one-column figure has no room for the long ones)
+BACON_SHORT = {
+    "treated_vs_never": "treated vs never treated",
+    "earlier_vs_later": "earlier vs later (not-yet-treated controls)",
+    "later_vs_earlier": "later vs earlier (already-treated controls)",
+}
+
+
+def _top_margin(title) -> int:
+    """Top margin for a title (string, or dict with a subtitle), in layout pixels."""
+    if not title:
+        return 14
+    sub = isinstance(title, dict) and (title.get("subtitle") or {}).get("text")
+    return 62 if sub else 40
+
+
 def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition"):
     """Scatter of 2x2 estimates against their weights, coloured by comparison type, TWFE estimate as a line.
 
-    The problematic *later vs earlier* comparisons (already-treated units as controls) are drawn in vermillion;
-    the legend sits above the plot, spells the comparison types out and names the TWFE estimate (dashed line).
+    The problematic *later vs earlier* comparisons (already-treated units as controls) are drawn in vermillion,
+    first (underneath), so the few treated-vs-never points stay visible; small translucent markers keep the
+    crowd near zero weight readable. The legend (short labels, :data:`BACON_SHORT`, and the TWFE estimate, dashed)
+    sits inside the plot at the lower right, in a band added below the lowest estimate, so it covers no point.
+    ``title`` may be a dict with a ``subtitle`` (``{"text": ..., "subtitle": {"text": ...}}``).
     """
 
     colours = {
@@ -108,9 +127,10 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
         "earlier_vs_later": OKABE_ITO["green"],
         "later_vs_earlier": OKABE_ITO["vermillion"],
     }
-    symbols = {"treated_vs_never": "circle", "earlier_vs_later": "diamond", "later_vs_earlier": "x"}
+    symbols = {"treated_vs_never": "circle", "earlier_vs_later": "diamond", "later_vs_earlier": "x-thin-open"}
     fig = go.Figure()
-    for k in [*BACON_LABELS, *sorted(set(comp["comparison_type"]) - set(BACON_LABELS))]:
+    kinds = [*BACON_LABELS, *sorted(set(comp["comparison_type"]) - set(BACON_LABELS))]
+    for k in reversed(kinds):  # the many forbidden comparisons first, under the others
         g = comp[comp["comparison_type"] == k]
         if g.empty:
             continue
@@ -119,12 +139,14 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
                 x=g["weight"],
                 y=g["estimate"],
                 mode="markers",
-                name=BACON_LABELS.get(k, k),
+                name=BACON_SHORT.get(k, BACON_LABELS.get(k, k)),
+                legendrank=kinds.index(k),
                 marker={
                     "color": colours.get(k, OKABE_ITO["black"]),
                     "symbol": symbols.get(k, "circle"),
-                    "size": 6,
-                    "opacity": 0.75,
+                    "size": 4 if k == "later_vs_earlier" else 5,
+                    "opacity": 0.5 if k != "treated_vs_never" else 0.85,
+                    "line": {"width": 1 if k == "later_vs_earlier" else 0},
                 },
                 customdata=g[["treated_group", "control_group"]].astype(str).to_numpy(),
                 hovertemplate="treated %{customdata[0]} vs control %{customdata[1]}<br>"
@@ -138,18 +160,30 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
                 x=[0, float(comp["weight"].max()) * 1.03],
                 y=[b, b],
                 mode="lines",
-                name=f"TWFE estimate {b:.4f} (weighted mean of all)",
+                name=f"TWFE estimate {b:.4f} (weighted mean)",
+                legendrank=len(kinds),
                 line={"dash": "dash", "color": "#000000", "width": 1.5},
                 hoverinfo="skip",
             )
         )
+    lo, hi = float(comp["estimate"].min()), float(comp["estimate"].max())
+    span = (hi - lo) or 1.0
     fig.update_layout(
         template=TEMPLATE,
         title=title,
         xaxis_title="weight in the TWFE estimate",
-        yaxis_title="2x2 DiD estimate",
-        legend={"orientation": "v", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
-        margin={"t": 130 if title else 100},
+        yaxis={"title": {"text": "2x2 DiD estimate"}, "range": [lo - 0.62 * span, hi + 0.06 * span]},
+        legend={
+            "orientation": "v",
+            "yanchor": "bottom",
+            "y": 0.0,
+            "xanchor": "right",
+            "x": 1.0,
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "font": {"size": plots.FONT_SIZE - 2},
+            "tracegroupgap": 0,
+        },
+        margin={"t": _top_margin(title)},
     )
     return fig
 
@@ -157,7 +191,10 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
 def honest_figure(
     h: pd.DataFrame, title: str = "Sensitivity to parallel-trends violations", ylab: str = "effect"
 ):
-    """Robust intervals of :func:`honest_did` against Mbar, the original interval (parallel trends) at the left."""
+    """Robust intervals of :func:`honest_did` against Mbar, the original interval (parallel trends) at the left.
+
+    The legend sits above the plot (the space under it is the source line's); ``title`` may be a dict with a
+    ``subtitle``."""
     fig = go.Figure()
     x0 = float(h["mbar"].min()) - 0.25 * max(float(np.ptp(h["mbar"])), 1.0)
     fig.add_trace(
@@ -199,15 +236,23 @@ def honest_figure(
             line_dash="dot",
             line_color="firebrick",
             annotation_text=f"breakdown Mbar {bd:.2f}",
-            annotation_position="top",
+            annotation_position="bottom right",
+            annotation_font={"size": plots.FONT_SIZE - 2, "color": "firebrick"},
         )
     ticks = [x0] + [float(m) for m in h["mbar"]]
     fig.update_layout(
         title=title,
         xaxis_title="Mbar (post / largest pre-adoption trend change)",
         yaxis_title=ylab,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
-        margin={"t": 56},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 0,
+            "font": {"size": plots.FONT_SIZE - 2},
+        },
+        margin={"t": _top_margin(title) + 36},
         xaxis={"tickvals": ticks, "ticktext": ["PT"] + [f"{m:g}" for m in h["mbar"]]},
     )
     return fig

@@ -12,9 +12,15 @@
   Greenwich) of one value per country: the plotly world topojson for most states (offline copy, see
   :mod:`helpers.export`), Natural Earth polygons for states that topojson lacks (Kosovo), and markers for
   small states (below ``small_km2``) and states without any polygon (Tuvalu is not in the 1:50m layer).
-  Numeric values get a colour bar, text/categorical values a legend.
-- :func:`choropleth_animated` adds a year slider (and play button); :func:`choropleth_static` draws the same
+  Numeric values get a colour bar, text/categorical values a legend. Every map keys its grey: a legend entry
+  ``no data`` for the countries without a value, and ``others`` draws named groups (e.g. the states that are not
+  party, on a map of ratification years) in their own colour with their own legend entry, so that a non-party
+  does not read as missing data.
+- :func:`choropleth_animated` adds a year slider: the map opens on the last year (or ``active_year``) and does not
+  play by itself; the play button runs the years from the first. :func:`choropleth_static` draws the same
   map with matplotlib/geopandas (no browser needed).
+- :data:`STATUS_COLOURS` and :data:`RESERVATION_COLOURS` colour the treaty-status and CEDAW-reservation categories
+  (:data:`helpers.data.status.STATUS_CATEGORIES`, :data:`helpers.data.reservations.RESERVATION_CATEGORIES`).
 """
 
 from __future__ import annotations
@@ -33,14 +39,20 @@ import plotly.graph_objects as go
 
 from helpers.core import paths
 from helpers.core.errors import DataError, MissingDataError, ParameterError
-from helpers.report.plots import FONT_SIZE, MISSING, PALETTE, SEQUENTIAL, TEMPLATE, source_note
+from helpers.data.reservations import RESERVATION_CATEGORIES
+from helpers.data.status import STATUS_CATEGORIES
+from helpers.report.plots import FONT_SIZE, MISSING, OKABE_ITO, PALETTE, SEQUENTIAL, TEMPLATE, source_note
 
 __all__ = [
     "EXTRA_POINTS",
     "ISO3_FIXES",
     "NE_SOURCE",
+    "NOT_PARTY",
+    "NO_DATA",
     "PROJECTIONS",
+    "RESERVATION_COLOURS",
     "SCALES",
+    "STATUS_COLOURS",
     "choropleth",
     "choropleth_animated",
     "choropleth_static",
@@ -56,6 +68,30 @@ ISO3_FIXES = {"KOS": "XKX"}
 EXTRA_POINTS = {"TUV": (179.19, -8.52, "Tuvalu")}
 NE_SOURCE = "Boundaries: Natural Earth (public domain), de facto borders."
 SMALL_KM2 = 3000.0
+#: legend label of the countries a map has no value for (drawn in the theme's light grey)
+NO_DATA = "no data"
+#: colour of states that are not party, where the map's values exist for parties only (darker than no-data grey)
+NOT_PARTY = "#8C8C8C"
+#: colours of the treaty-status categories (colour-blind safe; "not party" stands out from no-data grey)
+STATUS_COLOURS: dict[str, str] = dict(
+    zip(STATUS_CATEGORIES, [OKABE_ITO["blue"], OKABE_ITO["sky"], OKABE_ITO["orange"]], strict=True)
+)
+#: colours of the CEDAW reservation categories, from the strongest reservation (vermillion) to none (grey)
+RESERVATION_COLOURS: dict[str, str] = dict(
+    zip(
+        RESERVATION_CATEGORIES,
+        [
+            OKABE_ITO["vermillion"],
+            OKABE_ITO["orange"],
+            OKABE_ITO["yellow"],
+            OKABE_ITO["purple"],
+            OKABE_ITO["sky"],
+            OKABE_ITO["blue"],
+            "#8C8C8C",
+        ],
+        strict=True,
+    )
+)
 _FRAME_KEYS = {"type", "locations", "z", "customdata", "lon", "lat", "marker"}
 
 _RAW_FILES = {"110m": "ne_110m_admin_0_countries.json", "50m": "ne_50m_admin_0_countries.7z"}
@@ -403,7 +439,10 @@ def _layout(
     range_color,
     source: str | None,
     legend_title: str | None,
+    keys: bool = False,
 ) -> None:
+    """Geo layout, legend (categorical) or colour bar (numeric, with ``keys``: a legend row at the lower left for
+    the flat-colour groups and the no-data key), and the source line below them."""
     if projection not in PROJECTIONS:
         raise ParameterError("projection", projection, PROJECTIONS)
     fig.update_layout(
@@ -456,6 +495,20 @@ def _layout(
         if range_color is not None:
             ca.update(cmin=range_color[0], cmax=range_color[1])
         fig.update_layout(coloraxis=ca)
+        if (
+            keys
+        ):  # the flat-colour groups and the no-data key: one row at the lower left, beside the colour bar
+            fig.update_layout(
+                legend={
+                    "orientation": "h",
+                    "yanchor": "top",
+                    "y": -0.01,
+                    "xanchor": "left",
+                    "x": 0,
+                    "itemsizing": "constant",
+                    "font": {"size": FONT_SIZE - 2},
+                }
+            )
     if source:
         source_note(fig, source)
         # a horizontal colour bar / legend sits under the map: put the note below it
@@ -466,6 +519,48 @@ def _layout(
         fig.update_layout(margin={"b": below + FONT_SIZE + 8})
     elif not categorical:
         fig.update_layout(margin={"b": 62})
+
+
+def _flat_traces(
+    others: Mapping[str, tuple[Sequence[str], str]], skip: set[str], resolution: int, small_km2: float
+) -> list:
+    """One flat-colour group per entry of ``others`` (``label -> (iso3 codes, colour)``), with a legend entry;
+    codes that also have a value (``skip``) are left to the value layer."""
+    traces = []
+    for label, spec in others.items():
+        if not (isinstance(spec, tuple | list) and len(spec) == 2 and isinstance(spec[1], str)):
+            raise ParameterError("others", {label: spec}, hint="label -> (list of iso3 codes, colour)")
+        codes = [str(c) for c in dict.fromkeys(spec[0]) if str(c) not in skip]
+        d = pd.DataFrame({"iso3": codes, "status": label})
+        traces += _traces(
+            d,
+            "iso3",
+            "status",
+            hover_cols=(),
+            name_col=None,
+            labels={},
+            value_format="{}",
+            resolution=resolution,
+            small_km2=small_km2,
+            categories=[label],
+            colours={label: spec[1]},
+            legend=True,
+        )
+    return traces
+
+
+def _no_data_key(label: str) -> go.Scattergeo:
+    """A legend entry (no data of its own) for the light grey of countries without a value."""
+    return go.Scattergeo(
+        lon=[None],
+        lat=[None],
+        mode="markers",
+        name=label,
+        legendgroup=label,
+        showlegend=True,
+        hoverinfo="skip",
+        marker={"symbol": "square", "size": 12, "color": MISSING, "line": {"width": 0}},
+    )
 
 
 def choropleth(
@@ -487,6 +582,8 @@ def choropleth(
     legend_title: str | None = None,
     value_format: str = "{:.3g}",
     source: str | None = NE_SOURCE,
+    others: Mapping[str, tuple[Sequence[str], str]] | None = None,
+    no_data: str | None = NO_DATA,
 ) -> go.Figure:
     """A world choropleth of ``value_col`` by ``iso3_col`` (one row per country).
 
@@ -497,7 +594,10 @@ def choropleth(
     no polygon at ``resolution`` are drawn as markers. ``projection``: one of :data:`PROJECTIONS`;
     ``resolution``: 110 (default; Natural Earth's scale for a page-wide world map; static export about 2 s, SVG
     about 1 MB) or 50 (finer coastlines and small-state polygons; about 6 s, SVG about 9 MB).
-    ``source`` adds a source line (default: the Natural Earth credit).
+    ``source`` adds a source line (default: the Natural Earth credit). ``others`` maps a legend label to
+    ``(iso3 codes, colour)``: those countries (when they have no value) are drawn in that colour with a legend
+    entry, e.g. ``{"not party": (codes, NOT_PARTY)}`` on a map of ratification years. ``no_data`` is the legend
+    label of the light grey left for countries with no value (None: no key).
     """
     if resolution not in (50, 110):
         raise ParameterError("resolution", resolution, [50, 110])
@@ -520,7 +620,8 @@ def choropleth(
         colours=colours,
         legend=True,
     )
-    fig = go.Figure(traces)
+    extra = _flat_traces(others or {}, set(d[iso3_col]), resolution, small_km2)
+    fig = go.Figure(traces + extra + ([_no_data_key(no_data)] if no_data else []))
     _layout(
         fig,
         projection=projection,
@@ -532,6 +633,7 @@ def choropleth(
         range_color=range_color,
         source=source,
         legend_title=legend_title,
+        keys=bool(extra) or bool(no_data),
     )
     return fig
 
@@ -558,11 +660,15 @@ def choropleth_animated(
     value_format: str = "{:.3g}",
     source: str | None = NE_SOURCE,
     frame_ms: int = 300,
+    active_year: int | None = None,
+    no_data: str | None = NO_DATA,
 ) -> go.Figure:
     """A choropleth with a year slider and a play button (one frame per year in ``years``; default all).
 
     Same options as :func:`choropleth`. Numeric colour ranges are fixed across years (``range_color`` or the
-    overall min/max) so colours compare between frames.
+    overall min/max) so colours compare between frames. The map opens on ``active_year`` (default: the last of
+    ``years``) with the slider there, and nothing moves until the play button is pressed; play runs the years
+    from the first (``frame_ms`` per year), pause stops.
     """
     if resolution not in (50, 110):
         raise ParameterError("resolution", resolution, [50, 110])
@@ -581,10 +687,13 @@ def choropleth_animated(
     if not categorical and range_color is None:
         v = d[value_col].astype(float)
         range_color = (float(v.min()), float(v.max()))
-    frames, last = [], None
+    active = years[-1] if active_year is None else active_year
+    if active not in years:
+        raise ParameterError("active_year", active, years)
+    frames, shown = [], None
     for y in years:
         dy = d[d[year_col].astype(int) == y].drop(columns=[year_col]).reset_index(drop=True)
-        last = _traces(
+        traces = _traces(
             dy,
             iso3_col,
             value_col,
@@ -598,15 +707,17 @@ def choropleth_animated(
             colours=colours,
             legend=True,
         )
+        shown = traces if y == active else shown
         # a frame only carries what changes between years (plotly merges it into the traces): keeps the HTML small
-        data = [{k: v for k, v in t.to_plotly_json().items() if k in _FRAME_KEYS} for t in last]
+        data = [{k: v for k, v in t.to_plotly_json().items() if k in _FRAME_KEYS} for t in traces]
         frames.append(go.Frame(data=data, name=str(y), layout={"title_text": f"{title or ''} {y}".strip()}))
-    fig = go.Figure(data=last, frames=frames)
+    # the no-data key comes after the traces the frames update (frames apply to the first traces, in order)
+    fig = go.Figure(data=shown + ([_no_data_key(no_data)] if no_data else []), frames=frames)
     _layout(
         fig,
         projection=projection,
         resolution=resolution,
-        title=f"{title or ''} {years[-1]}".strip(),
+        title=f"{title or ''} {active}".strip(),
         categorical=categorical,
         value_label=labels.get(value_col, value_col),
         colorscale=colorscale,
@@ -633,7 +744,7 @@ def choropleth_animated(
     fig.update_layout(
         sliders=[
             {
-                "active": len(years) - 1,
+                "active": years.index(active),
                 "steps": steps,
                 "x": 0.1,
                 "len": 0.9,
@@ -665,7 +776,7 @@ def choropleth_animated(
                             None,
                             {
                                 "frame": {"duration": frame_ms, "redraw": True},
-                                "fromcurrent": True,
+                                "fromcurrent": False,
                                 "transition": {"duration": 0},
                             },
                         ],
@@ -764,7 +875,7 @@ def choropleth_static(
             if len(sub):
                 sub.plot(ax=ax, color=colours[c], markersize=9, edgecolor="#333333", linewidth=0.4)
         handles = [Patch(facecolor=colours[c], label=str(c)) for c in cats]
-        handles.append(Patch(facecolor=MISSING, label="no data"))
+        handles.append(Patch(facecolor=MISSING, label=NO_DATA))
         ax.legend(
             handles=handles,
             loc="lower center",
@@ -810,6 +921,6 @@ def choropleth_static(
     if title:
         ax.set_title(title, loc="left", fontsize=9)
     if source:
-        fig.text(0.01, 0.01, source, fontsize=6, color="#555555", ha="left", va="bottom")
+        fig.text(0.01, 0.01, source, fontsize=6, color="#555555", ha="left", va="bottom", gid="source_note")
     fig.tight_layout()
     return fig

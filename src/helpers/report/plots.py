@@ -6,7 +6,14 @@
 - Builders return ``plotly.graph_objects.Figure`` objects laid out for :func:`helpers.export.save_figure`:
   :func:`line_chart`, :func:`coef_plot` (dot-and-whisker from a tidy results frame), :func:`event_study_plot`
   (several estimators' event-time coefficients with confidence intervals), :func:`country_timeline` (one
-  country's signatures/ratifications above an outcome series), :func:`source_note` (a source line under the plot).
+  country's signatures/ratifications above an outcome series; instruments never signed are left out),
+  :func:`coverage_heatmap` (which variables cover which years, grouped by source), :func:`source_note` (a source
+  line under the plot).
+- :func:`credits` writes that source line from the columns a figure plots: each column's source in the variable
+  registry (``data/reference/variables.csv``) named by :data:`SOURCE_NAMES`, with the licence that
+  ``data/registry.tsv`` records (V-Dem: CC BY-SA 4.0, which must be credited wherever it is plotted), plus the
+  interval convention (:func:`interval_note`) where a figure shows confidence intervals.
+  :func:`helpers.report.export.save_figure` refuses a figure without a source line.
 
 Tidy frames follow the project's results contract: ``term``, ``estimate``, ``std_error``, ``conf_low``,
 ``conf_high`` ... (docs/methods.md#tidy-results).
@@ -23,18 +30,26 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from helpers.core.errors import DataError, ParameterError
+from helpers.data import variables
+from helpers.data.registry import load_registry
 
 __all__ = [
     "DIVERGING",
     "FONT_FAMILY",
     "OKABE_ITO",
     "PALETTE",
+    "REFERENCE_NAMES",
     "SEQUENTIAL",
+    "SOURCE_NAMES",
     "TEMPLATE",
     "apply_theme",
     "coef_plot",
+    "country_timeline",
+    "coverage_heatmap",
+    "credits",
     "event_study_plot",
     "event_time_from_term",
+    "interval_note",
     "line_chart",
     "source_note",
 ]
@@ -171,11 +186,140 @@ def _check_columns(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
         raise DataError(f"{what}: column(s) {missing} not in the frame; available: {list(df.columns)}")
 
 
+# --------------------------------------------------------------------------------------------------------------
+# source lines
+# --------------------------------------------------------------------------------------------------------------
+#: How a figure's source line names each source of ``data/registry.tsv`` (one entry per source id; a test checks
+#: that every source of the registry has one). Licences come from the registry itself.
+SOURCE_NAMES: dict[str, str] = {
+    "apt_torture_prevention_2025": "APT torture-prevention indicators (2025)",
+    "ciri": "CIRI Human Rights Data (2014)",
+    "cirights_2016_hackathon": "CIRIGHTS (2016 release)",
+    "countrycode": "countrycode (Arel-Bundock et al. 2018)",
+    "did_mpdta": "mpdta (Callaway and Sant'Anna 2021)",
+    "gapminder_sg": "Gapminder Systema Globalis",
+    "maddison": "Maddison Project Database 2020",
+    "naturalearth": "Natural Earth boundaries (de facto borders)",
+    "polity5": "Polity5 (Center for Systemic Peace)",
+    "ucdp_prio_acd": "UCDP/PRIO Armed Conflict Dataset v23.1",
+    "unsdg_open_numbers": "UN SDG Indicators Database",
+    "untc_hr_treaties_2026": "UN Treaty Collection, status at 3 Feb 2026",
+    "vdem_codebook": "V-Dem codebook",
+    "vdemlite": "V-Dem v14 (Coppedge et al. 2024)",
+    "wb_income_class": "World Bank income classification",
+    "wbl": "World Bank, Women, Business and the Law 2020",
+    "wdi_plsc504": "World Bank WDI",
+}
+#: Tracked hand-coded tables the variable registry names as sources; an empty name is not credited (a crosswalk).
+REFERENCE_NAMES: dict[str, str] = {
+    "data/reference/cedaw_reservations.csv": "project coding of the CEDAW reservation texts",
+    "data/reference/country_map.csv": "",
+}
+_LAG_SUFFIX = re.compile(r"_l\d+$")
+SE_NAMES = {
+    "CRV1": "SEs clustered by country (CRV1)",
+    "CR1": "SEs clustered by country (CR1)",
+    "CRV3": "cluster-jackknife SEs by country (CRV3)",
+}
+
+
+def _column_sources(column: str) -> list[str]:
+    """The registry source ids of a panel column or model term (lags ``_l1`` and interactions ``_x_`` resolved);
+    nothing for a column the variable registry does not know or a ``derived`` one."""
+    parts = column.split("_x_") if "_x_" in column else [column]
+    out: list[str] = []
+    for part in parts:
+        for name in (part, _LAG_SUFFIX.sub("", part)):
+            try:
+                src = variables.source_of(name)
+            except ParameterError:
+                continue
+            out += [s.strip() for s in src.split(" + ") if s.strip() != variables.DERIVED]
+            break
+    return out
+
+
+def _licence(source: str) -> str:
+    """Short licence of a registry source for a credit line: a Creative Commons licence or public domain."""
+    reg = load_registry()
+    lic = reg.loc[reg["source"] == source, "licence"]
+    text = str(lic.iloc[0]) if len(lic) else ""
+    m = re.match(r"(CC[ -]BY[\w. -]*?\d\.\d|CC0[ \d.]*|public domain)", text, flags=re.IGNORECASE)
+    return m.group(1).strip() if m else ""
+
+
+def _credit(source: str) -> str:
+    if source.startswith("data/reference/"):
+        if source not in REFERENCE_NAMES:
+            raise ParameterError("sources", source, sorted(REFERENCE_NAMES))
+        return REFERENCE_NAMES[source]
+    if source not in SOURCE_NAMES:
+        raise ParameterError("sources", source, sorted(SOURCE_NAMES) + sorted(REFERENCE_NAMES))
+    lic = _licence(source)
+    return f"{SOURCE_NAMES[source]}, {lic}" if lic else SOURCE_NAMES[source]
+
+
+def interval_note(se: str | Mapping[str, str], level: float = 0.95) -> str:
+    """The interval convention of a figure: ``"95% CIs; SEs clustered by country (CRV1)."``.
+
+    ``se`` is a standard-error type (``CRV1``, ``CR1``, ``CRV3``: named as in :data:`SE_NAMES`) or any text; a
+    mapping ``{estimator: se}`` names each estimator's convention.
+    """
+    if isinstance(se, Mapping):
+        body = "; ".join(f"{k}: {SE_NAMES.get(v, v)}" for k, v in se.items())
+    else:
+        body = SE_NAMES.get(se, se)
+    return f"{level:.0%} CIs; {body}."
+
+
+def credits(
+    columns: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    *,
+    intervals: str | None = None,
+    note: str | None = None,
+    default: str | None = None,
+) -> str:
+    """The source line of a figure: every dataset behind ``columns`` (panel columns or model terms, through the
+    variable registry) and ``sources`` (extra ids of data/registry.tsv or data/reference/ tables, e.g.
+    ``"naturalearth"`` for a map), each once, with its licence; then ``note`` and ``intervals`` (see
+    :func:`interval_note`). ``credits(["v2x_gender", "cedaw_ratified"])`` is ``"Sources: V-Dem v14 (Coppedge et
+    al. 2024), CC BY-SA 4.0; UN Treaty Collection, status at 3 Feb 2026."``. An unknown source raises
+    :class:`ParameterError` with the valid ids; columns the registry does not know are skipped, and when none is
+    known (a panel of the user's own) ``default`` (e.g. ``"Source: my_panel.csv"``) stands in for the sources.
+    """
+    if isinstance(columns, str) or isinstance(sources, str):
+        raise ParameterError("columns", columns, hint="a list of column names (and a list of source ids)")
+    ids = [s for c in columns for s in _column_sources(c)] + list(sources)
+    names = [n for n in dict.fromkeys(_credit(s) for s in dict.fromkeys(ids)) if n]
+    text = f"Source{'s' if len(names) > 1 else ''}: {'; '.join(names)}." if names else (default or "")
+    for extra in (note, intervals):
+        if extra:
+            extra = extra.strip()
+            text = f"{text} {extra}{'' if extra.endswith('.') else '.'}".strip()
+    if not text:
+        raise ParameterError("columns", list(columns), hint="no registered column or source to credit")
+    return text
+
+
+def _x_title_lines(fig: go.Figure) -> int:
+    """Lines of the tallest x-axis title of the figure (0 without one; the bottom axes of stacked subplots)."""
+    lines = 0
+    for key, ax in fig.layout.to_plotly_json().items():
+        if re.fullmatch(r"xaxis\d*", key) and isinstance(ax, Mapping):
+            title = ax.get("title")
+            text = title.get("text") if isinstance(title, Mapping) else title
+            if isinstance(text, str) and text.strip():
+                lines = max(lines, text.count("<br>") + 1)
+    return lines
+
+
 def source_note(fig: go.Figure, text: str, *, size: int | None = None) -> go.Figure:
     """Add a left-aligned source line under the plot area and its x-axis labels; return ``fig``.
 
     The bottom margin grows to make room (estimated from the theme's font sizes, so it stays correct in
-    every export size). Calling it again replaces the previous source line.
+    every export size; :func:`helpers.report.export.save_figure` wraps a long line to the export width). Calling it
+    again replaces the previous source line. Write the text with :func:`credits`.
     """
     size = size or FONT_SIZE - 2
     anns = [a for a in (fig.layout.annotations or []) if getattr(a, "name", None) != "source_note"]
@@ -184,8 +328,9 @@ def source_note(fig: go.Figure, text: str, *, size: int | None = None) -> go.Fig
     shift = 2
     if cartesian:
         shift += FONT_SIZE + 10  # tick labels
-        if fig.layout.xaxis.title.text:
-            shift += FONT_SIZE + 10  # axis title
+        title_lines = _x_title_lines(fig)
+        if title_lines:
+            shift += (FONT_SIZE + 3) * title_lines + 7  # axis title
     lines = text.count("<br>") + 1
     fig.add_annotation(
         name="source_note",
@@ -492,6 +637,35 @@ def rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _drop_unsigned(
+    ev: pd.DataFrame, label: str, dates: Sequence[str | None]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rows with at least one act (the first row always kept), and the labels of the rows left out."""
+    if not len(ev):
+        return ev, []
+    acted = ev[[c for c in dates if c]].notna().any(axis=1)
+    acted.iloc[0] = True
+    return ev[acted].reset_index(drop=True), [str(v) for v in ev.loc[~acted, label]]
+
+
+def _timeline_spans(fig: go.Figure, ys: Sequence[float], sig_x: pd.Series, rat_x: pd.Series) -> None:
+    """A grey line from signature to ratification on each row that has both (top panel)."""
+    for yv, a, b in zip(ys, sig_x, rat_x, strict=True):
+        if pd.notna(a) and pd.notna(b):
+            fig.add_trace(
+                go.Scatter(
+                    x=[a, b],
+                    y=[yv, yv],
+                    mode="lines",
+                    line={"color": "#999999", "width": 1},
+                    hoverinfo="skip",
+                    showlegend=False,
+                ),
+                row=1,
+                col=1,
+            )
+
+
 def country_timeline(
     events: pd.DataFrame,
     series: pd.DataFrame,
@@ -507,43 +681,35 @@ def country_timeline(
     title: str | None = None,
     source: str | None = None,
     x_range: tuple[int, int] | None = None,
+    drop_unsigned: bool = True,
 ) -> go.Figure:
     """One country's treaty history above an outcome series, on one shared time axis.
 
     Top panel: one row per instrument (``events[label]``, drawn top to bottom in the given order) with an
     open circle at signature, a filled circle at ratification/accession (hover: date and ``act_type``), a
     line between them, and a cross at a denunciation. Bottom panel: ``series[y]`` against ``series[x]``
-    (years) with dashed verticals at the ratification years of the first instrument.
+    (years) with dashed verticals at the ratification years of the first instrument. With ``drop_unsigned``
+    (default) instruments the country never signed nor joined get no empty row (the first, the case's own
+    instrument, always keeps its row); the source line names them instead.
     """
     from plotly.subplots import make_subplots
 
     _check_columns(events, [label, signature, ratification, act_type, denounced], "country_timeline(events)")
     _check_columns(series, [x, y], "country_timeline(series)")
     ev = events.reset_index(drop=True)
+    ev, unsigned = (
+        _drop_unsigned(ev, label, [signature, ratification, denounced]) if drop_unsigned else (ev, [])
+    )
     n = len(ev)
     ypos = {lab: n - 1 - i for i, lab in enumerate(ev[label])}
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.62, 0.38], vertical_spacing=0.04)
 
     def dec_year(d: pd.Series) -> pd.Series:
         d = pd.to_datetime(d)
-        return d.dt.year + (d.dt.dayofyear - 1) / 365.25
+        return d.dt.year + (d.dt.day_of_year - 1) / 365.25
 
     sig_x, rat_x = dec_year(ev[signature]), dec_year(ev[ratification])
-    for i, row in ev.iterrows():
-        xs = [v for v in (sig_x[i], rat_x[i]) if pd.notna(v)]
-        if len(xs) == 2:
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=[ypos[row[label]]] * 2,
-                    mode="lines",
-                    line={"color": "#999999", "width": 1},
-                    hoverinfo="skip",
-                    showlegend=False,
-                ),
-                row=1,
-                col=1,
-            )
+    _timeline_spans(fig, [ypos[v] for v in ev[label]], sig_x, rat_x)
 
     def fmt(s):
         return pd.to_datetime(s).dt.strftime("%d %b %Y")
@@ -634,6 +800,78 @@ def country_timeline(
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
         margin={"t": 56 if title else 30},
     )
+    if unsigned:  # the rows left out, named where a reader looks for the data's sources
+        source = " ".join(t for t in (f"Not signed or joined: {', '.join(unsigned)}.", source) if t)
     if source:
         source_note(fig, source)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------------------
+# data coverage
+# --------------------------------------------------------------------------------------------------------------
+def coverage_heatmap(
+    panel: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    year: str = "year",
+    title: str | None = "Which variables cover which years",
+    source: str | None = None,
+) -> go.Figure:
+    """Share of the panel's countries with a value, by year (colour), one row per column of ``columns``.
+
+    Rows carry the variable registry's readable labels (:func:`helpers.data.variables.label`) and are grouped under
+    a bold header per data source (:data:`SOURCE_NAMES`; sources in order of first appearance in ``columns``,
+    columns in their given order within a source). ``source`` (default: :func:`credits` of the columns) is the
+    source line.
+    """
+    _check_columns(panel, [year, *columns], "coverage_heatmap")
+    share = panel.groupby(year)[list(columns)].agg(lambda s: s.notna().mean()).T
+    groups: dict[str, list[str]] = {}
+    for c in columns:
+        src = (_column_sources(c) or ["derived"])[0]
+        groups.setdefault(SOURCE_NAMES.get(src, REFERENCE_NAMES.get(src) or "Derived"), []).append(c)
+    row_text: list[str] = []
+    z_rows: list[np.ndarray] = []
+    for name, cols in groups.items():
+        row_text.append(f"<b>{name}</b>")
+        z_rows.append(np.full(share.shape[1], np.nan))
+        for c in cols:
+            row_text.append(variables.label(c))
+            z_rows.append(share.loc[c].to_numpy(dtype=float))
+    n = len(row_text)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.vstack(z_rows),
+            x=np.asarray(share.columns),
+            y=np.arange(n),
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            zmax=1,
+            colorbar={"title": {"text": "share of<br>countries"}, "len": min(0.8, 400 / (16 * n + 140))},
+            customdata=np.array([[t] * share.shape[1] for t in row_text], dtype=object),
+            hovertemplate="%{customdata}, %{x}: %{z:.0%} of countries<extra></extra>",
+            ygap=1,
+        )
+    )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        height=16 * n + 150,
+        yaxis={
+            "tickmode": "array",
+            "tickvals": list(range(n)),
+            "ticktext": row_text,
+            "range": [n - 0.5, -0.5],
+            "autorange": False,
+            "showgrid": False,
+            "ticks": "",
+            "tickfont": {"size": FONT_SIZE - 2},
+        },
+        xaxis={"showgrid": False},
+        margin={"t": 40 if title else 14},
+    )
+    source_note(
+        fig, source or credits(list(columns), note="Share of panel countries with a non-missing value")
+    )
     return fig

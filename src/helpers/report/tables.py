@@ -2,7 +2,8 @@
 
 :func:`regression_table` returns a :class:`RegressionTable`: ``df`` (a string DataFrame, one column per model,
 the row labels in the first column ``""``), ``notes`` (SE convention, star levels, model caveats), and
-``to_html()``, ``to_latex()`` and ``to_markdown()`` renderings. Rows: one coefficient row (estimate with stars) and
+``to_html()``, ``to_latex()`` and ``to_markdown()`` renderings; a notebook displays it through ``_repr_html_`` (the
+HTML rendering, with its rules and notes, not the bare DataFrame). Rows: one coefficient row (estimate with stars) and
 one row of standard errors in parentheses per term; then dependent variable, estimator, fixed effects
 (Country / Year: Yes, No or "dummies"), standard-error convention, N, countries, R² within (pseudo R² for the
 ordered logit). Stars: * p < .1, ** p < .05, *** p < .01.
@@ -92,6 +93,13 @@ class RegressionTable:
         if self.notes:
             out += "\n\n" + "\n\n".join(_md(n) for n in self.notes)
         return out + "\n"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the table as a regression table (rules, notes), not as its bare string DataFrame."""
+        return self.to_html()
+
+    def __str__(self) -> str:
+        return self.to_markdown()
 
     def to_html(self, table_class: str = "regtable") -> str:
         """HTML table (``<table class="regtable">``) with the notes in the footer."""

@@ -251,3 +251,12 @@ def test_failed_notebook_flagged_and_rerender_when_stale(reports, tmp_path):
 def test_missing_registry_is_reported_not_fatal(reports, tmp_path):
     html = report.build_index(reports, registry=tmp_path / "nope.tsv").read_text()
     assert "No data registry found" in html
+
+
+def test_staging_folders_of_a_running_or_killed_run_are_not_collected(tmp_path):
+    """A run writes into a hidden staging folder (helpers.pipeline.runner); the site lists only finished runs."""
+    for rel in ("03_treaty_effects/default", "03_treaty_effects/.default.staging-123"):
+        (tmp_path / rel / "results").mkdir(parents=True)
+        (tmp_path / rel / "results" / "r.csv").write_text("a\n1\n")
+    rels = [r["rel"] for r in report.collect_outputs(tmp_path)]
+    assert rels == ["03_treaty_effects/default"]

@@ -369,7 +369,9 @@ def collect_outputs(reports_dir: Path) -> list[dict[str, Any]]:
             p.parent
             for kind in ("figures", "tables", "results")
             for p in reports_dir.rglob(kind)
-            if p.is_dir() and ASSETS not in p.relative_to(reports_dir).parts
+            if p.is_dir()
+            and ASSETS not in p.relative_to(reports_dir).parts
+            and not any(part.startswith(".") for part in p.relative_to(reports_dir).parts)  # staging folders
         }
     )
     for folder in folders:

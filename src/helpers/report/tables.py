@@ -38,7 +38,13 @@ from helpers.report.export import latex_escape
 
 STAR_LEVELS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
 STAR_NOTE = "* p < 0.1, ** p < 0.05, *** p < 0.01"
-SE_SHORT = {"CRV1": "CRV1 (country)", "CR1": "CR1 (country)", "CRV3": "CRV3 (country)"}
+SE_SHORT = {
+    "CRV1": "CRV1 (country)",
+    "CR1": "CR1 (country)",
+    "CRV3": "CRV3 (country)",
+    "twoway": "CRV1 (country, year)",
+    "DK": "Driscoll–Kraay",
+}
 
 
 def stars(p: float) -> str:
@@ -308,10 +314,11 @@ def _stats_rows(results: list[FitResult], digits: int) -> list[list[str]]:
         ["Country FE"] + [_fe_cell(r, "country") for r in results],
         ["Year FE"] + [_fe_cell(r, "year") for r in results],
         ["Controls"] + [CONTROL_SET_LABELS.get(r.controls, "custom") for r in results],
-        ["Years"] + [("" if r.years is None else f"{r.years[0]}–{r.years[1]}") for r in results],
+        ["Years"] + [_years_cell(r) for r in results],
         ["SE"] + [SE_SHORT.get(r.se_type, r.se_type) for r in results],
         ["N"] + [f"{r.n_obs:,}" for r in results],
         ["Countries"] + [f"{r.n_units:,}" for r in results],
+        ["Countries switching"] + [_switch_cell(r) for r in results],
         ["R² within" if not all("pseudo_r2" in r.stats for r in results) else "Pseudo R² (McFadden)"]
         + [_r2_cell(r, digits) for r in results],
     ]
@@ -324,7 +331,45 @@ def _stats_rows(results: list[FitResult], digits: int) -> list[list[str]]:
             ["First-stage F"]
             + [_fmt(r.stats["first_stage_F"], 1) if "first_stage_F" in r.stats else "" for r in results]
         )
+    if any(r.ar_set is not None for r in results):
+        lv = next(r.ar_set["level"] for r in results if r.ar_set is not None)
+        stats_rows.append(
+            [f"Anderson–Rubin {lv:.0%} set"] + [r.ar_set["text"] if r.ar_set else "" for r in results]
+        )
+    stats_rows += _moderator_rows(results, digits)
     return stats_rows
+
+
+def _years_cell(r: FitResult) -> str:
+    """First–last year of the estimation sample actually used (not the window asked for)."""
+    yrs = r.sample_years
+    return "" if yrs is None else f"{yrs[0]}–{yrs[1]}"
+
+
+def _switch_cell(r: FitResult) -> str:
+    n = r.sample_info.get("n_switchers")
+    return "" if n is None or r.skipped is not None else f"{n:,}"
+
+
+def _moderator_rows(results: list[FitResult], digits: int) -> list[list[str]]:
+    """Treatment effect at the 10th, 50th and 90th percentile of each model's moderator (estimate with stars, SE)."""
+    if not any(r.moderator_effects is not None for r in results):
+        return []
+    rows = []
+    for q in M.MODERATOR_QUANTILES:
+        est, se = [f"Effect at moderator p{q}"], [""]
+        for r in results:
+            me = r.moderator_effects
+            row = me.loc[me["quantile"].eq(q)] if me is not None else None
+            if row is None or row.empty or r.skipped is not None:
+                est.append("")
+                se.append("")
+                continue
+            x = row.iloc[0]
+            est.append(_fmt(x["estimate"], digits) + stars(x["p_value"]))
+            se.append(f"({_fmt(x['std_error'], digits)})")
+        rows += [est, se]
+    return rows
 
 
 def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
@@ -344,6 +389,7 @@ def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
             + ", ".join(variable_label(c) for c in M.CONTROL_SETS[cs])
             + (f"; lagged {lag} year{'s' if lag != 1 else ''}." if lag else ".")
         )
+    notes += _sample_notes(results, cols)
     seen: set[str] = set()
     for col, r in zip(cols, results, strict=True):
         if r.skipped is not None:
@@ -352,4 +398,38 @@ def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
             if n not in seen and not n.startswith("First stage"):
                 seen.add(n)
                 notes.append(n)
+    return notes
+
+
+def _sample_notes(results: list[FitResult], cols: list[str]) -> list[str]:
+    """Estimation samples: models whose sample starts later or ends earlier than the window asked for (and why),
+    and the countries with the outcome observed that missing regressors remove (grouped by models)."""
+    notes = []
+    for col, r in zip(cols, results, strict=True):
+        si = r.sample_info
+        if r.skipped is None and si.get("trimmed"):
+            req = r.years
+            asked = f"{req[0]}–{req[1]}" if req else "every panel year"
+            notes.append(
+                f"{col}: estimation sample {_years_cell(r)} (asked: {asked}): "
+                + "; ".join(M.trimmed_text(t, term_label) for t in si["trimmed"])
+                + "."
+            )
+    groups: dict[str, list[str]] = {}
+    for col, r in zip(cols, results, strict=True):
+        dropped = r.sample_info.get("dropped", [])
+        if dropped and r.skipped is None:
+            text = ", ".join(
+                f"{d['country']} ({d['iso3']}: "
+                + (", ".join(term_label(v) for v in d["missing"]) or "no complete year")
+                + ")"
+                for d in dropped
+            )
+            groups.setdefault(text, []).append(col)
+    for text, where in groups.items():
+        notes.append(
+            f"Countries with the outcome observed but no complete country-year, dropped from "
+            f"{', '.join(where) if len(where) < len(results) else 'every model'} (variables missing in all "
+            f"their years): {text}."
+        )
     return notes

@@ -433,3 +433,91 @@ def _sample_notes(results: list[FitResult], cols: list[str]) -> list[str]:
             f"their years): {text}."
         )
     return notes
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# estimation samples
+
+SAMPLE_COLUMNS = [
+    "model",
+    "outcome",
+    "controls",
+    "years_asked",
+    "first_year",
+    "last_year",
+    "n_obs",
+    "n_units",
+    "n_switchers",
+    "window_trimmed",
+    "dropped_units",
+    "skipped",
+]
+
+
+def sample_frame(results: Sequence[FitResult]) -> pd.DataFrame:
+    """One row per model: the years asked for, the estimation sample actually used (first and last year, N,
+    countries, countries switching treatment), why it starts later or ends earlier, the countries dropped."""
+    rows = []
+    for r in results:
+        cols = r.sample_columns()
+        rows.append(
+            {
+                "model": r.model,
+                "outcome": r.outcome,
+                "controls": r.controls,
+                "years_asked": "" if r.years is None else f"{r.years[0]}-{r.years[1]}",
+                **{k: cols[k] for k in ("first_year", "last_year")},
+                "n_obs": r.n_obs,
+                "n_units": r.n_units,
+                "n_switchers": cols["n_switchers"],
+                "window_trimmed": cols["window_trimmed"],
+                "dropped_units": cols["dropped_units"],
+                "skipped": r.skipped or "",
+            }
+        )
+    out = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
+    for c in ("first_year", "last_year", "n_switchers"):
+        out[c] = out[c].astype("Int64")
+    return out
+
+
+def samples_text(results: Sequence[FitResult], treaty_short: str = "") -> str:
+    """The estimation samples in sentences (Markdown), from the numbers: one line per distinct sample with the
+    models that share it, then the countries dropped."""
+    groups: dict[tuple, list[str]] = {}
+    for r in results:
+        if r.skipped is not None:
+            continue
+        si = r.sample_info
+        key = (si.get("first_year"), si.get("last_year"), r.n_obs, r.n_units, si.get("n_switchers"))
+        groups.setdefault(key, []).append(r.model)
+    lines = []
+    what = f"change {treaty_short} status" if treaty_short else "change treatment status"
+    for (fy, ly, n, g, sw), models in groups.items():
+        lines.append(
+            f"- {fy}–{ly}, N = {n:,} country-years, {g} countries, {sw} of which {what} inside the sample: "
+            + ", ".join(f"`{m}`" for m in models)
+        )
+    trimmed = {
+        f"`{r.model}` starts in {r.sample_info['first_year']}"
+        + f" ({'; '.join(M.trimmed_text(t, term_label) for t in r.sample_info['trimmed'])})"
+        for r in results
+        if r.skipped is None and r.sample_info.get("trimmed")
+    }
+    if trimmed:
+        lines.append("- Later start or earlier end than asked: " + "; ".join(sorted(trimmed)) + ".")
+    dropped = {
+        f"{d['country']} ({d['iso3']}: {', '.join(term_label(v) for v in d['missing']) or 'no complete year'})"
+        for r in results
+        if r.skipped is None
+        for d in r.sample_info.get("dropped", [])
+    }
+    if dropped:
+        lines.append(
+            "- Countries with the outcome observed but dropped for missing regressors (variables missing in all "
+            "their years): " + "; ".join(sorted(dropped)) + "."
+        )
+    skipped = [f"`{r.model}` ({r.skipped})" for r in results if r.skipped is not None]
+    if skipped:
+        lines.append("- Not estimated: " + ", ".join(skipped) + ".")
+    return "\n".join(lines)

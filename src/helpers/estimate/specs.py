@@ -602,18 +602,21 @@ def _skipped(s: _Spec, reason: str, n: int, g: int) -> dict:
     }
 
 
-def sample_mask(
-    panel: pd.DataFrame, grid: pd.DataFrame, spec_id: int, sample_mode: str = "common"
-) -> np.ndarray:
-    """The estimation sample of one specification as a boolean mask over ``panel``'s rows (in its order), e.g. to
-    refit it with :func:`helpers.models.fit` (``rows=``)."""
+def sample_masks(
+    panel: pd.DataFrame, grid: pd.DataFrame, spec_ids: Sequence[int], sample_mode: str = "common"
+) -> dict[int, np.ndarray]:
+    """The estimation samples of some specifications as boolean masks over ``panel``'s rows (in its order), e.g. to
+    refit them with :func:`helpers.models.fit` (``rows=``); an error for a spec_id not in the grid."""
     eng = _Engine(panel, grid, sample_mode)
-    for key, members in eng.groups.items():
-        if any(s.idx == int(spec_id) for s in members):
-            out = np.zeros(len(panel), dtype=bool)
-            out[eng.order] = eng.masks[key]
-            return out
-    raise ParameterError("spec_id", spec_id, hint="not a spec_id of the grid")
+    where = {s.idx: key for key, members in eng.groups.items() for s in members}
+    out = {}
+    for sid in spec_ids:
+        if int(sid) not in where:
+            raise ParameterError("spec_id", sid, hint="not a spec_id of the grid")
+        m = np.zeros(len(panel), dtype=bool)
+        m[eng.order] = eng.masks[where[int(sid)]]
+        out[int(sid)] = m
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -688,10 +691,28 @@ class NullDraws:
     sample_mode: str
 
     def statistics(self, alpha: float = 0.05) -> pd.DataFrame:
-        """:func:`curve_statistics` of each draw, with its index (``draw``)."""
+        """:func:`curve_statistics` of each draw, with its index (``draw``); ``attrs`` hold seed, se, sample mode,
+        alpha."""
         out = curve_statistics(self.estimate, self.statistic, self.df_t, self.outcome_sd, alpha)
         out.insert(0, "draw", np.arange(self.start, self.stop))
+        out.attrs.update(seed=self.seed, se=self.se, sample_mode=self.sample_mode, alpha=alpha)
         return out
+
+    def subset(self, spec_ids: Sequence[int]) -> NullDraws:
+        """The draws of some specifications only (e.g. one coding), for a joint test of a sub-curve."""
+        keep = np.isin(self.spec_id, np.asarray(spec_ids, dtype=int))
+        return NullDraws(
+            self.spec_id[keep],
+            self.estimate[keep],
+            self.statistic[keep],
+            self.df_t[keep],
+            self.outcome_sd[keep],
+            self.start,
+            self.stop,
+            self.seed,
+            self.se,
+            self.sample_mode,
+        )
 
 
 def null_estimates(
@@ -824,10 +845,7 @@ def null_draws(
     (``draw`` = its index). A pure function of (panel, grid, seed, draw index): pieces computed apart and
     concatenated equal one run over all draws."""
     check_draws("stop", int(stop) - int(start))
-    nd = null_estimates(panel, grid, seed, start, stop, se, sample_mode, progress)
-    out = nd.statistics(alpha)
-    out.attrs.update(seed=int(seed), se=se, sample_mode=sample_mode, alpha=alpha)
-    return out
+    return null_estimates(panel, grid, seed, start, stop, se, sample_mode, progress).statistics(alpha)
 
 
 JOINT_METHOD = (

@@ -285,7 +285,8 @@ def permutation_figure(
 def marginal_effects_figure(
     results: Sequence[FitResult], title: str | None = None, ylabel: str | None = None
 ):
-    """Marginal effect of the treatment over each moderator's range (line + 95% CI band), one panel per model.
+    """Marginal effect of the treatment over each moderator's range (line + 95% CI band), one panel per model, with
+    the effect at the moderator's 10th, 50th and 90th percentiles marked (points with CI bars).
 
     Panels are titled with the moderator's readable label (:func:`term_label`); the y axis names the treatment.
     """
@@ -342,13 +343,13 @@ def marginal_effects_figure(
         _quantile_marks(fig, r, col, i)
         fig.add_hline(y=0, line={"color": "#000000", "width": 1, "dash": "dot"}, row=1, col=i)
         fig.update_xaxes(
-            title_text=f"{with_lag(variable_label(r.moderator), r.lag)}<br>5th–95th percentile; "
-            "marks: 10th, 50th, 90th",
-            row=1,
-            col=i,
+            title_text=f"{with_lag(variable_label(r.moderator), r.lag)}<br>5th–95th percentile", row=1, col=i
         )
     fig.update_yaxes(
-        title_text=ylabel or f"Marginal effect of {term_label(res[0].focal_term)}<br>(95% CI)", row=1, col=1
+        title_text=ylabel
+        or f"Marginal effect of {term_label(res[0].focal_term)}<br>(95% CI; marks at p10, p50, p90)",
+        row=1,
+        col=1,
     )
     fig.update_annotations(font={"size": plots.FONT_SIZE})  # subplot titles no larger than the axis titles
     fig.update_layout(template=plots.TEMPLATE, title=title, margin={"t": 70 if title else 40})
@@ -394,7 +395,7 @@ CHOICE_TITLES = {
     "coding": "Treatment coding",
     "controls": "Controls",
     "lag": "Lag",
-    "window": "Years",
+    "window": "Window asked",
     "estimator": "Estimator",
     "sample_years": "Sample years",
 }
@@ -618,7 +619,7 @@ def joint_text(joint: pd.DataFrame) -> str:
         if s not in j.index:
             continue
         o = j.loc[s, "observed"]
-        val = f"{o:+.4f}" if s.startswith("median") else f"{o:.1%}"
+        val = f"{o:+.3g}" if s.startswith("median") else f"{o:.1%}"
         lines.append(f"{lab}: {val} (p = {j.loc[s, 'p_value']:.3f})")
     return "<br>".join(lines)
 

@@ -1102,7 +1102,8 @@ def _fit_feols(des: Design, estimator: str, se: str, base: dict, level: float) -
     if se == "DK":
         notes.append(f"Driscoll-Kraay lag: {dk_lag(d['year'].nunique())} years.")
     df_t = inference_df(se, d["iso3"].nunique(), d["year"].nunique())
-    coefs = coef_frame(names, beta, np.sqrt(np.diag(V)), df_t, level)
+    with np.errstate(invalid="ignore"):  # a two-way variance can be negative (not PSD): its SE is missing
+        coefs = coef_frame(names, beta, np.sqrt(np.diag(V)), df_t, level)
     r2w = float(getattr(m, "_r2_within", np.nan))
     st: dict[str, float] = {"df_t": df_t}
     ar = None

@@ -440,7 +440,8 @@ def require_estimated(results: pd.DataFrame) -> None:
     raise EmptySampleError(
         f"none of the {len(results)} specification(s) could be estimated: windows "
         f"{sorted(results['window'].unique())}, outcomes {sorted(results['outcome'].unique())}, lags "
-        f"{sorted(results['lag'].unique())}; " + "; ".join(f"{n} x {r}" for r, n in reasons.items())
+        f"{sorted(int(x) for x in results['lag'].unique())}; "
+        + "; ".join(f"{n} x {r}" for r, n in reasons.items())
     )
 
 

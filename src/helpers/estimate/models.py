@@ -2,8 +2,11 @@
 
 Every estimator returns a :class:`FitResult` (coefficient table, N, countries, R² within, fixed effects, named
 standard-error convention, the run's parameters, notes, a ``skipped`` reason when the specification could not be
-estimated, and marginal effects for moderated models). ``FitResult.tidy()`` gives the broom-style table of the
-results contract; :mod:`helpers.tables` and the plotting code consume the same object.
+estimated, the estimation sample actually used (``sample_info``: first and last year, N, countries, countries
+switching treatment, countries dropped and why), marginal effects for moderated models and the Anderson-Rubin set
+of a 2SLS). ``FitResult.tidy()`` gives the broom-style table of the results contract; :mod:`helpers.tables` and the
+plotting code consume the same object. :func:`require_estimated` turns "no requested model could be estimated"
+into an :class:`helpers.core.errors.EmptySampleError` naming the filters.
 
 Knobs (docs/methods.md#cole-style-regressions), each checked against the lists below (an unknown value raises
 :class:`helpers.errors.ParameterError` listing the valid ones):
@@ -21,16 +24,21 @@ Knobs (docs/methods.md#cole-style-regressions), each checked against the lists b
   effects, the treatment instrumented by the lagged regional ratification density ``{treaty}_region_density``).
 * ``controls``: a named set (:data:`CONTROL_SETS`) or a list of :data:`CONTROL_COLUMNS`.
 * ``lag``: years by which treatment and controls are lagged, within country by calendar year (not by row).
-* ``years``, ``region``, ``income_group``: sample filters (applied after lagging).
-* ``moderator`` (:data:`MODERATORS`): treaty x moderator interaction; marginal effects of the treatment over the
-  moderator's 5th-95th percentile range with delta-method CIs.
-* ``se`` (:data:`SE_TYPES`): clustered by country. ``CRV1`` = fixest/pyfixest default (G/(G-1) x (N-1)/(N-K),
-  K not counting the country FE nested in the cluster); ``CR1`` = Stata / statsmodels convention (K counts
-  every fixed-effect dummy); ``CRV3`` = cluster jackknife (sum of squared leave-one-country-out
-  deviations, no small-sample factor; for OLS computed exactly by :func:`helpers.estimate.fe.twfe_crv3` without the
-  G refits pyfixest makes, for 2SLS by pyfixest). All observations are kept (no singleton removal,
-  as in fixest and statsmodels). Inference uses t(G-1). pyfixest runs with ``fixef_tol=1e-12`` so that its
-  results equal the exact dummy-variable solution (statsmodels) to ~1e-13.
+* ``years``, ``region``, ``income_group``: sample filters (applied after lagging); ``rows``: a boolean mask over
+  the panel's rows restricting the sample further (a specification curve's common sample).
+* ``moderator`` (:data:`MODERATORS`): treaty x moderator interaction, the moderator centred at its mean in the
+  estimation sample (the treatment term is the effect at the mean); effects at the moderator's 10th, 50th and 90th
+  percentiles and over its 5th-95th percentile range with delta-method CIs.
+* ``se`` (:data:`SE_TYPES`, :data:`SE_LABELS`): ``twoway`` (country and year clusters) and ``DK``
+  (Driscoll-Kraay, lag :func:`dk_lag`) as in pyfixest; the others clustered by country. ``CRV1`` =
+  fixest/pyfixest default (G/(G-1) x (N-1)/(N-K), K not counting the country FE nested in the cluster); ``CR1``
+  = Stata / statsmodels convention (K counts every fixed-effect dummy); ``CRV3`` = cluster jackknife (sum of
+  squared leave-one-country-out deviations, no small-sample factor; for OLS computed exactly by
+  :func:`helpers.estimate.fe.twfe_crv3` without the G refits pyfixest makes; not offered for 2SLS). All
+  observations are kept (no singleton removal, as in fixest and statsmodels). Inference uses t(G-1)
+  (:func:`inference_df`). A 2SLS reports the cluster-robust first-stage F and the Anderson-Rubin set
+  (:func:`anderson_rubin`). pyfixest runs with ``fixef_tol=1e-12`` so that its results equal the exact
+  dummy-variable solution (statsmodels) to ~1e-13.
 """
 
 from __future__ import annotations

@@ -120,7 +120,12 @@ def _refit_draws(panel, grid, sid, se, seed, draws):
     kw = M.pyfixest_vcov_kwargs(se, d["year"].nunique())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r0 = pf.feols(f"{des.y} ~ {' + '.join(others)} | iso3 + year", data=d, fixef_rm="none")
+        r0 = pf.feols(
+            f"{des.y} ~ {' + '.join(others)} | iso3 + year",
+            data=d,
+            fixef_rm="none",
+            demeaner=fe.pyfixest_demeaner(),
+        )
         fitted = r0.predict()
         e0 = d[des.y].to_numpy() - fitted
         countries = np.unique(panel["iso3"].astype(str))

@@ -209,3 +209,15 @@ def test_succession_through_a_union_synthetic():
     assert int(y[("MNE", "cedaw")]) == 1982 and int(y[("SRB", "cedaw")]) == 1982
     assert int(y[("MNE", "cedaw_op")]) == 2003
     assert int(y[("HRV", "cat")]) == 1992  # an accession is not a succession
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not paths.PANEL.exists(), reason="data/processed/panel.parquet not built")
+def test_panel_reservations_only_while_bound():
+    p = pd.read_parquet(paths.PANEL)
+    res = [c for c in p.columns if c.startswith("cedaw_res_")]
+    assert not (p[res].eq(1).any(axis=1) & p["cedaw_ratified"].eq(0)).any()
+    yem = p[p["iso3"].eq("YEM")].set_index("year")
+    assert yem.loc[1989, "cedaw_ratified"] == 0 and yem.loc[1990, "cedaw_ratified"] == 1
+    mne = p[p["iso3"].eq("MNE")]
+    assert (mne["cedaw_year"] == 1982).all()

@@ -297,7 +297,10 @@ def build(
         res = reservations.reservation_status((lo, hi))
         panel = _merge_source(panel, res, "CEDAW reservations")
         rcols = [c for c in res.columns if c.startswith("cedaw_res_")]
-        panel[rcols] = panel[rcols].fillna(0).astype("int8")
+        # a reservation is in force only while the state is bound (under yemen_rule="unification" Yemen's 1984
+        # reservations apply from 1990, with the accession they were made with)
+        bound = panel["cedaw_ratified"].to_numpy() == 1
+        panel[rcols] = panel[rcols].fillna(0).mul(bound.astype("int8"), axis=0).astype("int8")
     tick("treaties")
 
     for name, df in frames.items():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.core.errors import ParameterError
+from helpers.core.errors import EmptySampleError, ParameterError
 from helpers.estimate import fe
 from helpers.estimate import models as M
 from helpers.estimate import specs as S
@@ -34,7 +34,8 @@ def grid(panel) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def results(panel, grid) -> pd.DataFrame:
-    return S.run_specs(panel, grid)
+    # each specification on its own complete rows, so that it can be compared with models.build_design's sample
+    return S.run_specs(panel, grid, sample_mode="own")
 
 
 def _feols(des: M.Design, se: str = "CRV1"):
@@ -101,7 +102,7 @@ def test_engine_equals_statsmodels_dummies_cr1(panel, grid):
     import statsmodels.formula.api as smf
 
     sub = grid[(grid["lag"] == 1) & (grid["coding"].isin(["ratified", "years_since_binned"]))].head(8)
-    res = S.run_specs(panel, sub, se="CR1")
+    res = S.run_specs(panel, sub, se="CR1", sample_mode="own")
     for row, got in zip(sub.itertuples(), res.itertuples(), strict=True):
         des = M.build_design(
             panel,
@@ -155,11 +156,15 @@ def test_skipped_specs_have_reasons(panel):
         estimators=["twfe"],
     )
     res = S.run_specs(panel, g)
-    assert res.loc[0, "skipped"] == "empty sample" and np.isnan(res.loc[0, "estimate"])
+    assert res.loc[0, "skipped"].startswith("empty sample (no country-year in 1950-1960")
+    assert np.isnan(res.loc[0, "estimate"])
     assert res.loc[1, "skipped"] == "" and np.isfinite(res.loc[1, "estimate"])
+    # a grid in which nothing can be estimated is an error naming the windows and the reasons
     flat = panel.assign(cedaw_ratified=panel.groupby("iso3")["cedaw_ratified"].transform("max"))
-    res2 = S.run_specs(flat, g.iloc[[1]])
-    assert "no within-country variation" in res2.loc[0, "skipped"]
+    with pytest.raises(EmptySampleError, match=r"windows \['1981-2012'\].*no within-country variation"):
+        S.run_specs(flat, g.iloc[[1]])
+    with pytest.raises(EmptySampleError, match=r"windows \['1950-1960'\].*empty sample"):
+        S.run_specs(panel, g.iloc[[0]])
 
 
 def test_collinear_control_dropped_like_pyfixest(panel):
@@ -218,7 +223,7 @@ def test_engine_crv3_equals_pyfixest_refits(panel, grid):
     import pyfixest as pf
 
     sub = grid.groupby(["coding", "estimator"], group_keys=False).head(1).head(8)
-    res = S.run_specs(panel, sub, se="CRV3")
+    res = S.run_specs(panel, sub, se="CRV3", sample_mode="own")
     for row, got in zip(sub.itertuples(), res.itertuples(), strict=True):
         des = M.build_design(
             panel,

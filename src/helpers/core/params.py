@@ -120,11 +120,13 @@ MAX_COVARIATE_LAG = 5
 VOCABULARY_KEYS: dict[str, str] = {
     "treaties": "keys of helpers.data.treaties.TREATIES",
     "successor_rules": "helpers.data.panel.SUCCESSOR_RULES",
+    "yemen_rules": "helpers.data.panel.YEMEN_RULES",
     "first_panel_year": "helpers.data.panel.FIRST_YEAR",
     "codings": "helpers.estimate.models.CODINGS",
     "estimators": "helpers.estimate.models.ESTIMATORS",
     "main_estimators": "helpers.estimate.models.ESTIMATORS without the ordered logit",
     "spec_estimators": "helpers.estimate.specs.SPEC_ESTIMATORS",
+    "sample_modes": "helpers.estimate.specs.SAMPLE_MODES",
     "se_types": "helpers.estimate.models.SE_TYPES",
     "control_sets": "keys of helpers.estimate.models.CONTROL_SETS",
     "control_columns": "helpers.estimate.models.CONTROL_COLUMNS",
@@ -509,6 +511,7 @@ RULES: dict[str, Rule] = {
     "first_year": _first_year(),
     "last_year": _optional_year("the latest year any outcome covers", after="first_year"),
     "successor_rule": choice("successor_rules"),
+    "yemen_rule": choice("yemen_rules"),
     # samples and years
     "year": choice("panel_years"),
     "years": _YEARS,
@@ -540,6 +543,7 @@ RULES: dict[str, Rule] = {
     # estimators and standard errors
     "estimator": choice("main_estimators", hint="ordered logit runs in the CIRI section (ciri_estimators)"),
     "estimators": choices("spec_estimators"),
+    "sample_mode": choice("sample_modes"),
     "ciri_estimators": choices("estimators", empty="skip the CIRI models"),
     "se": choice("se_types"),
     "robustness": boolean(),
@@ -554,6 +558,7 @@ RULES: dict[str, Rule] = {
     # resampling
     "seed": integer(0, shape="a non-negative integer"),
     "n_wild": draws(MIN_WILD_DRAWS),
+    "n_null": draws(MIN_WILD_DRAWS),
     "wild_weights": choice("boot_weights"),
     "n_boot": integer(0, shape="an integer, 0 or more (0: analytic standard errors only)"),
     "n_perm": integer(0, shape="an integer, 0 or more (0 skips)"),

@@ -53,6 +53,9 @@ from helpers.data.treaties import TREATIES
 
 FIRST_YEAR = 1970
 SUCCESSOR_RULES = ("inherit", "own_act")
+#: how acts listed under Yemen but made by Democratic Yemen before unification are dated (:func:`yemen_years`):
+#: "unification" (default) or "listed_act" (UNTC's date, the behaviour before this option existed)
+YEMEN_RULES = ("unification", "listed_act")
 
 #: outcome, control and ordinal-outcome column lists: module attributes read from the variable registry
 _REGISTRY_LISTS = ("OUTCOMES", "CONTROLS", "ORDINAL_OUTCOMES")
@@ -72,14 +75,24 @@ def _year(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, errors="coerce").dt.year.astype("Int64")
 
 
-def treaty_years(rat: pd.DataFrame, successor_rule: str = "inherit") -> pd.DataFrame:
+def treaty_years(
+    rat: pd.DataFrame,
+    successor_rule: str = "inherit",
+    yemen_rule: str = "unification",
+    yemen: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per (iso3, treaty): the years a state became bound, signed, and stopped being bound.
 
     Returns columns iso3, treaty, bound_year, signed_year, denounced_year (Int64). Predecessor-state rows
-    (``is_predecessor``) are used only to date successions under ``successor_rule="inherit"``.
+    (``is_predecessor``) are used only to date successions under ``successor_rule="inherit"``: a state whose act
+    is a succession is bound from the act of the state it succeeded to (:func:`succession_years`).
+    ``yemen_rule`` dates the acts listed under Yemen that Democratic Yemen made (:func:`yemen_years`; ``yemen``:
+    :func:`helpers.data.untc.yemen_acts`, else read from the predecessor rows ``YMD``).
     """
     if successor_rule not in SUCCESSOR_RULES:
         raise ParameterError("successor_rule", successor_rule, SUCCESSOR_RULES)
+    if yemen_rule not in YEMEN_RULES:
+        raise ParameterError("yemen_rule", yemen_rule, YEMEN_RULES)
     rat = rat.copy()
     is_pred = rat.get("is_predecessor", pd.Series(False, index=rat.index)).fillna(False).astype(bool)
     states = rat[~is_pred & rat["iso3"].notna()].copy()
@@ -90,18 +103,9 @@ def treaty_years(rat: pd.DataFrame, successor_rule: str = "inherit") -> pd.DataF
     states["signed_year"] = _year(states["signature_date"])
     states["denounced_year"] = _year(states["denounced_date"])
     if successor_rule == "inherit" and is_pred.any():
-        preds = rat[is_pred].copy()
-        preds["pred_year"] = _year(preds["ratification_date"])
-        inherit = {}
-        for _, p in preds.dropna(subset=["pred_year"]).iterrows():
-            for succ in p.get("successors") or []:
-                key = (succ, p["treaty"])
-                inherit[key] = min(inherit.get(key, 9999), int(p["pred_year"]))
-        is_succ = states["act_type"].eq("succession")
-        for idx in states.index[is_succ]:
-            key = (states.at[idx, "iso3"], states.at[idx, "treaty"])
-            if key in inherit and pd.notna(states.at[idx, "bound_year"]):
-                states.at[idx, "bound_year"] = min(int(states.at[idx, "bound_year"]), inherit[key])
+        states = succession_years(states, rat[is_pred])
+    if yemen_rule == "unification":
+        states = yemen_years(states, rat[is_pred], yemen)
     agg = states.groupby(["iso3", "treaty"], as_index=False).agg(
         bound_year=("bound_year", "min"),
         signed_year=("signed_year", "min"),
@@ -117,15 +121,88 @@ def treaty_years(rat: pd.DataFrame, successor_rule: str = "inherit") -> pd.DataF
     return agg.drop(columns="last_act")
 
 
+#: A successor that succeeded to a union whose acts UNTC lists under another participant: Montenegro succeeded
+#: (with effect from its independence, 3 June 2006) to the treaties of the State Union of Serbia and Montenegro,
+#: whose acts are listed under Serbia, its continuator (UNTC "Historical Information", note 1 under Montenegro,
+#: cited by Montenegro's footnotes); the State Union had itself succeeded in 2001 to the SFR Yugoslavia's acts.
+SUCCEEDED_VIA: dict[str, str] = {"MNE": "SRB"}
+
+
+def succession_years(states: pd.DataFrame, preds: pd.DataFrame) -> pd.DataFrame:
+    """``bound_year`` of every act by succession set to the year the territory was first bound: the predecessor's
+    act year, for every successor of that predecessor (the participants citing its footnote, and
+    :data:`helpers.data.untc.DEFAULT_SUCCESSORS`), then, for a state in :data:`SUCCEEDED_VIA`, the (inherited)
+    year of the participant it succeeded through. Acts by accession or ratification keep their own year."""
+    states = states.copy()
+    inherit: dict[tuple[str, str], int] = {}
+    for p in preds.itertuples(index=False):
+        y = pd.to_datetime(p.ratification_date, errors="coerce")
+        if pd.isna(y):
+            continue
+        succ = set(p.successors if isinstance(p.successors, (list, tuple, np.ndarray)) else [])
+        succ |= set(untc.DEFAULT_SUCCESSORS.get(str(p.iso3), ()))
+        for c in succ:
+            key = (c, p.treaty)
+            inherit[key] = min(inherit.get(key, 9999), int(y.year))
+    is_succ = states["act_type"].eq("succession").fillna(False).to_numpy(dtype=bool)
+    for idx in states.index[is_succ]:
+        key = (states.at[idx, "iso3"], states.at[idx, "treaty"])
+        if key in inherit and pd.notna(states.at[idx, "bound_year"]):
+            states.at[idx, "bound_year"] = min(int(states.at[idx, "bound_year"]), inherit[key])
+    via = states.set_index(["iso3", "treaty"])["bound_year"]
+    via = via[~via.index.duplicated()]
+    for idx in states.index[is_succ]:
+        src = SUCCEEDED_VIA.get(str(states.at[idx, "iso3"]))
+        key = (src, states.at[idx, "treaty"])
+        if src and key in via.index and pd.notna(via[key]) and pd.notna(states.at[idx, "bound_year"]):
+            states.at[idx, "bound_year"] = min(int(states.at[idx, "bound_year"]), int(via[key]))
+    return states
+
+
+#: Yemen's unification (22 May 1990): the Republic of Yemen continued the treaty obligations of both Yemens
+YEMEN_UNIFICATION = 1990
+
+
+def yemen_years(states: pd.DataFrame, preds: pd.DataFrame, yemen: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Yemen's acts under ``yemen_rule="unification"``: an act listed under Yemen that Democratic Yemen (South) made
+    before 1990 binds the panel's Yemen, whose years before 1990 are North Yemen's (V-Dem, state system), only from
+    the Yemen Arab Republic's own act if a footnote gives one, else from unification (1990). Signatures made by
+    Democratic Yemen are moved the same way. ``yemen``: :func:`helpers.data.untc.yemen_acts` (None: the treaties
+    with a ``YMD`` predecessor row)."""
+    if yemen is None:
+        yemen = pd.DataFrame(
+            {
+                "treaty": preds.loc[preds["iso3"].eq("YMD"), "treaty"].to_numpy(),
+                "listed_by": "YMD",
+                "yar_act_date": pd.NaT,
+            }
+        )
+    states = states.copy()
+    for y in yemen[yemen["listed_by"].eq("YMD")].itertuples(index=False):
+        rows = states.index[states["iso3"].eq("YEM").to_numpy() & states["treaty"].eq(y.treaty).to_numpy()]
+        yar = pd.to_datetime(y.yar_act_date)
+        for idx in rows:
+            for col in ("bound_year", "signed_year"):
+                v = states.at[idx, col]
+                if pd.isna(v) or int(v) >= YEMEN_UNIFICATION:
+                    continue
+                own = int(yar.year) if col == "bound_year" and pd.notna(yar) else YEMEN_UNIFICATION
+                states.at[idx, col] = min(own, YEMEN_UNIFICATION)
+    return states
+
+
 def treaty_columns(
     frame: pd.DataFrame,
     rat: pd.DataFrame,
     treaties: Iterable[str],
     successor_rule: str = "inherit",
     region_col: str = "region",
+    yemen_rule: str = "unification",
+    yemen: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Add ``t_ratified, t_year, t_years_since, t_signed, t_region_density`` for each treaty to an iso3 x year frame."""
-    ty = treaty_years(rat, successor_rule)
+    """Add ``t_ratified, t_year, t_years_since, t_signed, t_region_density`` for each treaty to an iso3 x year frame
+    (rules of :func:`treaty_years`)."""
+    ty = treaty_years(rat, successor_rule, yemen_rule, yemen)
     out = frame.copy()
     year = out["year"].to_numpy()
     new_cols = {}
@@ -173,9 +250,10 @@ def build(
     write: bool = True,
     out_dir: Path | None = None,
     progress: bool = True,
+    yemen_rule: str = "unification",
 ) -> pd.DataFrame:
     """Build (and by default write) the panel, ``first_year`` to ``last_year`` (None = the latest year any outcome
-    covers)."""
+    covers); ``successor_rule`` and ``yemen_rule`` as in :func:`treaty_years`."""
     all_treaties = list(TREATIES)
     treaties = check_choices("treaties", treaties or all_treaties, all_treaties)
     steps = ["ratifications", "frame", "treaties", "indicators", "derived", "validate", "write"]
@@ -212,12 +290,17 @@ def build(
     frame = frame.merge(regions[["iso3", "region"]], on="iso3", how="left")
     tick("frame")
 
-    panel = treaty_columns(frame, rat, treaties, successor_rule)
+    panel = treaty_columns(
+        frame, rat, treaties, successor_rule, yemen_rule=yemen_rule, yemen=untc.yemen_acts(treaties)
+    )
     if "cedaw" in treaties:
         res = reservations.reservation_status((lo, hi))
         panel = _merge_source(panel, res, "CEDAW reservations")
         rcols = [c for c in res.columns if c.startswith("cedaw_res_")]
-        panel[rcols] = panel[rcols].fillna(0).astype("int8")
+        # a reservation is in force only while the state is bound (under yemen_rule="unification" Yemen's 1984
+        # reservations apply from 1990, with the accession they were made with)
+        bound = panel["cedaw_ratified"].to_numpy() == 1
+        panel[rcols] = panel[rcols].fillna(0).mul(bound.astype("int8"), axis=0).astype("int8")
     tick("treaties")
 
     for name, df in frames.items():

@@ -17,7 +17,8 @@ Public API
 :func:`page_header`, :func:`parse_participants`,
 :func:`parse_footnotes`, :func:`parse_declarations`, :func:`participant_iso3`, :func:`predecessor_acts`,
 :func:`denunciations`, :func:`ratifications` (the contract table), :func:`participants` (its rows of states
-acting in their own name), :func:`entry_into_force`.
+acting in their own name), :func:`entry_into_force`, :func:`yemen_acts` (which Yemen made the act listed under
+Yemen).
 
 Limits: the pages show *current* status. Predecessor-state acts (German Democratic Republic, Czechoslovakia,
 former Yugoslavia, Democratic Yemen) and denunciations exist only in footnote prose and are extracted with
@@ -538,6 +539,50 @@ def predecessor_acts(treaty: str, path: str | Path | None = None) -> pd.DataFram
         df[c] = df[c].astype("string")
     df["listed_under_successor"] = df["listed_under_successor"].astype(bool)
     return df
+
+
+_YAR_FORMALITY_RE = re.compile(r"The formality was effected by the Yemen Arab Republic")
+_YAR_ACT_RE = re.compile(
+    r"The Yemen Arab Republic had (?P<verb>acceded to|ratified) the "
+    rf"(?:Convention|Covenant|Optional Protocol|Protocol) on (?P<d>{DATE_RE})"
+)
+
+#: columns of :func:`yemen_acts`
+YEMEN_ACT_COLUMNS = ["treaty", "listed_by", "yar_act_date", "note", "excerpt"]
+
+
+def yemen_acts(treaties=None) -> pd.DataFrame:
+    """Which Yemen acted where the pages say so: UNTC lists one act under Yemen, made before unification (22 May
+    1990) by Democratic Yemen (South) or by the Yemen Arab Republic (North), or after it by the Republic of Yemen.
+
+    One row per treaty whose Yemen row cites a footnote attributing its act: ``listed_by`` is ``YMD`` when the
+    listed act was Democratic Yemen's ("The formality was effected by Democratic Yemen", or a footnote giving the
+    Yemen Arab Republic's own, different act, as CERD note 17), ``YAR`` when it was the Yemen Arab Republic's
+    ("... effected by the Yemen Arab Republic"); ``yar_act_date`` is the Yemen Arab Republic's own act where a
+    footnote states it (else NaT). Treaties without such a footnote have no row.
+    """
+    recs = []
+    for t in check_treaties(treaties):
+        page = _page(t)
+        grid = page.participants
+        rows = grid[participant_iso3(grid["participant"], t).eq("YEM").to_numpy()]
+        for num in [n for ns in rows["footnotes"] for n in ns]:
+            text = page.footnotes.get(num, "")
+            ymd, yar_f, yar = _YMD_RE.search(text), _YAR_FORMALITY_RE.search(text), _YAR_ACT_RE.search(text)
+            if not (ymd or yar_f or yar):
+                continue
+            recs.append(
+                {
+                    "treaty": t,
+                    "listed_by": "YAR" if yar_f else "YMD",
+                    "yar_act_date": parse_prose_date(yar.group("d")) if yar else None,
+                    "note": num,
+                    "excerpt": (ymd or yar_f or yar).group(0),
+                }
+            )
+    df = pd.DataFrame.from_records(recs, columns=YEMEN_ACT_COLUMNS)
+    df["yar_act_date"] = pd.to_datetime(df["yar_act_date"]).astype("datetime64[ns]")
+    return df.reset_index(drop=True)
 
 
 _DEN_RE = re.compile(

@@ -110,6 +110,12 @@ def _spec_estimators(ctx: Context) -> list[str]:
     return list(specs.SPEC_ESTIMATORS)
 
 
+def _sample_modes(ctx: Context) -> list[str]:
+    from helpers.estimate import specs
+
+    return list(specs.SAMPLE_MODES)
+
+
 def _boot_weights(ctx: Context) -> list[str]:
     from helpers.estimate import inference
 
@@ -126,11 +132,13 @@ def _donor_rules(ctx: Context) -> list[str]:
 VOCABULARIES: dict[str, Callable[[Context], Any]] = {
     "treaties": _treaties,
     "successor_rules": _panel_constant("SUCCESSOR_RULES"),
+    "yemen_rules": _panel_constant("YEMEN_RULES"),
     "first_panel_year": _panel_constant("FIRST_YEAR"),
     "codings": _models("CODINGS"),
     "estimators": _models("ESTIMATORS"),
     "main_estimators": _main_estimators,
     "spec_estimators": _spec_estimators,
+    "sample_modes": _sample_modes,
     "se_types": _models("SE_TYPES"),
     "control_sets": lambda ctx: list(_models("CONTROL_SETS")(ctx)),
     "control_columns": _models("CONTROL_COLUMNS"),

@@ -330,7 +330,8 @@ def permutation_figure(
 def marginal_effects_figure(
     results: Sequence[FitResult], title: str | None = None, ylabel: str | None = None
 ):
-    """Marginal effect of the treatment over each moderator's range (line + 95% CI band), one panel per model.
+    """Marginal effect of the treatment over each moderator's range (line + 95% CI band), one panel per model, with
+    the effect at the moderator's 10th, 50th and 90th percentiles marked (points with CI bars).
 
     Panels are titled with the moderator's readable label (:func:`term_label`); the y axis names the treatment.
     """
@@ -384,16 +385,50 @@ def marginal_effects_figure(
             row=1,
             col=i,
         )
+        _quantile_marks(fig, r, col, i)
         fig.add_hline(y=0, line={"color": "#000000", "width": 1, "dash": "dot"}, row=1, col=i)
         fig.update_xaxes(
             title_text=f"{with_lag(variable_label(r.moderator), r.lag)}<br>5th–95th percentile", row=1, col=i
         )
     fig.update_yaxes(
-        title_text=ylabel or f"Marginal effect of {term_label(res[0].focal_term)}<br>(95% CI)", row=1, col=1
+        title_text=ylabel
+        or f"Marginal effect of {term_label(res[0].focal_term)}<br>(95% CI; marks at p10, p50, p90)",
+        row=1,
+        col=1,
     )
     fig.update_annotations(font={"size": plots.FONT_SIZE})  # subplot titles no larger than the axis titles
     fig.update_layout(template=plots.TEMPLATE, title=title, margin={"t": 70 if title else 40})
     return fig
+
+
+def _quantile_marks(fig, r: FitResult, colour: str, col: int) -> None:
+    """The effect at the moderator's 10th, 50th and 90th percentiles (points with 95% CI bars) on panel ``col``."""
+    q = r.moderator_effects
+    if q is None:
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=q["moderator_value"],
+            y=q["estimate"],
+            mode="markers+text",
+            marker={"color": colour, "size": 8, "symbol": "diamond"},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": q["conf_high"] - q["estimate"],
+                "arrayminus": q["estimate"] - q["conf_low"],
+                "color": colour,
+                "thickness": 1.2,
+                "width": 4,
+            },
+            text=[f"p{int(v)}" for v in q["quantile"]],
+            textposition="top center",
+            showlegend=False,
+            hovertemplate="%{text}: moderator %{x:.3g}<br>effect %{y:.4f}<extra></extra>",
+        ),
+        row=1,
+        col=col,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -405,8 +440,9 @@ CHOICE_TITLES = {
     "coding": "Treatment coding",
     "controls": "Controls",
     "lag": "Lag",
-    "window": "Years",
+    "window": "Window asked",
     "estimator": "Estimator",
+    "sample_years": "Sample years",
 }
 
 
@@ -424,7 +460,7 @@ def choice_label(choice: str, value: object) -> str:
         return M.CONTROL_SET_LABELS.get(v, v)
     if choice == "lag":
         return f"{v} year" + ("" if v == "1" else "s")
-    if choice == "window":
+    if choice in ("window", "sample_years"):
         return v.replace("-", "–")
     if choice == "estimator":
         return SPEC_ESTIMATOR_LABELS.get(v, v)
@@ -438,8 +474,12 @@ def spec_curve_figure(
     title: str | None = None,
     height: int | None = None,
     standardize: bool | None = None,
+    joint: pd.DataFrame | None = None,
 ):
     """Specification curve: estimates sorted, with CIs (top), above an indicator panel of the choices (bottom).
+
+    ``joint`` (:func:`helpers.estimate.specs.joint_test`) adds the joint test under the null to the top panel: the
+    observed median and shares of significant specifications with their p-values.
 
     Points are coloured by sign and significance at ``alpha`` (positive significant, negative significant, not
     significant). The indicator panel has one row per value of each choice (readable labels,
@@ -491,6 +531,7 @@ def spec_curve_figure(
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.025, row_heights=[frac_top, 1 - frac_top]
     )
+    hover = list(dict.fromkeys([*choices, *[c for c in ("sample_years", "n_obs") if c in ok.columns]]))
     thin = n > 300
     ci_alpha = 0.3 if n > 1000 else (0.5 if thin else 0.6)
     ci_width = 0.5 if n > 1000 else (0.9 if thin else 1.2)
@@ -515,9 +556,9 @@ def spec_curve_figure(
                     "width": 0,
                     "color": rgba(colours[k], ci_alpha),
                 },
-                customdata=d[choices].astype(str).to_numpy(),
+                customdata=d[hover].astype(str).to_numpy(),
                 hovertemplate="estimate %{y:.4f}<br>"
-                + "<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(choices))
+                + "<br>".join(f"{c}: %{{customdata[{i}]}}" for i, c in enumerate(hover))
                 + "<extra></extra>",
             ),
             row=1,
@@ -563,6 +604,22 @@ def spec_curve_figure(
         row=2,
         col=1,
     )
+    if joint is not None:
+        fig.add_annotation(
+            text=joint_text(joint),
+            xref="x domain",
+            yref="y domain",
+            x=0.01,
+            y=0.98,
+            xanchor="left",
+            yanchor="top",
+            align="left",
+            showarrow=False,
+            bgcolor="rgba(255,255,255,0.85)",
+            font={"size": plots.FONT_SIZE - 2},
+            row=1,
+            col=1,
+        )
     n_skip = len(results) - n
     fig.update_xaxes(range=[-0.5, n - 0.5], row=1, col=1)
     fig.update_xaxes(
@@ -588,6 +645,28 @@ def spec_curve_figure(
         margin={"t": 70 if title else 40},
     )
     return fig
+
+
+JOINT_LABELS = {
+    "median_estimate": "median estimate",
+    "median_std_estimate": "median estimate / SD",
+    "share_significant": "significant",
+    "share_positive_significant": "positive and significant",
+    "share_negative_significant": "negative and significant",
+}
+
+
+def joint_text(joint: pd.DataFrame) -> str:
+    """The joint test of a specification curve in a few lines (observed value and p-value per statistic)."""
+    j = joint.set_index("statistic")
+    lines = [f"<b>Joint test under the null</b> ({int(j['n_draws'].iloc[0]):,} draws)"]
+    for s, lab in JOINT_LABELS.items():
+        if s not in j.index:
+            continue
+        o = j.loc[s, "observed"]
+        val = f"{o:+.3g}" if s.startswith("median") else f"{o:.1%}"
+        lines.append(f"{lab}: {val} (p = {j.loc[s, 'p_value']:.3f})")
+    return "<br>".join(lines)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -39,7 +39,13 @@ from helpers.report.export import latex_escape
 
 STAR_LEVELS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
 STAR_NOTE = "* p < 0.1, ** p < 0.05, *** p < 0.01"
-SE_SHORT = {"CRV1": "CRV1 (country)", "CR1": "CR1 (country)", "CRV3": "CRV3 (country)"}
+SE_SHORT = {
+    "CRV1": "CRV1 (country)",
+    "CR1": "CR1 (country)",
+    "CRV3": "CRV3 (country)",
+    "twoway": "CRV1 (country, year)",
+    "DK": "Driscoll–Kraay",
+}
 
 
 def stars(p: float) -> str:
@@ -316,10 +322,11 @@ def _stats_rows(results: list[FitResult], digits: int) -> list[list[str]]:
         ["Country FE"] + [_fe_cell(r, "country") for r in results],
         ["Year FE"] + [_fe_cell(r, "year") for r in results],
         ["Controls"] + [CONTROL_SET_LABELS.get(r.controls, "custom") for r in results],
-        ["Years"] + [("" if r.years is None else f"{r.years[0]}–{r.years[1]}") for r in results],
+        ["Years"] + [_years_cell(r) for r in results],
         ["SE"] + [SE_SHORT.get(r.se_type, r.se_type) for r in results],
         ["N"] + [f"{r.n_obs:,}" for r in results],
         ["Countries"] + [f"{r.n_units:,}" for r in results],
+        ["Countries switching"] + [_switch_cell(r) for r in results],
         ["R² within" if not all("pseudo_r2" in r.stats for r in results) else "Pseudo R² (McFadden)"]
         + [_r2_cell(r, digits) for r in results],
     ]
@@ -332,7 +339,45 @@ def _stats_rows(results: list[FitResult], digits: int) -> list[list[str]]:
             ["First-stage F"]
             + [_fmt(r.stats["first_stage_F"], 1) if "first_stage_F" in r.stats else "" for r in results]
         )
+    if any(r.ar_set is not None for r in results):
+        lv = next(r.ar_set["level"] for r in results if r.ar_set is not None)
+        stats_rows.append(
+            [f"Anderson–Rubin {lv:.0%} set"] + [r.ar_set["text"] if r.ar_set else "" for r in results]
+        )
+    stats_rows += _moderator_rows(results, digits)
     return stats_rows
+
+
+def _years_cell(r: FitResult) -> str:
+    """First–last year of the estimation sample actually used (not the window asked for)."""
+    yrs = r.sample_years
+    return "" if yrs is None else f"{yrs[0]}–{yrs[1]}"
+
+
+def _switch_cell(r: FitResult) -> str:
+    n = r.sample_info.get("n_switchers")
+    return "" if n is None or r.skipped is not None else f"{n:,}"
+
+
+def _moderator_rows(results: list[FitResult], digits: int) -> list[list[str]]:
+    """Treatment effect at the 10th, 50th and 90th percentile of each model's moderator (estimate with stars, SE)."""
+    if not any(r.moderator_effects is not None for r in results):
+        return []
+    rows = []
+    for q in M.MODERATOR_QUANTILES:
+        est, se = [f"Effect at moderator p{q}"], [""]
+        for r in results:
+            me = r.moderator_effects
+            row = me.loc[me["quantile"].eq(q)] if me is not None else None
+            if row is None or row.empty or r.skipped is not None:
+                est.append("")
+                se.append("")
+                continue
+            x = row.iloc[0]
+            est.append(_fmt(x["estimate"], digits) + stars(x["p_value"]))
+            se.append(f"({_fmt(x['std_error'], digits)})")
+        rows += [est, se]
+    return rows
 
 
 def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
@@ -352,6 +397,7 @@ def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
             + ", ".join(variable_label(c) for c in M.CONTROL_SETS[cs])
             + (f"; lagged {lag} year{'s' if lag != 1 else ''}." if lag else ".")
         )
+    notes += _sample_notes(results, cols)
     seen: set[str] = set()
     for col, r in zip(cols, results, strict=True):
         if r.skipped is not None:
@@ -361,3 +407,125 @@ def _table_notes(results: list[FitResult], cols: list[str]) -> list[str]:
                 seen.add(n)
                 notes.append(n)
     return notes
+
+
+def _sample_notes(results: list[FitResult], cols: list[str]) -> list[str]:
+    """Estimation samples: models whose sample starts later or ends earlier than the window asked for (and why),
+    and the countries with the outcome observed that missing regressors remove (grouped by models)."""
+    notes = []
+    for col, r in zip(cols, results, strict=True):
+        si = r.sample_info
+        if r.skipped is None and si.get("trimmed"):
+            req = r.years
+            asked = f"{req[0]}–{req[1]}" if req else "every panel year"
+            notes.append(
+                f"{col}: estimation sample {_years_cell(r)} (asked: {asked}): "
+                + "; ".join(M.trimmed_text(t, term_label) for t in si["trimmed"])
+                + "."
+            )
+    groups: dict[str, list[str]] = {}
+    for col, r in zip(cols, results, strict=True):
+        dropped = r.sample_info.get("dropped", [])
+        if dropped and r.skipped is None:
+            text = ", ".join(
+                f"{d['country']} ({d['iso3']}: "
+                + (", ".join(term_label(v) for v in d["missing"]) or "no complete year")
+                + ")"
+                for d in dropped
+            )
+            groups.setdefault(text, []).append(col)
+    for text, where in groups.items():
+        notes.append(
+            f"Countries with the outcome observed but no complete country-year, dropped from "
+            f"{', '.join(where) if len(where) < len(results) else 'every model'} (variables missing in all "
+            f"their years): {text}."
+        )
+    return notes
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# estimation samples
+
+SAMPLE_COLUMNS = [
+    "model",
+    "outcome",
+    "controls",
+    "years_asked",
+    "first_year",
+    "last_year",
+    "n_obs",
+    "n_units",
+    "n_switchers",
+    "window_trimmed",
+    "dropped_units",
+    "skipped",
+]
+
+
+def sample_frame(results: Sequence[FitResult]) -> pd.DataFrame:
+    """One row per model: the years asked for, the estimation sample actually used (first and last year, N,
+    countries, countries switching treatment), why it starts later or ends earlier, the countries dropped."""
+    rows = []
+    for r in results:
+        cols = r.sample_columns()
+        rows.append(
+            {
+                "model": r.model,
+                "outcome": r.outcome,
+                "controls": r.controls,
+                "years_asked": "" if r.years is None else f"{r.years[0]}-{r.years[1]}",
+                **{k: cols[k] for k in ("first_year", "last_year")},
+                "n_obs": r.n_obs,
+                "n_units": r.n_units,
+                "n_switchers": cols["n_switchers"],
+                "window_trimmed": cols["window_trimmed"],
+                "dropped_units": cols["dropped_units"],
+                "skipped": r.skipped or "",
+            }
+        )
+    out = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
+    for c in ("first_year", "last_year", "n_switchers"):
+        out[c] = out[c].astype("Int64")
+    return out
+
+
+def samples_text(results: Sequence[FitResult], treaty_short: str = "") -> str:
+    """The estimation samples in sentences (Markdown), from the numbers: one line per distinct sample with the
+    models that share it, then the countries dropped."""
+    groups: dict[tuple, list[str]] = {}
+    for r in results:
+        if r.skipped is not None:
+            continue
+        si = r.sample_info
+        key = (si.get("first_year"), si.get("last_year"), r.n_obs, r.n_units, si.get("n_switchers"))
+        groups.setdefault(key, []).append(r.model)
+    lines = []
+    what = f"change {treaty_short} status" if treaty_short else "change treatment status"
+    for (fy, ly, n, g, sw), models in groups.items():
+        lines.append(
+            f"- {fy}–{ly}, N = {n:,} country-years, {g} countries, {sw} of which {what} inside the sample: "
+            + ", ".join(f"`{m}`" for m in models)
+        )
+    trimmed = {
+        f"`{r.model}` starts in {r.sample_info['first_year']}"
+        + f" ({'; '.join(M.trimmed_text(t, term_label) for t in r.sample_info['trimmed'])})"
+        for r in results
+        if r.skipped is None and r.sample_info.get("trimmed")
+    }
+    if trimmed:
+        lines.append("- Later start or earlier end than asked: " + "; ".join(sorted(trimmed)) + ".")
+    dropped = {
+        f"{d['country']} ({d['iso3']}: {', '.join(term_label(v) for v in d['missing']) or 'no complete year'})"
+        for r in results
+        if r.skipped is None
+        for d in r.sample_info.get("dropped", [])
+    }
+    if dropped:
+        lines.append(
+            "- Countries with the outcome observed but dropped for missing regressors (variables missing in all "
+            "their years): " + "; ".join(sorted(dropped)) + "."
+        )
+    skipped = [f"`{r.model}` ({r.skipped})" for r in results if r.skipped is not None]
+    if skipped:
+        lines.append("- Not estimated: " + ", ".join(skipped) + ".")
+    return "\n".join(lines)

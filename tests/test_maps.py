@@ -285,6 +285,8 @@ def test_a_broken_archive_is_one_line(ne_sandbox):
         "not a readable 7z archive (Bad7zFile" in msg and "\n" not in msg and "python -m helpers data" in msg
     )
     assert not out_dir.exists() or not list(out_dir.iterdir())
+
+
 def test_animated_map_opens_on_the_last_year_and_waits():
     years = [1990, 2000, 2010]
     df = pd.DataFrame(

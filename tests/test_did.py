@@ -424,3 +424,38 @@ def test_figures_use_readable_labels(synth):
     ]
     assert sum(len(t.x) for t in bf.data[:3]) == len(comp)
     assert f"{comp.attrs['twfe']:.4f}" in names[3] and list(bf.data[3].y) == [comp.attrs["twfe"]] * 2
+
+
+def test_sun_abraham_standard_errors_follow_fixest_convention(synth):
+    """Issue 9 item 1: the covariance of the event-time effects equals W V W' with V pyfixest's default CRV1
+    covariance of the saturated cohort x relative-time regression (G/(G-1) x (N-1)/(N-K), as fixest sunab); the
+    old G/(G-1)-only covariance was (N-K)/(N-1) of it."""
+    import pyfixest as pf
+
+    _, p = synth
+    d = p.data.copy()
+    d["rel"] = d["time"] - d["g"]
+    cols = []
+    for g in p.cohorts:
+        for e in sorted(d.loc[d["g"] == g, "rel"].unique()):
+            if e == -1:
+                continue
+            nm = f"c{int(g)}_{'m' if e < 0 else 'p'}{abs(int(e))}"
+            d[nm] = ((d["g"] == g) & (d["rel"] == e)).astype(float)
+            cols.append((g, int(e), nm))
+    fit = pf.feols("y ~ " + " + ".join(c for *_, c in cols) + " | unit + time", data=d, vcov={"CRV1": "unit"})
+    names = list(fit._coefnames)
+    V = pd.DataFrame(fit._vcov, index=names, columns=names)
+    sizes = p.unit_table()["g"].value_counts()
+    sa = did.sun_abraham(p, control_group="nevertreated").set_index("event_time")
+    es = sorted({e for _, e, _ in cols})
+    W = np.zeros((len(es), len(names)))
+    for i, e in enumerate(es):
+        gs = [(g, nm) for g, ee, nm in cols if ee == e]
+        w = np.array([sizes[g] for g, _ in gs], float)
+        for (_, nm), wk in zip(gs, w / w.sum(), strict=True):
+            W[i, names.index(nm)] = wk
+    ref_cov = W @ V.to_numpy() @ W.T
+    np.testing.assert_allclose(sa.loc[es, "std_error"], np.sqrt(np.diag(ref_cov)), rtol=1e-6)
+    np.testing.assert_allclose(sa.attrs["vcov"].loc[es, es].to_numpy(), ref_cov, rtol=1e-6, atol=1e-14)
+    assert "(N-1)/(N-K)" in sa["se_type"].iloc[0]

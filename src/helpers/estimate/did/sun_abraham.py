@@ -18,7 +18,8 @@ from helpers.estimate.fe import demean, fe_codes
 def sun_abraham(
     p: StaggeredPanel, control_group: str = "auto", window: tuple[int, int] | None = None, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Sun-Abraham interaction-weighted event study, clustered by unit (CRV1, G/(G-1)).
+    """Sun-Abraham interaction-weighted event study, clustered by unit (CRV1 with fixest's small-sample factor,
+    :data:`SA_SSC`).
 
     A saturated regression ``y ~ sum_{g,e} 1[G=g, t-g=e] + covariates | unit + time`` (reference e = -1 -
     anticipation; fixed effects swept out with pyfixest's ``demean``), then cohort-specific effects are averaged
@@ -76,7 +77,10 @@ def sun_abraham(
     )
     out = out.sort_values("event_time").reset_index(drop=True)
     out["estimator"] = "sun_abraham"
-    out["se_type"] = "CRV1 by unit (G/(G-1)), delta method with fixed cohort-share weights, t(G-1)"
+    out["se_type"] = (
+        "CRV1 by unit, fixest small-sample factor G/(G-1) x (N-1)/(N-K), delta method with fixed cohort-share "
+        "weights, t(G-1)"
+    )
     out["control_group"] = control_group
     out["binned_endpoints"] = window is not None
     out.attrs["vcov"] = pd.DataFrame(cov, index=es, columns=es)
@@ -138,9 +142,17 @@ def _sa_design(
     return X
 
 
+#: Small-sample convention of :func:`sun_abraham`'s cluster-robust covariance (fixest ``sunab`` / pyfixest default).
+SA_SSC = (
+    "CRV1 by unit with fixest's default small-sample factor G/(G-1) x (N-1)/(N-K), K = slope coefficients + "
+    "time effects (unit effects are nested in the clusters and not counted), as fixest sunab and pyfixest"
+)
+
+
 def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """OLS of y on ``X`` after sweeping out unit and time effects, with the CRV1 covariance by unit (G/(G-1)).
-    Returns the coefficients, their covariance, the mask of the columns kept (not swept out) and G."""
+    """OLS of y on ``X`` after sweeping out unit and time effects, with the CRV1 covariance by unit and fixest's
+    small-sample factor (:data:`SA_SSC`: G/(G-1) x (N-1)/(N-K)). Returns the coefficients, their covariance, the
+    mask of the columns kept (not swept out) and G."""
     codes = fe_codes(d, ["unit", "time"])
     Z = demean(np.column_stack([d["y"].to_numpy(), X]), codes)
     yd, Xd = Z[:, 0], Z[:, 1:]
@@ -153,7 +165,8 @@ def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, n
     G = int(cl.max()) + 1
     S = np.zeros((G, Xk.shape[1]))
     np.add.at(S, cl, Xk * u[:, None])
-    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1)
+    n, k = len(d), int(Xk.shape[1]) + int(d["time"].nunique())
+    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1) * (n - 1) / (n - k)
     return beta, V, keep, G
 
 

@@ -11,7 +11,7 @@ from helpers.core.errors import DataError, ParameterError
 from helpers.core.params import check_choice
 from helpers.estimate.did.callaway import CONTROL_GROUPS
 from helpers.estimate.did.cohorts import NEVER, StaggeredPanel
-from helpers.estimate.did.common import dd_frame, tidy_from_arrays
+from helpers.estimate.did.common import binned_flags, dd_frame, tidy_from_arrays
 from helpers.estimate.fe import demean, fe_codes
 
 
@@ -33,6 +33,7 @@ def sun_abraham(
     ref = -1 - p.anticipation
     treated = np.isfinite(d["g"]).to_numpy()
     rel = (d["time"] - d["g"]).to_numpy()
+    rel_raw = rel[treated]
     if window is not None:
         rel = np.clip(rel, window[0], window[1])
     gv = d["g"].to_numpy()
@@ -83,6 +84,9 @@ def sun_abraham(
     )
     out["control_group"] = control_group
     out["binned_endpoints"] = window is not None
+    out["binned"] = (
+        binned_flags(out["event_time"], rel_raw, window[0], window[1], True) if window is not None else False
+    )
     out.attrs["vcov"] = pd.DataFrame(cov, index=es, columns=es)
     out.attrs["df"] = G - 1
     # overall: average over treated observations with e >= 0 (cell weights = number of treated obs in the cell)

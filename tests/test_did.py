@@ -459,3 +459,96 @@ def test_sun_abraham_standard_errors_follow_fixest_convention(synth):
     np.testing.assert_allclose(sa.loc[es, "std_error"], np.sqrt(np.diag(ref_cov)), rtol=1e-6)
     np.testing.assert_allclose(sa.attrs["vcov"].loc[es, es].to_numpy(), ref_cov, rtol=1e-6, atol=1e-14)
     assert "(N-1)/(N-K)" in sa["se_type"].iloc[0]
+
+
+# ----------------------------------------------------------- comparison units, thin cells, weights by horizon
+
+
+def test_keep_sovereign_rule():
+    df = pd.DataFrame({"u": [1, 1, 2, 2], "t": [1, 2, 1, 2], "sovereign": [0, 1, 1, 1], "y": 0.0})
+    kept, note = did.keep_sovereign(df)  # None: the column exists, so only sovereign rows
+    assert len(kept) == 3 and "dropped 1" in note
+    assert len(did.keep_sovereign(df, True)[0]) == 3 and len(did.keep_sovereign(df, False)[0]) == 4
+    gone = did.dropped_units(df, kept, "u")
+    assert gone["u"].tolist() == [1] and not gone["whole_unit"].iloc[0]
+    own = df.drop(columns="sovereign")
+    assert len(did.keep_sovereign(own)[0]) == 4  # a user's panel without the column: documented no-op
+    with pytest.raises(ParameterError, match="'sovereign_only'.*no 'sovereign' column"):
+        did.keep_sovereign(own, True)  # asked explicitly: an error
+    with pytest.raises(ParameterError, match="sovereign_only"):
+        did.keep_sovereign(df, "yes")
+
+
+def test_control_counts_and_min_controls(synth):
+    """Cells are trimmed by the number of untreated units at their period, in CS and in the trimmed panel alike."""
+    _, p = synth  # cohorts 2004, 2008, 2011 (60 units each) + 120 never treated, 2000-2014
+    period, cells = did.control_counts(p)
+    by_t = period.set_index("time")
+    assert by_t.loc[2003, "n_untreated"] == 300 and by_t.loc[2009, "n_untreated"] == 180
+    assert (by_t["n_never"] == 120).all() and by_t.loc[2012, "n_not_yet"] == 0
+    c = cells.set_index(["group", "time"])
+    assert c.loc[(2004, 2009), "n_controls"] == 180 and c.loc[(2004, 2009), "n_treated"] == 60
+    # min_controls 150: periods from 2011 on have 120 untreated units -> their cells go
+    trimmed, thin = did.trim_thin_cells(p, 150)
+    assert set(thin["time"]) == set(range(2011, 2015)) and (thin["n_controls"] == 120).all()
+    d = trimmed.data
+    assert not ((d["time"] >= 2011) & np.isfinite(d["g"])).any()
+    cs = did.callaway_santanna(p, n_boot=0, min_controls=150)
+    post = cs.att_gt[cs.att_gt["time"] >= cs.att_gt["group"]]
+    assert post["time"].max() == 2010 and all(s[3] < 150 for s in cs.att_gt.attrs["skipped"])
+    assert did.trim_thin_cells(p, 0)[1].empty
+    with pytest.raises(ParameterError, match="min_controls"):
+        did.trim_thin_cells(p, -1)
+    with pytest.raises(EmptySampleError, match="min_controls"):
+        did.trim_thin_cells(p, 10_000)
+
+
+def test_horizon_weights_reproduce_the_overall_estimates(synth):
+    """The weights explain the numbers: sum(weight x cell effect) equals each estimator's overall estimate."""
+    _, p = synth
+    cs = did.callaway_santanna(p, n_boot=0)
+    sa = did.sun_abraham(p, control_group="nevertreated", window=(-5, 6))
+    w = did.horizon_weights(p, cs, sa)
+    assert np.allclose(w.groupby("estimator")["weight"].sum(), 1.0)
+    # TWFE: the coefficient equals sum_it w_it tau_hat_it with tau_hat from the imputation (exact identity for
+    # the TWFE regression on the same panel: de Chaisemartin-D'Haultfoeuille weights applied to Y itself)
+    tw = did.twfe(p)["estimate"].iloc[0]
+    tww = did.twfe_weights(p)
+    y = p.data.set_index(["g", "time"])
+    assert abs(tww["weight"].sum() - 1) < 1e-10
+    # CS simple: weights applied to the ATT(g,t) cells give the aggregate
+    cw = did.cs_simple_weights(cs).merge(cs.att_gt[["group", "time", "att"]], on=["group", "time"])
+    assert (cw["weight"] * cw["att"]).sum() == pytest.approx(
+        cs.aggregate("simple")["estimate"].iloc[0], abs=1e-12
+    )
+    # imputation: equal weights over treated observations; weighted tau equals the overall estimate
+    pts = did.imputation_points(p)
+    assert pts["tau"].mean() == pytest.approx(
+        did.imputation(p).attrs["overall"]["estimate"].iloc[0], abs=1e-6
+    )
+    iw = did.imputation_weights(p)
+    assert len(iw) == len(pts) and iw["weight"].sum() == pytest.approx(1)
+    # TWFE weights applied to the imputed effects give the TWFE coefficient (exact when Y(0) is the FE model fit
+    # on untreated observations and the TWFE uses the same panel)
+    m = tww.merge(
+        pts.rename(columns={"g": "group"})[["group", "time", "tau"]]
+        .groupby(["group", "time"])
+        .mean()
+        .reset_index(),
+        on=["group", "time"],
+    )
+    assert len(y) > 0 and (m["weight"] * m["tau"]).sum() == pytest.approx(tw, abs=0.02)
+    # SA: binned end point flagged; weights on e >= 0 only
+    sw = w[w["estimator"] == "sun_abraham"]
+    assert sw["event_time"].min() == 0 and sw.loc[sw["binned"], "event_time"].tolist() == [6]
+    tab = did.comparison_table(
+        w,
+        {"twfe": tw, "callaway_santanna": 0.5, "sun_abraham": 0.5, "imputation": 0.5},
+        {"twfe": "all", "callaway_santanna": "not yet", "sun_abraham": "never", "imputation": "untreated"},
+        beyond=5,
+    ).set_index("key")
+    assert tab.loc["sun_abraham", "weight_beyond_5"] == pytest.approx(
+        sw.loc[sw["event_time"] >= 6, "weight"].sum()
+    )
+    text = did.explain(tab.reset_index(), beyond=5)
+    assert "Sun-Abraham" in text and "beyond 5 years" in text

@@ -329,6 +329,7 @@ def callaway_santanna(
     seed: int = 20240607,
     alpha: float = 0.05,
     boot_weights: str = "rademacher",
+    min_controls: int = 0,
 ) -> CSResult:
     """Callaway-Sant'Anna group-time ATTs (outcome-regression DiD, R ``did`` ``est_method="reg"``).
 
@@ -341,7 +342,8 @@ def callaway_santanna(
     - inference: influence functions; ``n_boot > 0`` adds a multiplier bootstrap (``boot_weights``:
       "rademacher" or "mammen"), fixed ``seed``, with pointwise and simultaneous (sup-t) bands. ``n_boot=0``:
       analytic SEs only.
-    Group-time cells without any control unit are skipped (listed in ``att_gt.attrs['skipped']``).
+    - ``min_controls``: group-time cells with fewer comparison units are skipped (0: only cells without any).
+    Skipped cells are listed in ``att_gt.attrs['skipped']`` as (group, time, reason, n_controls).
     """
     _check_cs_options(p, control_group, base_period, n_boot, boot_weights)
     Yw = p.wide("y")
@@ -356,7 +358,7 @@ def callaway_santanna(
     for g in p.cohorts:
         pre_ok = np.flatnonzero(tlist + delta < g)
         if len(pre_ok) == 0:
-            skipped.append((g, None, "no pre-period"))
+            skipped.append((g, None, "no pre-period", 0))
             continue
         gbase = pre_ok[-1]  # index of g-1-anticipation (last period strictly before g - anticipation)
         for ti, t in enumerate(tlist):
@@ -370,8 +372,8 @@ def callaway_santanna(
                 rows.append(_cell_row(g, t, tb, 0.0, treat, ctrl, is_reference=True))
                 IFs.append(np.zeros(n))
                 continue
-            if ctrl.sum() == 0:
-                skipped.append((g, t, "no control units"))
+            if ctrl.sum() == 0 or ctrl.sum() < min_controls:
+                skipped.append((g, t, f"fewer than {max(min_controls, 1)} control units", int(ctrl.sum())))
                 continue
             covs = [Xw[c][:, bi] for c in p.covariates]
             att, IF = _or_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs)
@@ -391,6 +393,7 @@ def callaway_santanna(
         "seed": seed,
         "boot_weights": boot_weights,
         "n_obs": len(p.data),
+        "min_controls": int(min_controls),
     }
     v = mboot_weights(n, n_boot, seed, boot_weights) if n_boot > 0 else None
     res = CSResult(a, np.column_stack(IFs), G, settings, v)

@@ -96,6 +96,10 @@ def sun_abraham(
         if c[1] >= 0:
             wv[i] = cnt.get(c, 0)
     wv /= wv.sum()
+    hi_binned = window is not None and bool((rel_raw > window[1]).any())
+    out.attrs["overall_weights"] = pd.DataFrame(
+        [(c[0], c[1], wv[i]) for c, i in idx.items() if c[1] >= 0], columns=["group", "event_time", "weight"]
+    ).assign(binned=lambda x: hi_binned & (x["event_time"] == (window[1] if window is not None else np.nan)))
     ov_est, ov_se = float(wv @ beta), float(np.sqrt(wv @ V @ wv))
     overall = tidy_from_arrays(["att"], [ov_est], [ov_se], len(d), G, alpha, df=G - 1)
     out.attrs["overall"] = overall.assign(estimator="sun_abraham", se_type=out["se_type"].iloc[0])

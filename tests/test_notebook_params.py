@@ -20,6 +20,12 @@ CASES = [
     ("04_staggered_did", {"honest_mbar": [-1]}, ["honest_mbar"]),
     ("04_staggered_did", {"n_perm": -5}, ["n_perm"]),
     ("05_country_case", {"country": "Atlantis"}, ["country", "Atlantis"]),
+    ("05_country_case", {"treaty": "", "event_year": 0}, ["treaty", "event_year"]),
+    ("05_country_case", {"status_col": "cedaw_ratifed"}, ["status_col", "cedaw_ratifed"]),
+    ("05_country_case", {"min_donors": 0}, ["min_donors"]),
+    ("04_staggered_did", {"treaty": ""}, ["treaty", "cohort_col"]),
+    ("04_staggered_did", {"min_controls": -1}, ["min_controls"]),
+    ("04_staggered_did", {"sovereign_only": "yes"}, ["sovereign_only", "True", "False", "None"]),
     ("06_specification_curve", {"outcomes": ["v2x_gendr"]}, ["v2x_gendr", "v2x_gender"]),
 ]
 
@@ -62,6 +68,7 @@ def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports):
             "panel_path": str(path),
             "unit_col": "countyreal",
             "time_col": "year",
+            "treaty": "",
             "cohort_col": "first.treat",
             "outcome": "lemp",
             "covariates": [],
@@ -78,6 +85,8 @@ def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports):
     simple = pd.read_csv(tmp_reports / "04_staggered_did" / "mpdta" / "results" / "cs_simple.csv")
     # the published simple ATT of the R did package for mpdta (never-treated controls): -0.0400
     assert round(float(simple["estimate"].iloc[0]), 4) == -0.0400
+    caption = (tmp_reports / "04_staggered_did" / "mpdta" / "tables" / "overall_effects.md").read_text()
+    assert "first.treat on lemp" in caption and "CEDAW" not in caption  # the user's names, not the project's
 
 
 @pytest.mark.slow
@@ -109,11 +118,11 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports):
             "time_col": "period",
             "name_col": "",
             "country": "U00",
-            "treaty": "cedaw",
+            "treaty": "",
             "event_year": 2000,
             "outcome": "y",
             "window": [8, 8],
-            "donor_rule": "status",
+            "donor_rule": "untreated",
             "status_col": "treated",
             "cohort_col": "event",
             "sdid_placebos": 10,
@@ -123,5 +132,12 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports):
     )
     assert res.ok, res.error
     est = pd.read_csv(tmp_reports / "05_country_case" / "synthetic" / "results" / "case_estimates.csv")
-    sc = est.loc[est["estimator"].str.contains("synthetic_control"), "estimate"].iloc[0]
+    sc = est.loc[est["estimator"] == "synthetic_control", "estimate"].iloc[0]
     assert abs(sc - 0.5) < 0.05  # the true jump is 0.5
+    assert (
+        (est["window_pre"] == 8).all()
+        and (est["first_period"] == 1992).all()
+        and (est["last_period"] == 2007).all()
+    )
+    caption = (tmp_reports / "05_country_case" / "synthetic" / "tables" / "case_estimates.md").read_text()
+    assert "Effect of the event of 2000 on y in U00" in caption and "CEDAW" not in caption

@@ -84,7 +84,7 @@ from helpers.estimate.did.honest import (
 )
 from helpers.estimate.did.imputation import imputation, imputation_points
 from helpers.estimate.did.pretrends import pretrend_test, stack_event_studies, wald_test
-from helpers.estimate.did.sun_abraham import sun_abraham, sun_abraham_dd
+from helpers.estimate.did.sun_abraham import SA_SSC, sun_abraham, sun_abraham_dd
 from helpers.estimate.did.twfe import twfe, twfe_event_study
 
 __all__ = [
@@ -98,6 +98,7 @@ __all__ = [
     "HONEST_BOUND",
     "HONEST_CI_METHOD",
     "MIN_CONTROLS",
+    "SA_SSC",
     "SOVEREIGN_RULE",
     "HONEST_METHODS",
     "NEVER",

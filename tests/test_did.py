@@ -552,3 +552,39 @@ def test_horizon_weights_reproduce_the_overall_estimates(synth):
     )
     text = did.explain(tab.reset_index(), beyond=5)
     assert "Sun-Abraham" in text and "beyond 5 years" in text
+
+
+# R did documentation (att_gt reference page): att_gt(..., xformla = ~lpop, data = mpdta), est_method "dr" (default)
+MPDTA_DR_LPOP = {
+    "nevertreated": [-0.0145, -0.0764, -0.1404, -0.1069, -0.0005, -0.0062, 0.0010, -0.0413, 0.0267, -0.0046,
+                     -0.0284, -0.0288],
+    "notyettreated": [-0.0212, -0.0816, -0.1382, -0.1069, -0.0075, -0.0046, 0.0087, -0.0413, 0.0269, -0.0042,
+                      -0.0284, -0.0288],
+}  # fmt: skip
+
+
+def test_doubly_robust_cs_with_covariates_reproduces_r_did(mpdta):
+    """Issue 9 item 4: doubly robust Callaway-Sant'Anna with a covariate reproduces R did's published mpdta
+    ATT(g,t) (xformla = ~lpop); its analytic SEs and the IPW variant agree with diff-diff's CallawaySantAnna."""
+    import diff_diff as dd
+
+    df, _ = mpdta
+    p = did.prepare_panel(df, "countyreal", "year", "lemp", "first.treat", covariates=["lpop"])
+    for cg, published in MPDTA_DR_LPOP.items():
+        gt = did.callaway_santanna(p, control_group=cg, n_boot=0).group_time()
+        np.testing.assert_array_equal(np.round(gt["estimate"].to_numpy(), 4), published)
+    d = p.data.assign(g0=np.where(np.isinf(p.data["g"]), 0, p.data["g"]).astype(int))
+    for m in ("dr", "ipw"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = dd.CallawaySantAnna(control_group="never_treated", estimation_method=m).fit(
+                d, outcome="y", unit="unit", time="time", first_treat="g0", covariates=["lpop"]
+            )
+        r = ref.to_dataframe().head(12)
+        ours = did.callaway_santanna(p, control_group="nevertreated", n_boot=0, est_method=m).group_time()
+        np.testing.assert_allclose(ours["estimate"], r["effect"], atol=1e-5)  # pre-period cells differ at 1e-5
+        np.testing.assert_allclose(ours["se_analytic"], r["se"], rtol=0.02)
+    reg = did.callaway_santanna(p, control_group="nevertreated", n_boot=0, est_method="reg").group_time()
+    assert not np.allclose(reg["estimate"], ours["estimate"], atol=1e-4)  # the methods differ with covariates
+    with pytest.raises(ParameterError, match="est_method"):
+        did.callaway_santanna(p, est_method="aipw")

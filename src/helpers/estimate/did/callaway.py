@@ -26,6 +26,11 @@ AGGREGATIONS = ("simple", "group", "dynamic", "calendar")
 
 BOOT_WEIGHTS = ("rademacher", "mammen")
 
+#: Estimators of one group-time cell, as R ``did``'s ``est_method``: outcome regression (``DRDID::reg_did_panel``),
+#: inverse probability weighting (``std_ipw_did_panel``) and doubly robust (``drdid_panel``, R's default).
+#: Without covariates all three give the same ATT(g,t).
+EST_METHODS = ("dr", "ipw", "reg")
+
 
 @dataclass
 class CSResult:
@@ -321,6 +326,59 @@ def _or_did_cell(
     return att, IF
 
 
+def _logit(D: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logit propensity score by Newton-Raphson (R ``glm(family = binomial)``): fitted probabilities (capped at
+    1 - 1e-6, as DRDID) and the inverse information matrix times n (R ``vcov(glm) * n``)."""
+    n, k = X.shape
+    beta = np.zeros(k)
+    for _ in range(100):
+        eta = np.clip(X @ beta, -35, 35)
+        p = 1 / (1 + np.exp(-eta))
+        W = p * (1 - p)
+        H = X.T @ (W[:, None] * X)
+        step = np.linalg.solve(H, X.T @ (D - p))
+        beta += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    p = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
+    H = X.T @ ((p * (1 - p))[:, None] * X)
+    return np.minimum(p, 1 - 1e-6), np.linalg.inv(H) * n
+
+
+def _weighted_did_cell(
+    dy_all: np.ndarray, treat: np.ndarray, ctrl: np.ndarray, covs: list[np.ndarray], method: str
+) -> tuple[float, np.ndarray]:
+    """Doubly robust (R ``DRDID::drdid_panel``, locally efficient with a logit propensity score) or standardised
+    IPW (``DRDID::std_ipw_did_panel``) DiD of one group-time cell: the ATT and its influence function over all n
+    units (zero outside the cell's treated and control units)."""
+    n = len(dy_all)
+    sub = treat | ctrl
+    dy = dy_all[sub]
+    D = treat[sub].astype(float)
+    X = np.column_stack([np.ones(sub.sum())] + [x[sub] for x in covs])
+    n1 = int(sub.sum())
+    ps, Hps = _logit(D, X)
+    lin_ps = ((D - ps)[:, None] * X) @ Hps
+    w_t, w_c = D, ps * (1 - D) / (1 - ps)
+    if method == "dr":
+        beta, *_ = np.linalg.lstsq(X[D == 0], dy[D == 0], rcond=None)
+        out = X @ beta
+    else:
+        out = np.zeros(n1)
+    r = dy - out
+    eta_t, eta_c = np.mean(w_t * r) / np.mean(w_t), np.mean(w_c * r) / np.mean(w_c)
+    inf_t = w_t * r - w_t * eta_t
+    inf_c = w_c * r - w_c * eta_c + lin_ps @ np.mean((w_c * (r - eta_c))[:, None] * X, axis=0)
+    if method == "dr":
+        wols = (1 - D)[:, None] * X
+        lin_ols = ((1 - D) * r)[:, None] * X @ np.linalg.inv(wols.T @ X / n1)
+        inf_t = inf_t - lin_ols @ np.mean(w_t[:, None] * X, axis=0)
+        inf_c = inf_c - lin_ols @ np.mean(w_c[:, None] * X, axis=0)
+    IF = np.zeros(n)
+    IF[sub] = (n / n1) * (inf_t / np.mean(w_t) - inf_c / np.mean(w_c))
+    return float(eta_t - eta_c), IF
+
+
 def callaway_santanna(
     p: StaggeredPanel,
     control_group: str = "notyettreated",
@@ -330,15 +388,18 @@ def callaway_santanna(
     alpha: float = 0.05,
     boot_weights: str = "rademacher",
     min_controls: int = 0,
+    est_method: str = "dr",
 ) -> CSResult:
-    """Callaway-Sant'Anna group-time ATTs (outcome-regression DiD, R ``did`` ``est_method="reg"``).
+    """Callaway-Sant'Anna group-time ATTs (R ``did`` ``att_gt`` on a balanced panel).
 
     - ``control_group``: "notyettreated" (default; units with g > max(t, base) + anticipation, plus never
       treated) or "nevertreated".
     - ``base_period``: "varying" (pre-periods compare t with t-1; post-periods with g-1-anticipation) or
       "universal" (always g-1-anticipation; that cell is reported as a 0 reference).
-    - anticipation is taken from the prepared panel; covariates (if any) enter as base-period values in the
-      outcome regression of the control units' changes.
+    - anticipation is taken from the prepared panel; covariates (if any) enter as base-period values.
+    - ``est_method`` (:data:`EST_METHODS`): "dr" (default, as R: doubly robust, Sant'Anna and Zhao 2020, logit
+      propensity score and a linear regression of the control units' changes), "ipw" (standardised inverse
+      probability weighting) or "reg" (outcome regression). Identical without covariates.
     - inference: influence functions; ``n_boot > 0`` adds a multiplier bootstrap (``boot_weights``:
       "rademacher" or "mammen"), fixed ``seed``, with pointwise and simultaneous (sup-t) bands. ``n_boot=0``:
       analytic SEs only.
@@ -346,6 +407,7 @@ def callaway_santanna(
     Skipped cells are listed in ``att_gt.attrs['skipped']`` as (group, time, reason, n_controls).
     """
     _check_cs_options(p, control_group, base_period, n_boot, boot_weights)
+    check_choice("est_method", est_method, EST_METHODS)
     Yw = p.wide("y")
     units = Yw.index
     Y = Yw.to_numpy()
@@ -376,7 +438,10 @@ def callaway_santanna(
                 skipped.append((g, t, f"fewer than {max(min_controls, 1)} control units", int(ctrl.sum())))
                 continue
             covs = [Xw[c][:, bi] for c in p.covariates]
-            att, IF = _or_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs)
+            if est_method == "reg" or not covs:
+                att, IF = _or_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs)
+            else:
+                att, IF = _weighted_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs, est_method)
             rows.append(_cell_row(g, t, tb, att, treat, ctrl, is_reference=False))
             IFs.append(IF)
     if not rows:
@@ -394,6 +459,7 @@ def callaway_santanna(
         "boot_weights": boot_weights,
         "n_obs": len(p.data),
         "min_controls": int(min_controls),
+        "est_method": est_method,
     }
     v = mboot_weights(n, n_boot, seed, boot_weights) if n_boot > 0 else None
     res = CSResult(a, np.column_stack(IFs), G, settings, v)

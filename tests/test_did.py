@@ -582,9 +582,37 @@ def test_doubly_robust_cs_with_covariates_reproduces_r_did(mpdta):
             )
         r = ref.to_dataframe().head(12)
         ours = did.callaway_santanna(p, control_group="nevertreated", n_boot=0, est_method=m).group_time()
-        np.testing.assert_allclose(ours["estimate"], r["effect"], atol=1e-5)  # pre-period cells differ at 1e-5
+        np.testing.assert_allclose(
+            ours["estimate"], r["effect"], atol=1e-5
+        )  # pre-period cells differ at 1e-5
         np.testing.assert_allclose(ours["se_analytic"], r["se"], rtol=0.02)
     reg = did.callaway_santanna(p, control_group="nevertreated", n_boot=0, est_method="reg").group_time()
     assert not np.allclose(reg["estimate"], ours["estimate"], atol=1e-4)  # the methods differ with covariates
     with pytest.raises(ParameterError, match="est_method"):
         did.callaway_santanna(p, est_method="aipw")
+
+
+def test_unbalanced_panel_option(synth):
+    """allow_unbalanced: equal to the balanced estimator on a balanced panel; on a panel with random gaps it
+    recovers the known effect; without the option an unbalanced panel is an error."""
+    df, p = synth
+    a = did.callaway_santanna(p, n_boot=0)
+    b = did.callaway_santanna(p, n_boot=0, allow_unbalanced=True)
+    np.testing.assert_allclose(b.att_gt["att"], a.att_gt["att"], atol=1e-12)
+    np.testing.assert_allclose(b.inf, a.inf, atol=1e-10)
+    rng = np.random.default_rng(3)
+    gappy = df.drop(index=rng.choice(len(df), size=len(df) // 10, replace=False))
+    pu = did.prepare_panel(gappy, "id", "t", "y", "g", balance=False)
+    assert pu.wide("y").isna().any().any()
+    with pytest.raises(DataError, match="unbalanced"):
+        did.callaway_santanna(pu, n_boot=0)
+    cs = did.callaway_santanna(pu, n_boot=0, allow_unbalanced=True)
+    truth = df[(df["g"] > 0) & (df["t"] >= df["g"])]["tau"].mean()
+    assert cs.aggregate("simple")["estimate"].iloc[0] == pytest.approx(truth, abs=0.03)
+    dyn = cs.aggregate("dynamic").dropna(subset=["event_time"]).set_index("event_time")
+    assert dyn.loc[-5:-1, "estimate"].abs().max() < 0.05
+    with pytest.raises(ParameterError, match="allow_unbalanced"):
+        did.callaway_santanna(
+            did.prepare_panel(gappy.assign(x=1.0), "id", "t", "y", "g", covariates=["x"], balance=False),
+            allow_unbalanced=True,
+        )

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.core.errors import EmptySampleError, ParameterError
+from helpers.core.errors import DataError, EmptySampleError, ParameterError
 from helpers.core.params import check_choice
 from helpers.estimate.did.cohorts import StaggeredPanel
 from helpers.estimate.did.common import tidy_from_arrays
@@ -265,6 +265,32 @@ def _check_cs_options(
         )
 
 
+def _estimate_cell(yt, yb, treat, ctrl, covs, est_method: str, allow_unbalanced: bool):
+    """ATT and influence function of one cell with the chosen estimator; None when an unbalanced cell has no treated
+    or no control unit observed in one of its periods."""
+    if allow_unbalanced:
+        for y in (yt, yb):
+            if not ((treat & ~np.isnan(y)).any() and (ctrl & ~np.isnan(y)).any()):
+                return None
+        return _unbalanced_cell(yt, yb, treat, ctrl)
+    if est_method == "reg" or not covs:
+        return _or_did_cell(yt - yb, treat, ctrl, covs)
+    return _weighted_did_cell(yt - yb, treat, ctrl, covs, est_method)
+
+
+def _check_balance(p: StaggeredPanel, allow_unbalanced: bool) -> None:
+    gaps = int(p.wide("y").isna().to_numpy().sum())
+    if allow_unbalanced and p.covariates:
+        raise ParameterError(
+            "allow_unbalanced", True, [False], hint="the unbalanced-panel estimator takes no covariates"
+        )
+    if gaps and not allow_unbalanced:
+        raise DataError(
+            f"the panel is unbalanced ({gaps} missing unit-periods); prepare it with balance=True or pass "
+            f"allow_unbalanced=True"
+        )
+
+
 def _base_index(ti: int, t, g, gbase: int, base_period: str, delta: int) -> int | None:
     """Index of the base period of cell (g, t): t-1 for a pre-period under a varying base (None for the first
     period, which has none), else g-1-anticipation (``gbase``)."""
@@ -379,6 +405,25 @@ def _weighted_did_cell(
     return float(eta_t - eta_c), IF
 
 
+def _unbalanced_cell(
+    yt: np.ndarray, yb: np.ndarray, treat: np.ndarray, ctrl: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """DiD of one cell on an unbalanced panel (R ``did``'s ``allow_unbalanced_panel``, no covariates): the four
+    period-group means over the units observed in each period, and the unit-level influence function (units
+    observed in only one of the two periods contribute to that period's mean)."""
+    n = len(yt)
+    ot, ob = ~np.isnan(yt), ~np.isnan(yb)
+    IF = np.zeros(n)
+    att = 0.0
+    for grp, sign in ((treat, 1.0), (ctrl, -1.0)):
+        for obs, y, s2 in ((ot, yt, 1.0), (ob, yb, -1.0)):
+            sel = grp & obs
+            m = float(y[sel].mean())
+            att += sign * s2 * m
+            IF[sel] += sign * s2 * n * (y[sel] - m) / sel.sum()
+    return att, IF
+
+
 def callaway_santanna(
     p: StaggeredPanel,
     control_group: str = "notyettreated",
@@ -389,6 +434,7 @@ def callaway_santanna(
     boot_weights: str = "rademacher",
     min_controls: int = 0,
     est_method: str = "dr",
+    allow_unbalanced: bool = False,
 ) -> CSResult:
     """Callaway-Sant'Anna group-time ATTs (R ``did`` ``att_gt`` on a balanced panel).
 
@@ -400,6 +446,9 @@ def callaway_santanna(
     - ``est_method`` (:data:`EST_METHODS`): "dr" (default, as R: doubly robust, Sant'Anna and Zhao 2020, logit
       propensity score and a linear regression of the control units' changes), "ipw" (standardised inverse
       probability weighting) or "reg" (outcome regression). Identical without covariates.
+    - ``allow_unbalanced``: on a panel prepared with ``balance=False``, each cell uses every unit observed in each
+      of its two periods (R ``did``'s ``allow_unbalanced_panel``; no covariates). Without it an unbalanced panel is
+      an error.
     - inference: influence functions; ``n_boot > 0`` adds a multiplier bootstrap (``boot_weights``:
       "rademacher" or "mammen"), fixed ``seed``, with pointwise and simultaneous (sup-t) bands. ``n_boot=0``:
       analytic SEs only.
@@ -408,6 +457,7 @@ def callaway_santanna(
     """
     _check_cs_options(p, control_group, base_period, n_boot, boot_weights)
     check_choice("est_method", est_method, EST_METHODS)
+    _check_balance(p, allow_unbalanced)
     Yw = p.wide("y")
     units = Yw.index
     Y = Yw.to_numpy()
@@ -438,10 +488,11 @@ def callaway_santanna(
                 skipped.append((g, t, f"fewer than {max(min_controls, 1)} control units", int(ctrl.sum())))
                 continue
             covs = [Xw[c][:, bi] for c in p.covariates]
-            if est_method == "reg" or not covs:
-                att, IF = _or_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs)
-            else:
-                att, IF = _weighted_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs, est_method)
+            est = _estimate_cell(Y[:, ti], Y[:, bi], treat, ctrl, covs, est_method, allow_unbalanced)
+            if est is None:
+                skipped.append((g, t, "no treated or control unit observed in both periods", int(ctrl.sum())))
+                continue
+            att, IF = est
             rows.append(_cell_row(g, t, tb, att, treat, ctrl, is_reference=False))
             IFs.append(IF)
     if not rows:
@@ -460,6 +511,7 @@ def callaway_santanna(
         "n_obs": len(p.data),
         "min_controls": int(min_controls),
         "est_method": est_method,
+        "allow_unbalanced": bool(allow_unbalanced),
     }
     v = mboot_weights(n, n_boot, seed, boot_weights) if n_boot > 0 else None
     res = CSResult(a, np.column_stack(IFs), G, settings, v)

@@ -103,7 +103,9 @@ def comparison_table(
     """One row per estimator: estimate, comparison units, horizons averaged (range, binned end point), mean horizon,
     share of the weight on horizons beyond ``beyond`` and the share of negative weight."""
     rows = []
-    for est, g in weights.groupby("estimator", sort=False):
+    order = [k for k in ESTIMATOR_LABELS if k in set(weights["estimator"])]
+    for est in order:
+        g = weights[weights["estimator"] == est]
         e, w = g["event_time"].to_numpy(), g["weight"].to_numpy()
         binned = g.loc[g["binned"], "event_time"]
         hz = f"{e.min()}-{e.max()}" + (
@@ -119,7 +121,7 @@ def comparison_table(
                 f"weight_beyond_{beyond}": float(
                     w[e > beyond].sum() + (w[(e == beyond) & g["binned"].to_numpy()].sum())
                 ),
-                "negative_weight": float(-w[w < 0].sum()),
+                "negative_weight": float(max(0.0, -w[w < 0].sum())),
                 "key": est,
             }
         )

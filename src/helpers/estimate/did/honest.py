@@ -92,7 +92,8 @@ def honest_did(
     Returns one row per bound value: ``mbar`` (the bound, named in ``bound``), ``conf_low, conf_high`` (robust
     interval), ``id_low, id_high`` (identified set with the pre-period violations pinned to the pre-period
     coefficients), ``estimate, std_error, orig_conf_low, orig_conf_high`` (the target under parallel trends,
-    normal interval), ``breakdown_mbar`` (smallest bound at which the robust confidence set contains 0, found by
+    normal interval), ``open_at_grid_end`` (C-LF set reaching the +-20 SE grid end: the interval is wider than
+    shown), ``breakdown_mbar`` (smallest bound at which the robust confidence set contains 0, found by
     bisection: 0 when it contains 0 under the smallest restriction; NaN when it still excludes 0 at 16 times the
     largest grid value), ``method, ci_method, target, alpha, n_pre, n_post, pre_event_times, post_event_times``.
     """
@@ -121,6 +122,13 @@ def honest_did(
     out["orig_conf_low"], out["orig_conf_high"] = theta - z * th_se, theta + z * th_se
     out = out.sort_values("mbar").reset_index(drop=True)
     out["breakdown_mbar"] = _breakdown(engine, out)
+    if (
+        method == "relative_magnitudes"
+    ):  # R warns "CI is open at one of the endpoints": the set reaches the grid end
+        edge = 20 * th_se * (1 - 1e-9)
+        out["open_at_grid_end"] = (out["conf_low"] <= -edge) | (out["conf_high"] >= edge)
+    else:
+        out["open_at_grid_end"] = False
     out["bound"] = HONEST_BOUND[method]
     out["method"] = method
     out["target"] = tlabel

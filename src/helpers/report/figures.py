@@ -267,12 +267,18 @@ def horizon_weights_figure(
     horizon_weights`); a binned end point is drawn as an open marker; ``beyond`` marks the event window's end."""
     fig = go.Figure()
     colours = [OKABE_ITO[k] for k in ("black", "blue", "vermillion", "green")]
+    dashes = [
+        "solid",
+        "dash",
+        "solid",
+        "dot",
+    ]  # coinciding lines (CS simple = imputation on a balanced panel) stay visible
     for k, (lab, g) in enumerate(w.groupby("label", sort=False)):
         g = g.sort_values("event_time")
         fig.add_trace(
             go.Scatter(
                 x=g["event_time"], y=g["weight"], mode="lines+markers", name=lab,
-                line={"color": colours[k % 4], "width": 1.5},
+                line={"color": colours[k % 4], "width": 3.5 - 0.6 * k, "dash": dashes[k % 4]},
                 marker={"size": np.where(g["binned"], 10, 4), "symbol": np.where(g["binned"], "circle-open", "circle")},
             )
         )  # fmt: skip

@@ -253,8 +253,8 @@ def control_counts_figure(
         template=TEMPLATE,
         title=title,
         xaxis_title=xlabel,
-        yaxis_title="units (log scale)",
-        yaxis_type="log",
+        yaxis_title="units",
+        yaxis={"rangemode": "tozero"},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
     )
     return fig

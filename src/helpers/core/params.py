@@ -433,7 +433,8 @@ def _controls() -> Rule:
 def _treaty() -> Rule:
     shape = (
         'one of keys of helpers.data.treaties.TREATIES; or "" (no treaty) in notebooks 04 and 05 on a panel '
-        "without treaties, which then need cohort_col (04) or event_year (05)"
+        "without treaties, which then need cohort_col (04) or event_year (05); in 04 a treaty and cohort_col "
+        "exclude each other"
     )
 
     def check(name, value, vocab):
@@ -453,6 +454,15 @@ def _treaty() -> Rule:
         if not isinstance(value, str) or value not in valid:
             raise ParameterError(
                 name, value, valid, 'or "" with cohort_col / event_year on a panel without treaties'
+            )
+        if (
+            vocab.value("cohort_col") and vocab.value("event_year") is None
+        ):  # 04: the cohorts come from cohort_col
+            raise ParameterError(
+                name,
+                value,
+                hint=f"cohort_col {vocab.value('cohort_col')!r} gives the cohorts, so no treaty is read: "
+                'set treaty to ""',
             )
         return value
 

@@ -396,7 +396,7 @@ def donor_status(
             st = f"first treated after the window ({int(g)})"
         rows.append((u, g, st, u in set(donors), str(why.get(u, ""))))
     out = pd.DataFrame(rows, columns=["unit", "first_treated", "status_in_window", "donor", "reason"])
-    out["first_treated"] = out["first_treated"].round().astype("Int64")
+    out["first_treated"] = pd.to_numeric(out["first_treated"], errors="coerce").round().astype("Int64")
     return out
 
 

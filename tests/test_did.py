@@ -550,8 +550,18 @@ def test_horizon_weights_reproduce_the_overall_estimates(synth):
     assert tab.loc["sun_abraham", "weight_beyond_5"] == pytest.approx(
         sw.loc[sw["event_time"] >= 6, "weight"].sum()
     )
-    text = did.explain(tab.reset_index(), beyond=5)
+    text = did.explain(tab.reset_index(), beyond=5, weights=w)
     assert "Sun-Abraham" in text and "beyond 5 years" in text
+    # CS simple and imputation weight the horizons alike on a balanced panel: a gap between them is attributed
+    # to their comparison units, not to the horizons
+    assert (
+        "Callaway-Sant'Anna (simple) (0.500) and Imputation" not in text
+    )  # equal estimates: nothing to explain
+    tab2 = tab.assign(estimate=[tw, 0.4, 0.5, 0.6]).reset_index()
+    assert (
+        "Callaway-Sant'Anna (simple) (0.400) and Imputation (BJS) (0.600) weight the horizons alike"
+        in did.explain(tab2, beyond=5, weights=w)
+    )
 
 
 # R did documentation (att_gt reference page): att_gt(..., xformla = ~lpop, data = mpdta), est_method "dr" (default)

@@ -128,8 +128,28 @@ def comparison_table(
     return pd.DataFrame(rows)
 
 
-def explain(table: pd.DataFrame, beyond: int) -> str:
-    """Plain-language reasons the overall estimates differ, generated from :func:`comparison_table`."""
+def _same_weights(weights: pd.DataFrame, table: pd.DataFrame, tol: float = 0.02) -> list[str]:
+    """Sentences for pairs of estimators that weight the horizons alike (L1 distance below ``tol``) but differ in
+    their estimates: their gap comes from the comparison units and baselines, not from the horizons."""
+    t = table.set_index("key")
+    w = weights.pivot_table(index="event_time", columns="estimator", values="weight", aggfunc="sum").fillna(0)
+    keys = [k for k in t.index if k in w.columns]
+    out = []
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if (w[a] - w[b]).abs().sum() < tol and abs(t.loc[a, "estimate"] - t.loc[b, "estimate"]) > 0.005:
+                out.append(
+                    f"{t.loc[a, 'estimator']} ({t.loc[a, 'estimate']:.3f}) and {t.loc[b, 'estimator']} "
+                    f"({t.loc[b, 'estimate']:.3f}) weight the horizons alike, so their gap comes from what they compare "
+                    f"with and from which untreated periods serve as baseline ({t.loc[a, 'comparison_units']}, against "
+                    f"{t.loc[b, 'comparison_units']})."
+                )
+    return out
+
+
+def explain(table: pd.DataFrame, beyond: int, weights: pd.DataFrame | None = None) -> str:
+    """Plain-language reasons the overall estimates differ, generated from :func:`comparison_table` (and, when
+    ``weights`` from :func:`horizon_weights` is given, from the weights by horizon themselves)."""
     t = table.set_index("key")
     col = f"weight_beyond_{beyond}"
     lines = []
@@ -150,4 +170,6 @@ def explain(table: pd.DataFrame, beyond: int) -> str:
             f"{t.loc[lo, 'estimator']} {100 * t.loc[lo, col]:.0f}%; when effects grow with time since adoption, "
             f"the estimator weighting long horizons more reports a larger average."
         )
+    if weights is not None:
+        lines += _same_weights(weights, table)
     return "\n".join(lines)

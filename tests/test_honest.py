@@ -124,6 +124,7 @@ def trend():
     return p, did.twfe_event_study(p, window=(-5, 4), bin_endpoints=False)
 
 
+@pytest.mark.slow
 def test_relative_magnitudes_clf_reproduces_r_readme():
     """C-LF intervals equal R's printed ones to within 1.5 steps of the 1,000-point theta grid (R's own runs differ
     by about one step: the least-favourable critical value is simulated)."""
@@ -171,6 +172,7 @@ def test_identified_set_by_hand():
     assert list(h["mbar"]) == sorted(h["mbar"]) and (np.diff(h["conf_low"]) <= 1e-12).all()
 
 
+@pytest.mark.slow
 def test_linear_pretrend_is_absorbed_by_smoothness_and_flagged_by_rm(trend):
     """No true effect + a linear differential trend: the naive CI excludes 0; Delta^SD(0) (a linear trend continues)
     covers 0; under Delta^RM the breakdown is below 1 (the conclusion needs post drift smaller than pre drift)."""

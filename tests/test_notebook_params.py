@@ -73,6 +73,8 @@ def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports):
             "outcome": "lemp",
             "covariates": [],
             "control_group": "nevertreated",
+            "balanced": False,  # the unbalanced-panel route (R's allow_unbalanced_panel): equal on a balanced panel
+            "est_method": "ipw",  # without covariates every est_method gives the published numbers
             "years": [],
             "event_window": [-3, 3],
             "n_boot": 99,

@@ -115,6 +115,8 @@ CASES: dict[str, tuple] = {
     "honest_mbar": ([0, 0.5], [-1]),
     "honest_m": ([], [0.01, -0.01]),
     "sovereign_only": (None, "yes"),
+    "balanced": (False, "no"),
+    "est_method": ("ipw", "aipw"),
     "min_controls": (10, -1),
     "min_donors": (10, 0),
     "seed": (0, -5),
@@ -340,3 +342,9 @@ def test_treaty_may_be_blank_only_where_an_alternative_is_given():
     assert (
         P.RULES["treaty"]("treaty", "cedaw", context(cohort_col="cedaw_year", event_year=0)) == "cedaw"
     )  # 05
+
+
+def test_est_method_rule_matches_the_estimator():
+    from helpers.estimate import did
+
+    assert P.EST_METHODS == did.EST_METHODS

@@ -491,6 +491,21 @@ def _m_grid() -> Rule:
     return Rule(shape, check)
 
 
+#: Callaway-Sant'Anna cell estimators (the same tuple as helpers.estimate.did.EST_METHODS; a test keeps them equal).
+EST_METHODS = ("dr", "ipw", "reg")
+
+
+def _est_method() -> Rule:
+    shape = '"dr" (doubly robust, R did\'s default), "ipw" or "reg" (outcome regression)'
+
+    def check(name, value, vocab):
+        if value not in EST_METHODS:
+            raise ParameterError(name, value, list(EST_METHODS), shape)
+        return value
+
+    return Rule(shape, check)
+
+
 def _unit() -> Rule:
     shape = "a unit of the panel: a value of unit_col (an ISO3 code) or of name_col (a country name)"
 
@@ -578,6 +593,8 @@ RULES: dict[str, Rule] = {
     "honest_mbar": _mbar_grid(),
     "honest_m": _m_grid(),
     "sovereign_only": _tristate(),
+    "balanced": boolean(),
+    "est_method": _est_method(),
     "min_controls": integer(
         0,
         shape="an integer, 0 or more: smallest number of comparison units of a cohort-time cell (0: no trimming)",

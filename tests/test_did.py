@@ -425,3 +425,205 @@ def test_figures_use_readable_labels(synth):
     ]
     assert sum(len(t.x) for t in shown[:3]) == len(comp)
     assert f"{comp.attrs['twfe']:.4f}" in names[3] and list(shown[3].y) == [comp.attrs["twfe"]] * 2
+
+
+def test_sun_abraham_standard_errors_follow_fixest_convention(synth):
+    """Issue 9 item 1: the covariance of the event-time effects equals W V W' with V pyfixest's default CRV1
+    covariance of the saturated cohort x relative-time regression (G/(G-1) x (N-1)/(N-K), as fixest sunab); the
+    old G/(G-1)-only covariance was (N-K)/(N-1) of it."""
+    import pyfixest as pf
+
+    _, p = synth
+    d = p.data.copy()
+    d["rel"] = d["time"] - d["g"]
+    cols = []
+    for g in p.cohorts:
+        for e in sorted(d.loc[d["g"] == g, "rel"].unique()):
+            if e == -1:
+                continue
+            nm = f"c{int(g)}_{'m' if e < 0 else 'p'}{abs(int(e))}"
+            d[nm] = ((d["g"] == g) & (d["rel"] == e)).astype(float)
+            cols.append((g, int(e), nm))
+    fit = pf.feols("y ~ " + " + ".join(c for *_, c in cols) + " | unit + time", data=d, vcov={"CRV1": "unit"})
+    names = list(fit._coefnames)
+    V = pd.DataFrame(fit._vcov, index=names, columns=names)
+    sizes = p.unit_table()["g"].value_counts()
+    sa = did.sun_abraham(p, control_group="nevertreated").set_index("event_time")
+    es = sorted({e for _, e, _ in cols})
+    W = np.zeros((len(es), len(names)))
+    for i, e in enumerate(es):
+        gs = [(g, nm) for g, ee, nm in cols if ee == e]
+        w = np.array([sizes[g] for g, _ in gs], float)
+        for (_, nm), wk in zip(gs, w / w.sum(), strict=True):
+            W[i, names.index(nm)] = wk
+    ref_cov = W @ V.to_numpy() @ W.T
+    np.testing.assert_allclose(sa.loc[es, "std_error"], np.sqrt(np.diag(ref_cov)), rtol=1e-6)
+    np.testing.assert_allclose(sa.attrs["vcov"].loc[es, es].to_numpy(), ref_cov, rtol=1e-6, atol=1e-14)
+    assert "(N-1)/(N-K)" in sa["se_type"].iloc[0]
+
+
+# ----------------------------------------------------------- comparison units, thin cells, weights by horizon
+
+
+def test_keep_sovereign_rule():
+    df = pd.DataFrame({"u": [1, 1, 2, 2], "t": [1, 2, 1, 2], "sovereign": [0, 1, 1, 1], "y": 0.0})
+    kept, note = did.keep_sovereign(df)  # None: the column exists, so only sovereign rows
+    assert len(kept) == 3 and "dropped 1" in note
+    assert len(did.keep_sovereign(df, True)[0]) == 3 and len(did.keep_sovereign(df, False)[0]) == 4
+    gone = did.dropped_units(df, kept, "u")
+    assert gone["u"].tolist() == [1] and not gone["whole_unit"].iloc[0]
+    own = df.drop(columns="sovereign")
+    assert len(did.keep_sovereign(own)[0]) == 4  # a user's panel without the column: documented no-op
+    with pytest.raises(ParameterError, match="'sovereign_only'.*no 'sovereign' column"):
+        did.keep_sovereign(own, True)  # asked explicitly: an error
+    with pytest.raises(ParameterError, match="sovereign_only"):
+        did.keep_sovereign(df, "yes")
+
+
+def test_control_counts_and_min_controls(synth):
+    """Cells are trimmed by the number of untreated units at their period, in CS and in the trimmed panel alike."""
+    _, p = synth  # cohorts 2004, 2008, 2011 (60 units each) + 120 never treated, 2000-2014
+    period, cells = did.control_counts(p)
+    by_t = period.set_index("time")
+    assert by_t.loc[2003, "n_untreated"] == 300 and by_t.loc[2009, "n_untreated"] == 180
+    assert (by_t["n_never"] == 120).all() and by_t.loc[2012, "n_not_yet"] == 0
+    c = cells.set_index(["group", "time"])
+    assert c.loc[(2004, 2009), "n_controls"] == 180 and c.loc[(2004, 2009), "n_treated"] == 60
+    # min_controls 150: periods from 2011 on have 120 untreated units -> their cells go
+    trimmed, thin = did.trim_thin_cells(p, 150)
+    assert set(thin["time"]) == set(range(2011, 2015)) and (thin["n_controls"] == 120).all()
+    d = trimmed.data
+    assert not ((d["time"] >= 2011) & np.isfinite(d["g"])).any()
+    cs = did.callaway_santanna(p, n_boot=0, min_controls=150)
+    post = cs.att_gt[cs.att_gt["time"] >= cs.att_gt["group"]]
+    assert post["time"].max() == 2010 and all(s[3] < 150 for s in cs.att_gt.attrs["skipped"])
+    assert did.trim_thin_cells(p, 0)[1].empty
+    with pytest.raises(ParameterError, match="min_controls"):
+        did.trim_thin_cells(p, -1)
+    with pytest.raises(EmptySampleError, match="min_controls"):
+        did.trim_thin_cells(p, 10_000)
+
+
+def test_horizon_weights_reproduce_the_overall_estimates(synth):
+    """The weights explain the numbers: sum(weight x cell effect) equals each estimator's overall estimate."""
+    _, p = synth
+    cs = did.callaway_santanna(p, n_boot=0)
+    sa = did.sun_abraham(p, control_group="nevertreated", window=(-5, 6))
+    w = did.horizon_weights(p, cs, sa)
+    assert np.allclose(w.groupby("estimator")["weight"].sum(), 1.0)
+    # TWFE: the coefficient equals sum_it w_it tau_hat_it with tau_hat from the imputation (exact identity for
+    # the TWFE regression on the same panel: de Chaisemartin-D'Haultfoeuille weights applied to Y itself)
+    tw = did.twfe(p)["estimate"].iloc[0]
+    tww = did.twfe_weights(p)
+    y = p.data.set_index(["g", "time"])
+    assert abs(tww["weight"].sum() - 1) < 1e-10
+    # CS simple: weights applied to the ATT(g,t) cells give the aggregate
+    cw = did.cs_simple_weights(cs).merge(cs.att_gt[["group", "time", "att"]], on=["group", "time"])
+    assert (cw["weight"] * cw["att"]).sum() == pytest.approx(
+        cs.aggregate("simple")["estimate"].iloc[0], abs=1e-12
+    )
+    # imputation: equal weights over treated observations; weighted tau equals the overall estimate
+    pts = did.imputation_points(p)
+    assert pts["tau"].mean() == pytest.approx(
+        did.imputation(p).attrs["overall"]["estimate"].iloc[0], abs=1e-6
+    )
+    iw = did.imputation_weights(p)
+    assert len(iw) == len(pts) and iw["weight"].sum() == pytest.approx(1)
+    # TWFE weights applied to the imputed effects give the TWFE coefficient (exact when Y(0) is the FE model fit
+    # on untreated observations and the TWFE uses the same panel)
+    m = tww.merge(
+        pts.rename(columns={"g": "group"})[["group", "time", "tau"]]
+        .groupby(["group", "time"])
+        .mean()
+        .reset_index(),
+        on=["group", "time"],
+    )
+    assert len(y) > 0 and (m["weight"] * m["tau"]).sum() == pytest.approx(tw, abs=0.02)
+    # SA: binned end point flagged; weights on e >= 0 only
+    sw = w[w["estimator"] == "sun_abraham"]
+    assert sw["event_time"].min() == 0 and sw.loc[sw["binned"], "event_time"].tolist() == [6]
+    tab = did.comparison_table(
+        w,
+        {"twfe": tw, "callaway_santanna": 0.5, "sun_abraham": 0.5, "imputation": 0.5},
+        {"twfe": "all", "callaway_santanna": "not yet", "sun_abraham": "never", "imputation": "untreated"},
+        beyond=5,
+    ).set_index("key")
+    assert tab.loc["sun_abraham", "weight_beyond_5"] == pytest.approx(
+        sw.loc[sw["event_time"] >= 6, "weight"].sum()
+    )
+    text = did.explain(tab.reset_index(), beyond=5, weights=w)
+    assert "Sun-Abraham" in text and "beyond 5 years" in text
+    # CS simple and imputation weight the horizons alike on a balanced panel: a gap between them is attributed
+    # to their comparison units, not to the horizons
+    assert (
+        "Callaway-Sant'Anna (simple) (0.500) and Imputation" not in text
+    )  # equal estimates: nothing to explain
+    tab2 = tab.assign(estimate=[tw, 0.4, 0.5, 0.6]).reset_index()
+    assert (
+        "Callaway-Sant'Anna (simple) (0.400) and Imputation (BJS) (0.600) weight the horizons alike"
+        in did.explain(tab2, beyond=5, weights=w)
+    )
+
+
+# R did documentation (att_gt reference page): att_gt(..., xformla = ~lpop, data = mpdta), est_method "dr" (default)
+MPDTA_DR_LPOP = {
+    "nevertreated": [-0.0145, -0.0764, -0.1404, -0.1069, -0.0005, -0.0062, 0.0010, -0.0413, 0.0267, -0.0046,
+                     -0.0284, -0.0288],
+    "notyettreated": [-0.0212, -0.0816, -0.1382, -0.1069, -0.0075, -0.0046, 0.0087, -0.0413, 0.0269, -0.0042,
+                      -0.0284, -0.0288],
+}  # fmt: skip
+
+
+def test_doubly_robust_cs_with_covariates_reproduces_r_did(mpdta):
+    """Issue 9 item 4: doubly robust Callaway-Sant'Anna with a covariate reproduces R did's published mpdta
+    ATT(g,t) (xformla = ~lpop); its analytic SEs and the IPW variant agree with diff-diff's CallawaySantAnna."""
+    import diff_diff as dd
+
+    df, _ = mpdta
+    p = did.prepare_panel(df, "countyreal", "year", "lemp", "first.treat", covariates=["lpop"])
+    for cg, published in MPDTA_DR_LPOP.items():
+        gt = did.callaway_santanna(p, control_group=cg, n_boot=0).group_time()
+        np.testing.assert_array_equal(np.round(gt["estimate"].to_numpy(), 4), published)
+    d = p.data.assign(g0=np.where(np.isinf(p.data["g"]), 0, p.data["g"]).astype(int))
+    for m in ("dr", "ipw"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = dd.CallawaySantAnna(control_group="never_treated", estimation_method=m).fit(
+                d, outcome="y", unit="unit", time="time", first_treat="g0", covariates=["lpop"]
+            )
+        r = ref.to_dataframe().head(12)
+        ours = did.callaway_santanna(p, control_group="nevertreated", n_boot=0, est_method=m).group_time()
+        np.testing.assert_allclose(
+            ours["estimate"], r["effect"], atol=1e-5
+        )  # pre-period cells differ at 1e-5
+        np.testing.assert_allclose(ours["se_analytic"], r["se"], rtol=0.02)
+    reg = did.callaway_santanna(p, control_group="nevertreated", n_boot=0, est_method="reg").group_time()
+    assert not np.allclose(reg["estimate"], ours["estimate"], atol=1e-4)  # the methods differ with covariates
+    with pytest.raises(ParameterError, match="est_method"):
+        did.callaway_santanna(p, est_method="aipw")
+
+
+def test_unbalanced_panel_option(synth):
+    """allow_unbalanced: equal to the balanced estimator on a balanced panel; on a panel with random gaps it
+    recovers the known effect; without the option an unbalanced panel is an error."""
+    df, p = synth
+    a = did.callaway_santanna(p, n_boot=0)
+    b = did.callaway_santanna(p, n_boot=0, allow_unbalanced=True)
+    np.testing.assert_allclose(b.att_gt["att"], a.att_gt["att"], atol=1e-12)
+    np.testing.assert_allclose(b.inf, a.inf, atol=1e-10)
+    rng = np.random.default_rng(3)
+    gappy = df.drop(index=rng.choice(len(df), size=len(df) // 10, replace=False))
+    pu = did.prepare_panel(gappy, "id", "t", "y", "g", balance=False)
+    assert pu.wide("y").isna().any().any()
+    with pytest.raises(DataError, match="unbalanced"):
+        did.callaway_santanna(pu, n_boot=0)
+    cs = did.callaway_santanna(pu, n_boot=0, allow_unbalanced=True)
+    truth = df[(df["g"] > 0) & (df["t"] >= df["g"])]["tau"].mean()
+    assert cs.aggregate("simple")["estimate"].iloc[0] == pytest.approx(truth, abs=0.03)
+    dyn = cs.aggregate("dynamic").dropna(subset=["event_time"]).set_index("event_time")
+    assert dyn.loc[-5:-1, "estimate"].abs().max() < 0.05
+    with pytest.raises(ParameterError, match="allow_unbalanced"):
+        did.callaway_santanna(
+            did.prepare_panel(gappy.assign(x=1.0), "id", "t", "y", "g", covariates=["x"], balance=False),
+            allow_unbalanced=True,
+        )

@@ -19,6 +19,12 @@ CASES = [
     ("04_staggered_did", {"honest_mbar": [-1]}, ["honest_mbar"]),
     ("04_staggered_did", {"n_perm": -5}, ["n_perm"]),
     ("05_country_case", {"country": "Atlantis"}, ["country", "Atlantis"]),
+    ("05_country_case", {"treaty": "", "event_year": 0}, ["treaty", "event_year"]),
+    ("05_country_case", {"status_col": "cedaw_ratifed"}, ["status_col", "cedaw_ratifed"]),
+    ("05_country_case", {"min_donors": 0}, ["min_donors"]),
+    ("04_staggered_did", {"treaty": ""}, ["treaty", "cohort_col"]),
+    ("04_staggered_did", {"min_controls": -1}, ["min_controls"]),
+    ("04_staggered_did", {"sovereign_only": "yes"}, ["sovereign_only", "True", "False", "None"]),
     ("06_specification_curve", {"outcomes": ["v2x_gendr"]}, ["v2x_gendr", "v2x_gender"]),
 ]
 
@@ -68,6 +74,8 @@ def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports, monkeyp
     simple = pd.read_csv(tmp_reports / "04_staggered_did" / label / "results" / "cs_simple.csv")
     # the published simple ATT of the R did package for mpdta (never-treated controls): -0.0400
     assert round(float(simple["estimate"].iloc[0]), 4) == -0.0400
+    caption = (tmp_reports / "04_staggered_did" / "mpdta" / "tables" / "overall_effects.html").read_text()
+    assert "first.treat on lemp" in caption and "CEDAW" not in caption  # the user's names, not the project's
 
 
 @pytest.mark.slow
@@ -77,3 +85,10 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports, monkeypa
     est = pd.read_csv(tmp_reports / "05_country_case" / label / "results" / "case_estimates.csv")
     sc = est.loc[est["estimator"].str.contains("synthetic_control"), "estimate"].iloc[0]
     assert abs(sc - 0.5) < 0.05  # the true jump is 0.5
+    assert (
+        (est["window_pre"] == 8).all()
+        and (est["first_period"] == 1992).all()
+        and (est["last_period"] == 2007).all()
+    )
+    caption = (tmp_reports / "05_country_case" / "synthetic" / "tables" / "case_estimates.html").read_text()
+    assert "Effect of the event of 2000 on y in U00" in caption and "CEDAW" not in caption

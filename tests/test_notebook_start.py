@@ -115,6 +115,12 @@ CASES: dict[str, tuple] = {
     "base_period": ("universal", "fixed"),
     "donor_rule": ("cohort", "all"),
     "honest_mbar": ([0, 0.5], [-1]),
+    "honest_m": ([], [0.01, -0.01]),
+    "sovereign_only": (None, "yes"),
+    "balanced": (False, "no"),
+    "est_method": ("ipw", "aipw"),
+    "min_controls": (10, -1),
+    "min_donors": (10, 0),
     "seed": (0, -5),
     "n_wild": (99, 50),
     "n_null": (0, 10),
@@ -186,7 +192,7 @@ def test_choices_list_the_vocabulary_of_the_helpers():
     with pytest.raises(ParameterError) as info:
         P.RULES["outcome"]("outcome", "v2x_gendr", ctx)
     assert info.value.valid == ["v2x_gender", "wopol"]  # the registered outcomes in this panel
-    assert list(synth.DONOR_RULES) == ctx.valid("donor_rules") == ["status", "cohort", "none"]
+    assert list(synth.DONOR_RULES) == ctx.valid("donor_rules") == ["untreated", "status", "cohort", "none"]
     # one se rule serves 03 (models) and 06 (specs)
     assert specs.SPEC_SE_TYPES == models.SE_TYPES == ctx.valid("se_types")
 
@@ -322,3 +328,26 @@ def test_parameter_files_pass_their_rules(param_file, panel):
     nb, label, given = runner.load_param_file(param_file)
     ns = {k: v["value"] for k, v in runner.declared_parameters(nb).items()} | given | {"run_label": label}
     notebook.validate(nb.stem, ns, panel=panel)
+
+
+def test_treaty_may_be_blank_only_where_an_alternative_is_given():
+    """Issue 11 own panel: treaty "" is valid in 04 with cohort_col and in 05 with event_year, nowhere else."""
+    assert P.RULES["treaty"]("treaty", "", context(cohort_col="cedaw_year")) == ""
+    assert P.RULES["treaty"]("treaty", "", context(event_year=1996, cohort_col="")) == ""
+    with pytest.raises(ParameterError, match="cohort_col"):
+        P.RULES["treaty"]("treaty", "", context(cohort_col="", event_year=0))
+    with pytest.raises(ParameterError, match="needs a treaty"):
+        P.RULES["treaty"]("treaty", "", context())
+    with pytest.raises(
+        ParameterError, match="no treaty is read"
+    ):  # 04: cohort_col and a treaty exclude each other
+        P.RULES["treaty"]("treaty", "cedaw", context(cohort_col="cedaw_year"))
+    assert (
+        P.RULES["treaty"]("treaty", "cedaw", context(cohort_col="cedaw_year", event_year=0)) == "cedaw"
+    )  # 05
+
+
+def test_est_method_rule_matches_the_estimator():
+    from helpers.estimate import did
+
+    assert P.EST_METHODS == did.EST_METHODS

@@ -73,12 +73,18 @@ def test_prop99_published_estimates(prop99):
         "PacksPerCapita",
         "California",
         1989,
-        window=(19, 11),
+        window=(19, 12),  # 1970-1988 before, 1989-2000 from the event on
         status_col="treated",
         placebos=False,
     )
     t = res["tidy"].set_index("estimator")["estimate"]
+    assert res["tidy"]["first_period"].iloc[0] == 1970 and res["tidy"]["last_period"].iloc[0] == 2000
     assert round(t["synthetic_did"], 3) == -15.604
+    # synthdid's regularised SC (R synthdid README: sc_estimate -19.62), reported next to the exact convex SC
+    assert t["synthetic_control_regularised"] == pytest.approx(-19.62, abs=0.005)
+    fit = res["fit"].set_index("method")
+    assert {"sc", "sc_fw"} <= set(fit.index) and (fit["pre_rmspe"] > 0).all()
+    assert fit.loc["sc", "pre_rmspe"] <= fit.loc["sc_fw", "pre_rmspe"] + 1e-9  # exact SC: best pre-period fit
     assert round(t["did_2x2"], 2) == -27.35
     assert t["synthetic_control"] == pytest.approx(-19.6, abs=0.15)
     # our exact simplex solution fits the pre-period at least as well as synthdid's Frank-Wolfe SC
@@ -101,10 +107,17 @@ def test_donor_rule_and_errors():
     df.loc[(df["unit"] == "u05") & (df["year"] >= 2012), "status"] = 1
     df.loc[(df["unit"] == "u06") & (df["year"] >= 2024), "status"] = 1
     df = df[~((df["unit"] == "u07") & (df["year"] == 2012))]
+    # u08 was treated throughout (long before the window): a donor only under the old "status" rule
+    df.loc[df["unit"] == "u08", "status"] = 1
     donors, excl, rule = synth.donor_pool(df, "unit", "year", "y", "TRT", 2015, (5, 5), status_col="status")
     assert "u05" not in donors and "u06" in donors and "u07" not in donors and "TRT" not in donors
-    assert "[2010, 2020]" in rule
-    assert excl.set_index("unit").loc["u05", "reason"].startswith("status changes")
+    assert "u08" not in donors and "[2010, 2019]" in rule  # 5 periods before 2015, 5 from 2015 on
+    assert excl.set_index("unit").loc["u05", "reason"].startswith("status not 0")
+    old, excl_old, _ = synth.donor_pool(
+        df, "unit", "year", "y", "TRT", 2015, (5, 5), status_col="status", donor_rule="status"
+    )
+    assert "u08" in old and "u05" not in old
+    assert excl_old.set_index("unit").loc["u05", "reason"].startswith("status changes")
     with pytest.raises(EmptySampleError, match="no usable donors"):
         synth.donor_pool(
             df.assign(status=np.where(df["year"] >= 2015, 1, 0)),
@@ -138,6 +151,7 @@ def test_resolve_case_unit_event_and_donor_columns():
     assert (c.status_col, c.cohort_col) == ("cedaw_ratified", "cedaw_year")
     # by name, case-insensitively; an explicit event year wins over the treaty's
     c = synth.resolve_case(df, "borduria", "cedaw", event_year=1993, donor_rule="cohort")
+    assert synth.resolve_case(df, "BBB", "cedaw", donor_rule="status").status_col == "cedaw_ratified"
     assert (c.unit, c.event, c.status_col, c.cohort_col) == ("BBB", 1993, None, "cedaw_year")
     c = synth.resolve_case(df, "DDD", "cedaw", event_year=1996, donor_rule="none")
     assert (c.status_col, c.cohort_col) == (None, None)
@@ -146,12 +160,15 @@ def test_resolve_case_unit_event_and_donor_columns():
         df.rename(columns={"cedaw_ratified": "treated"}), "AAA", "cedaw", status_col="treated"
     )
     assert (c.event, c.status_col) == (1985, "treated")
-    assert synth.resolve_case(df, "AAA", "cat", event_year=1990).cohort_col is None  # no cat_year column
+    # the default rule needs a first-treatment column: an error, not a silent "no rule"
+    with pytest.raises(ParameterError, match="'donor_rule'.*no 'cat_year'"):
+        synth.resolve_case(df, "AAA", "cat", event_year=1990)
+    assert synth.resolve_case(df, "AAA", "cat", event_year=1990, donor_rule="none").cohort_col is None
     # another panel: unit column "unit", no names
     other = df.rename(columns={"iso3": "unit"}).drop(columns="country")
     c = synth.resolve_case(other, "CCC", "cedaw", unit_col="unit", name_col="")
     assert (c.unit, c.name, c.event) == ("CCC", "CCC", 2005)
-    assert list(synth.DONOR_RULES) == ["status", "cohort", "none"]
+    assert list(synth.DONOR_RULES) == ["untreated", "status", "cohort", "none"]
 
 
 def test_resolve_case_errors_name_the_parameter():
@@ -162,7 +179,7 @@ def test_resolve_case_errors_name_the_parameter():
         synth.resolve_case(df, "Dorado", "cedaw")
     with pytest.raises(ParameterError, match="'event_year'.*no 'cat_year'"):
         synth.resolve_case(df, "AAA", "cat")
-    with pytest.raises(ParameterError, match="'donor_rule'.*status, cohort, none"):
+    with pytest.raises(ParameterError, match="'donor_rule'.*untreated, status, cohort, none"):
         synth.resolve_case(df, "AAA", "cedaw", donor_rule="all")
     with pytest.raises(ParameterError, match="'unit_col'"):
         synth.resolve_unit(df, "AAA", unit_col="code")
@@ -197,7 +214,7 @@ def test_did_regression_equals_2x2_and_pyfixest():
 
     df = one_treated_panel(effect=0.5)
     donors = sorted(set(df["unit"]) - {"TRT"})
-    case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 5), donors)
+    case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 6), donors)
     long = synth.case_long(case)
     assert len(long) == case.Y.size and long["treated_post"].sum() == 6  # 2008..2013
     w = synth.did_wild_bootstrap(case, B=99, seed=1)
@@ -218,7 +235,7 @@ def test_wild_bootstrap_fails_with_one_treated_cluster():
     # rejects and the CRV1 t-test over-rejects. Each donor as pseudo-treated under a true null shows both.
     df = one_treated_panel(seed=5, N=30)
     donors = sorted(set(df["unit"]) - {"TRT"})
-    case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 5), donors)
+    case = synth.case_matrix(df, "unit", "year", "y", "TRT", 2008, (6, 6), donors)
     chk = synth.did_wild_placebo_check(case, B=99, seed=2)
     assert list(chk["unit"]) == donors
     first = synth.Case(
@@ -280,3 +297,82 @@ def test_case_figures_readable():
     g = res["placebos"][res["placebos"]["method"] == "sc"]
     np.testing.assert_allclose(np.sort(pf.data[0].x), np.sort(np.log10(g.loc[~g["is_treated"], "ratio"])))
     assert "log10" in pf.layout.xaxis.title.text and "Treatland" in pf.layout.annotations[0].text
+
+
+def test_default_pool_excludes_units_treated_before_the_window_end():
+    """Issue 9 item 3: the default donor pool holds no unit first treated before the window ends."""
+    df = case_panel()  # AAA first treated 1985, BBB 1995 (the case), CCC 2005, DDD never
+    more = []
+    for iso, first in [("EEE", np.nan), ("FFF", 1999), ("GGG", 2003)]:
+        more += [
+            (iso, iso, y, first, int(y >= first) if first == first else 0, 0.1 * y + 0.01 * len(iso))
+            for y in range(1990, 2001)
+        ]
+    df = pd.concat([df, pd.DataFrame(more, columns=df.columns)], ignore_index=True)
+    c = synth.resolve_case(df, "BBB", "cedaw")
+    window = (3, 3)  # 1992-1997
+    donors, excl, _ = synth.donor_pool(
+        df, "iso3", "year", "y", c.unit, c.event, window, c.status_col, c.cohort_col
+    )
+    assert sorted(donors) == ["CCC", "DDD", "EEE", "FFF", "GGG"]  # FFF, GGG: first treated after 1997
+    firsts = df.drop_duplicates("iso3").set_index("iso3")["cedaw_year"]
+    assert all(pd.isna(firsts[u]) or firsts[u] > 1997 for u in donors)
+    st = synth.donor_status(df, "iso3", "year", "BBB", 1995, window, donors, excl, "cedaw_year").set_index(
+        "unit"
+    )
+    assert (
+        st.loc["AAA", "status_in_window"] == "treated before the window (1985)" and not st.loc["AAA", "donor"]
+    )
+    assert st.loc["DDD", "status_in_window"] == "never treated" and st.loc["DDD", "donor"]
+    old, _, _ = synth.donor_pool(
+        df, "iso3", "year", "y", "BBB", 1995, window, "cedaw_ratified", "cedaw_year", "status"
+    )
+    assert "AAA" in old  # the old rule admits a unit treated ten years before the window
+
+
+def test_own_panel_parameters_are_errors_not_no_ops():
+    """Issue 11 item 8: a misspelled or inapplicable column parameter, a numeric unit given as text, a
+    non-numeric outcome, and a panel without treaties."""
+    df = case_panel()
+    with pytest.raises(ParameterError, match="'status_col': invalid value 'cedaw_ratifed'"):
+        synth.resolve_case(df, "BBB", "cedaw", status_col="cedaw_ratifed")
+    with pytest.raises(ParameterError, match="'status_col'.*does not read it"):
+        synth.resolve_case(df, "BBB", "cedaw", status_col="cedaw_ratified", donor_rule="cohort")
+    with pytest.raises(ParameterError, match="'event_year'.*without a treaty"):
+        synth.resolve_case(df, "BBB", "", donor_rule="none")
+    c = synth.resolve_case(df, "BBB", "", event_year=1995, cohort_col="cedaw_year")
+    assert (c.event, c.cohort_col, c.status_col) == (1995, "cedaw_year", None)
+    num = df.assign(iso3=df["iso3"].map({"AAA": 1, "BBB": 2, "CCC": 3, "DDD": 4}))
+    assert synth.resolve_unit(num, "3", "iso3", "") == 3
+    with pytest.raises(ParameterError, match="'outcome'.*numeric"):
+        synth.donor_pool(df, "iso3", "year", "iso3", "BBB", 1995, (2, 2), cohort_col="cedaw_year")
+    with pytest.raises(ParameterError, match="'outcome'.*numeric"):
+        synth.donor_pool(df, "iso3", "year", "country", "BBB", 1995, (2, 2), cohort_col="cedaw_year")
+
+
+def test_window_reads_pre_and_post_periods():
+    """Issue 11 own panel: window [pre, post] = pre periods before the event and post periods from it on, in the
+    matrix and in the tidy output alike."""
+    df = factor_panel()
+    res = synth.run_case(
+        df, "unit", "year", "y", "TRT", 2015, window=(6, 4), status_col="status", placebos=False
+    )
+    Y = res["case"].Y
+    assert list(Y.columns) == list(range(2009, 2019)) and res["case"].T0 == 6
+    assert (Y.columns >= 2015).sum() == 4
+    t = res["tidy"].iloc[0]
+    assert (t["window_pre"], t["window_post"], t["first_period"], t["last_period"]) == (6, 4, 2009, 2018)
+    assert res["thin"] == ""
+    few = synth.run_case(
+        df,
+        "unit",
+        "year",
+        "y",
+        "TRT",
+        2015,
+        window=(6, 4),
+        status_col="status",
+        placebos=False,
+        min_donors=50,
+    )
+    assert "fewer than min_donors = 50" in few["thin"]

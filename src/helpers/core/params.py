@@ -470,6 +470,82 @@ def _controls() -> Rule:
     return Rule(shape, check, needs=("control_sets", "control_columns"))
 
 
+def _treaty() -> Rule:
+    shape = (
+        'one of keys of helpers.data.treaties.TREATIES; or "" (no treaty) in notebooks 04 and 05 on a panel '
+        "without treaties, which then need cohort_col (04) or event_year (05); in 04 a treaty and cohort_col "
+        "exclude each other"
+    )
+
+    def check(name, value, vocab):
+        valid = list(vocab.valid("treaties"))
+        if isinstance(value, str) and value == "":
+            cohort, event = vocab.value("cohort_col"), vocab.value("event_year")
+            if cohort is None and event is None:  # a notebook without the alternatives
+                raise ParameterError(name, value, valid, "this notebook needs a treaty")
+            if not cohort and not event:
+                raise ParameterError(
+                    name,
+                    value,
+                    valid,
+                    '"" (no treaty) needs cohort_col (notebook 04) or event_year (notebook 05)',
+                )
+            return value
+        if not isinstance(value, str) or value not in valid:
+            raise ParameterError(
+                name, value, valid, 'or "" with cohort_col / event_year on a panel without treaties'
+            )
+        if (
+            vocab.value("cohort_col") and vocab.value("event_year") is None
+        ):  # 04: the cohorts come from cohort_col
+            raise ParameterError(
+                name,
+                value,
+                hint=f"cohort_col {vocab.value('cohort_col')!r} gives the cohorts, so no treaty is read: "
+                'set treaty to ""',
+            )
+        return value
+
+    return Rule(shape, check, needs=("treaties",), after=("cohort_col", "event_year"))
+
+
+def _tristate() -> Rule:
+    shape = "True, False or None (None: True on a panel with a 'sovereign' column, no filter on one without)"
+
+    def check(name, value, vocab):
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise ParameterError(name, value, [True, False, None], shape)
+        return value
+
+    return Rule(shape, check)
+
+
+def _m_grid() -> Rule:
+    shape = "[] (R HonestDiD's default grid: 0 to the pre-period bound, 5 values) or a list of finite numbers, 0 or more"
+
+    def check(name, value, vocab):
+        if not _is_list(value) or not all(is_number(m) and m >= 0 for m in value):
+            _fail(name, value, shape)
+        return value
+
+    return Rule(shape, check)
+
+
+#: Callaway-Sant'Anna cell estimators (the same tuple as helpers.estimate.did.EST_METHODS; a test keeps them equal).
+EST_METHODS = ("dr", "ipw", "reg")
+
+
+def _est_method() -> Rule:
+    shape = '"dr" (doubly robust, R did\'s default), "ipw" or "reg" (outcome regression)'
+
+    def check(name, value, vocab):
+        if value not in EST_METHODS:
+            raise ParameterError(name, value, list(EST_METHODS), shape)
+        return value
+
+    return Rule(shape, check)
+
+
 def _unit() -> Rule:
     shape = "a unit of the panel: a value of unit_col (an ISO3 code) or of name_col (a country name)"
 
@@ -502,7 +578,7 @@ RULES: dict[str, Rule] = {
     "cohort_col": column(blank="the column {treaty}_year"),
     "status_col": column(blank="the column {treaty}_ratified"),
     # instruments and units
-    "treaty": choice("treaties"),
+    "treaty": _treaty(),
     "treaties": choices("treaties", empty="all 18 instruments", all_if_empty=True),
     "country": _unit(),
     "region": choice("regions", blank="all regions"),
@@ -555,6 +631,17 @@ RULES: dict[str, Rule] = {
     "base_period": choice("base_periods"),
     "donor_rule": choice("donor_rules"),
     "honest_mbar": _mbar_grid(),
+    "honest_m": _m_grid(),
+    "sovereign_only": _tristate(),
+    "balanced": boolean(),
+    "est_method": _est_method(),
+    "min_controls": integer(
+        0,
+        shape="an integer, 0 or more: smallest number of comparison units of a cohort-time cell (0: no trimming)",
+    ),
+    "min_donors": integer(
+        1, shape="an integer, 1 or more: fewer donors than this is reported as a thin comparison"
+    ),
     # resampling
     "seed": integer(0, shape="a non-negative integer"),
     "n_wild": draws(MIN_WILD_DRAWS),

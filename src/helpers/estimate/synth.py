@@ -33,17 +33,36 @@ from scipy import optimize
 from helpers.core.errors import DataError, EmptySampleError, ParameterError
 from helpers.core.params import check_choice
 
-METHODS = ("sc", "sdid", "did")
+METHODS = ("sc", "sc_fw", "sdid", "did")
+#: Tidy names of the methods (column ``estimator``).
+METHOD_NAMES = {
+    "sc": "synthetic_control",
+    "sc_fw": "synthetic_control_regularised",
+    "sdid": "synthetic_did",
+    "did": "did_2x2",
+}
+#: Methods fitted with synthdid (each fit costs 0.1-0.5 s): their placebos are capped by ``sdid_placebos``.
+_SYNTHDID_METHODS = ("sc_fw", "sdid")
 
-#: Donor rules of a case study (notebook 05's ``donor_rule``) -> which treaty columns they read, in words.
+#: Donor rules of a case study (notebook 05's ``donor_rule``) -> what they require, in words.
 #: ``{status_col}`` defaults to ``{treaty}_ratified``, ``{cohort_col}`` to ``{treaty}_year``.
 DONOR_RULES: dict[str, str] = {
-    "status": "{status_col} constant over the window, and first ratification ({cohort_col}) outside it",
-    "cohort": "first ratification ({cohort_col}) outside the window",
+    "untreated": "untreated throughout the window: never treated ({cohort_col} missing) or first treated after "
+    "the window ends (and {status_col} 0 in every period of the window, when the panel has it)",
+    "status": "{status_col} constant over the window and first treatment ({cohort_col}) outside it; admits "
+    "units treated long before the window (the rule of earlier versions)",
+    "cohort": "first treatment ({cohort_col}) outside the window; admits units treated before the window",
     "none": "every other unit (no treatment information used)",
 }
-#: The columns each donor rule reads: (status column?, cohort column?).
-_RULE_COLUMNS = {"status": (True, True), "cohort": (False, True), "none": (False, False)}
+#: The columns each donor rule reads: status column, cohort column; "required", "optional" or None (not read).
+_RULE_COLUMNS = {
+    "untreated": ("optional", "required"),
+    "status": ("required", "optional"),
+    "cohort": (None, "required"),
+    "none": (None, None),
+}
+#: Default smallest number of donors before a case study warns that its comparison is thin.
+MIN_DONORS = 10
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,9 @@ def resolve_unit(df: pd.DataFrame, country, unit_col: str = "iso3", name_col: st
     units = set(df[unit_col])
     if country in units:
         return country
+    by_text = {str(u): u for u in units}
+    if str(country) in by_text:  # "3" for a numeric unit column: the valid values are listed as text
+        return by_text[str(country)]
     if name_col and name_col in df.columns:
         match = df[name_col].astype(str).str.casefold() == str(country).casefold()
         if match.any():
@@ -114,7 +136,7 @@ def resolve_case(
     treaty: str,
     *,
     event_year: int = 0,
-    donor_rule: str = "status",
+    donor_rule: str = "untreated",
     unit_col: str = "iso3",
     name_col: str = "country",
     status_col: str = "",
@@ -123,37 +145,103 @@ def resolve_case(
     """Resolve notebook 05's case parameters on a panel.
 
     The unit: :func:`resolve_unit`. The event year: ``event_year`` when not 0, else the unit's first
-    ratification of ``treaty`` (:func:`event_year_of` on ``cohort_col``, default ``{treaty}_year``). The donor
-    rule's columns (:data:`DONOR_RULES`): ``status_col`` (default ``{treaty}_ratified``) for "status",
-    ``cohort_col`` for "status" and "cohort"; a column the panel lacks is dropped from the rule.
+    ratification of ``treaty`` (:func:`event_year_of` on ``cohort_col``, default ``{treaty}_year``). ``treaty`` may
+    be "" on a panel without treaties: then ``event_year`` must be given, and the donor rule's columns too (or
+    ``donor_rule="none"``). The donor rule's columns (:data:`DONOR_RULES`, :data:`_RULE_COLUMNS`): a column the rule
+    requires must exist (ParameterError naming ``donor_rule`` or the column parameter, with the rules that can
+    apply); an optional one is used when the panel has it; a column given explicitly must exist and must be read
+    by the rule (a parameter that cannot apply is an error, not a no-op).
     """
     check_choice("donor_rule", donor_rule, list(DONOR_RULES))
     unit = resolve_unit(df, country, unit_col, name_col)
-    scol = status_col or f"{treaty}_ratified"
-    ccol = cohort_col or f"{treaty}_year"
+    cols = sorted(map(str, df.columns))
+    for par, col in (("status_col", status_col), ("cohort_col", cohort_col)):
+        if col and col not in df.columns:
+            raise ParameterError(par, col, cols, hint="not a column of the panel")
+    if not treaty and not event_year:
+        raise ParameterError(
+            "event_year", 0, hint='without a treaty (treaty "") give the event period explicitly'
+        )
+    scol = status_col or (f"{treaty}_ratified" if treaty else "")
+    ccol = cohort_col or (f"{treaty}_year" if treaty else "")
     event = event_year or event_year_of(df, unit, ccol, unit_col, treaty)
     names = df.loc[df[unit_col] == unit, name_col].dropna() if name_col and name_col in df.columns else []
-    use_status, use_cohort = _RULE_COLUMNS[donor_rule]
+    use = dict(zip(("status_col", "cohort_col"), _RULE_COLUMNS[donor_rule], strict=True))
+    chosen = {}
+    for par, col, given in (("status_col", scol, bool(status_col)), ("cohort_col", ccol, bool(cohort_col))):
+        chosen[par] = _rule_column(df, donor_rule, par, col, given, use[par])
     return CaseSpec(
         unit=unit,
         name=str(names.iloc[0]) if len(names) else str(unit),
         event=int(event),
-        status_col=scol if use_status and scol in df.columns else None,
-        cohort_col=ccol if use_cohort and ccol in df.columns else None,
+        status_col=chosen["status_col"],
+        cohort_col=chosen["cohort_col"],
     )
 
 
-def donor_rule_text(event: int, pre: int, post: int, status_col: str | None, cohort_col: str | None) -> str:
+def _rule_column(df: pd.DataFrame, rule: str, par: str, col: str, given: bool, use: str | None) -> str | None:
+    """The column ``par`` the donor rule ``rule`` reads (None if it reads none), or a ParameterError."""
+    if use is None:
+        if given:
+            readers = [r for r, u in _RULE_COLUMNS.items() if u[0 if par == "status_col" else 1]]
+            raise ParameterError(
+                par,
+                col,
+                hint=f'donor_rule {rule!r} does not read it; leave it "" or use a donor_rule that '
+                f"does ({', '.join(readers)})",
+            )
+        return None
+    if col and col in df.columns:
+        return col
+    if use == "required":
+        can = [r for r, u in _RULE_COLUMNS.items() if u[0 if par == "status_col" else 1] != "required"]
+        can = [r for r in can if not (r != "none" and _RULE_COLUMNS[r][0] == "required")]
+        what = "first-treatment period" if par == "cohort_col" else "0/1 treatment status"
+        raise ParameterError(
+            "donor_rule",
+            rule,
+            can,
+            hint=f"it needs a {what} column and the panel has no {col or '(no treaty)'!r}: give {par} or choose "
+            f"a rule that does not need it",
+        )
+    return None
+
+
+def window_span(event: int, window: tuple[int, int]) -> tuple[int, int]:
+    """First and last period of a case window: ``window = [pre, post]`` is ``pre`` periods before the event period
+    and ``post`` periods from the event period on (the event period is the first post period)."""
+    pre, post = window
+    return event - pre, event + post - 1
+
+
+def donor_rule_text(
+    event: int,
+    window: tuple[int, int],
+    status_col: str | None,
+    cohort_col: str | None,
+    rule: str = "untreated",
+) -> str:
     """Plain-language statement of the donor rule applied."""
+    lo, hi = window_span(event, window)
     parts = []
-    if status_col:
-        parts.append(f"{status_col!r} constant over every year of the window")
-    if cohort_col:
-        parts.append(f"first treatment ({cohort_col!r}) not inside the window")
-    crit = " and ".join(parts) if parts else "no treatment information given: every other unit is a donor"
+    if rule == "untreated":
+        if cohort_col:
+            parts.append(f"never treated or first treated after {hi} ({cohort_col!r})")
+        if status_col:
+            parts.append(f"{status_col!r} 0 in every period of the window")
+        head = "units untreated throughout the window"
+    elif rule in ("status", "cohort"):
+        if status_col:
+            parts.append(f"{status_col!r} constant over every period of the window")
+        if cohort_col:
+            parts.append(f"first treatment ({cohort_col!r}) not inside the window")
+        head = "units whose treatment status does not change in the window (treated before it allowed)"
+    else:
+        head = "every other unit (no treatment information used)"
+    crit = f" ({' and '.join(parts)})" if parts else ""
     return (
-        f"Donors: units whose treatment status does not change in the window [{event - pre}, {event + post}] "
-        f"({crit}), with the outcome observed in every year of the window; the treated unit is excluded."
+        f"Donors [{rule}]: {head} [{lo}, {hi}]{crit}, with the outcome observed in every period of the window; "
+        f"the treated unit is excluded."
     )
 
 
@@ -164,14 +252,22 @@ def _exclusion_reasons(
     years: np.ndarray,
     status_col: str | None,
     cohort_col: str | None,
+    rule: str,
 ) -> str:
     """Why one unit's rows ``g`` within the window disqualify it as a donor ("" if they do not)."""
     lo, hi = years[0], years[-1]
     r = []
-    if status_col is not None and g[status_col].nunique(dropna=False) > 1:
-        r.append(f"{status_col} changes in window")
-    if cohort_col is not None:
-        c = pd.to_numeric(g[cohort_col], errors="coerce").dropna()
+    c = pd.to_numeric(g[cohort_col], errors="coerce").dropna() if cohort_col is not None else pd.Series([])
+    if rule == "untreated":
+        if len(c) and (c < lo).any():
+            r.append(f"{cohort_col} before window")
+        elif len(c) and (c <= hi).any():
+            r.append(f"{cohort_col} inside window")
+        if status_col is not None and (pd.to_numeric(g[status_col], errors="coerce").fillna(0) != 0).any():
+            r.append(f"{status_col} not 0 in window")
+    elif rule in ("status", "cohort"):
+        if status_col is not None and g[status_col].nunique(dropna=False) > 1:
+            r.append(f"{status_col} changes in window")
         if len(c) and ((c >= lo) & (c <= hi)).any():
             r.append(f"{cohort_col} inside window")
     obs = g.loc[g[outcome].notna(), time]
@@ -180,41 +276,69 @@ def _exclusion_reasons(
     return "; ".join(r)
 
 
+def _check_case_columns(
+    df: pd.DataFrame, cols: dict[str, str | None], outcome: str, unit: str, time: str
+) -> None:
+    for par, col in cols.items():
+        if col is not None and col not in df.columns:
+            raise ParameterError(par, col, sorted(map(str, df.columns)), hint="column not in the panel")
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and c not in (unit, time)]
+    if outcome in (unit, time) or not pd.api.types.is_numeric_dtype(df[outcome]):
+        raise ParameterError(
+            "outcome",
+            outcome,
+            sorted(map(str, numeric)),
+            hint="the outcome must be a numeric column other than the unit and time columns",
+        )
+
+
 def donor_pool(
     df: pd.DataFrame,
     unit: str,
     time: str,
     outcome: str,
-    treated_unit: str,
+    treated_unit,
     event: int,
     window: tuple[int, int],
     status_col: str | None = None,
     cohort_col: str | None = None,
+    donor_rule: str = "untreated",
 ) -> tuple[list, pd.DataFrame, str]:
     """Donor units for a case study and the reasons other units were excluded.
 
-    A unit is excluded when (a) ``status_col`` (0/1 treatment status, e.g. ``cedaw_ratified``) takes more than
-    one value within ``[event - pre, event + post]``, (b) ``cohort_col`` (first-treatment time) falls inside
-    that window, or (c) the outcome is missing in any year of the window. Returns ``(donors, excluded,
-    rule_text)``; ``excluded`` has columns unit, reason (generic labels joined by "; ", so they can be counted). Raises EmptySampleError when no donor is left.
+    ``window = [pre, post]``: :func:`window_span`. Rules (:data:`DONOR_RULES`): "untreated" (default) excludes
+    units first treated (``cohort_col``) before or inside the window, or with ``status_col`` not 0 in it;
+    "status"/"cohort" (earlier rule) exclude units whose ``status_col`` changes in the window or whose first
+    treatment falls inside it (units treated before the window stay); "none" uses no treatment information. Every
+    rule excludes units whose outcome is missing in any period of the window. Returns ``(donors, excluded,
+    rule_text)``; ``excluded`` has columns unit, reason (generic labels joined by "; ", so they can be counted).
+    Raises EmptySampleError when no donor is left, ParameterError for a rule whose columns are not given.
     """
-    pre, post = window
-    for par, col in {
-        "unit_col": unit,
-        "time_col": time,
-        "outcome": outcome,
-        "status_col": status_col,
-        "cohort_col": cohort_col,
-    }.items():
-        if col is not None and col not in df.columns:
-            raise ParameterError(par, col, sorted(map(str, df.columns)), hint="column not in the panel")
+    check_choice("donor_rule", donor_rule, list(DONOR_RULES))
+    _check_case_columns(
+        df,
+        {
+            "unit_col": unit,
+            "time_col": time,
+            "outcome": outcome,
+            "status_col": status_col,
+            "cohort_col": cohort_col,
+        },
+        outcome,
+        unit,
+        time,
+    )
+    if donor_rule == "untreated" and cohort_col is None and status_col is None:
+        raise ParameterError(
+            "donor_rule", donor_rule, ["none"], hint="'untreated' needs cohort_col or status_col"
+        )
     if treated_unit not in set(df[unit]):
         raise ParameterError("country", treated_unit, hint=f"not a value of {unit!r}")
-    lo, hi = event - pre, event + post
+    lo, hi = window_span(event, window)
     w = df[(df[time] >= lo) & (df[time] <= hi)]
     years = np.arange(lo, hi + 1)
     reasons = {
-        u: _exclusion_reasons(g, time, outcome, years, status_col, cohort_col)
+        u: _exclusion_reasons(g, time, outcome, years, status_col, cohort_col, donor_rule)
         for u, g in w.groupby(unit, sort=True)
         if u != treated_unit
     }
@@ -224,15 +348,56 @@ def donor_pool(
     excluded = pd.DataFrame(
         [(u, r) for u, r in sorted(reasons.items(), key=lambda x: str(x[0])) if r], columns=["unit", "reason"]
     )
-    rule = donor_rule_text(event, pre, post, status_col, cohort_col)
+    rule = donor_rule_text(event, window, status_col, cohort_col, donor_rule)
     if not donors:
         top = excluded["reason"].value_counts().head(3).to_dict() if len(excluded) else {}
         raise EmptySampleError(
             f"no usable donors for {treated_unit!r} around {event}: {rule} "
             f"({len(excluded)} units excluded; most common reasons: {top}; "
-            f"try a shorter window or another outcome)"
+            f"try a shorter window, another outcome or another donor_rule)"
         )
     return donors, excluded, rule
+
+
+def donor_status(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    treated_unit,
+    event: int,
+    window: tuple[int, int],
+    donors: list,
+    excluded: pd.DataFrame,
+    cohort_col: str | None = None,
+) -> pd.DataFrame:
+    """One row per unit other than the treated one: ``unit, first_treated`` (from ``cohort_col``; NA = never or
+    unknown), ``status_in_window`` (never treated / treated before the window / first treated inside it / first
+    treated after it / unknown), ``donor`` (bool) and ``reason`` (why excluded, "" for donors)."""
+    lo, hi = window_span(event, window)
+    units = sorted((u for u in pd.unique(df[unit]) if u != treated_unit), key=str)
+    first = (
+        pd.to_numeric(df[cohort_col], errors="coerce").groupby(df[unit]).min()
+        if cohort_col is not None
+        else pd.Series(dtype=float)
+    )
+    why = excluded.set_index("unit")["reason"] if len(excluded) else pd.Series(dtype=str)
+    rows = []
+    for u in units:
+        g = first.get(u, np.nan)
+        if cohort_col is None:
+            st = "unknown (no first-treatment column)"
+        elif pd.isna(g):
+            st = "never treated"
+        elif g < lo:
+            st = f"treated before the window ({int(g)})"
+        elif g <= hi:
+            st = f"first treated inside the window ({int(g)})"
+        else:
+            st = f"first treated after the window ({int(g)})"
+        rows.append((u, g, st, u in set(donors), str(why.get(u, ""))))
+    out = pd.DataFrame(rows, columns=["unit", "first_treated", "status_in_window", "donor", "reason"])
+    out["first_treated"] = pd.to_numeric(out["first_treated"], errors="coerce").round().astype("Int64")
+    return out
 
 
 @dataclass
@@ -265,12 +430,14 @@ def case_matrix(
     window: tuple[int, int],
     donors: list,
 ) -> Case:
-    """Balanced matrix over ``[event - pre, event + post]``: ``pre`` periods before the event year and the
-    event year plus ``post`` later years as post-periods."""
+    """Balanced matrix over :func:`window_span`: ``pre`` periods before the event period and ``post`` periods from
+    the event period on."""
     pre, post = window
     if pre < 2 or post < 1:
-        raise ParameterError("window", window, hint="need at least 2 pre-periods and 1 post-period")
-    lo, hi = event - pre, event + post
+        raise ParameterError(
+            "window", list(window), hint="[pre, post]: at least 2 periods before the event and 1 from it on"
+        )
+    lo, hi = window_span(event, window)
     w = df[(df[time] >= lo) & (df[time] <= hi) & df[unit].isin([*donors, treated_unit])]
     Y = w.pivot_table(index=unit, columns=time, values=outcome, aggfunc="first")
     years = list(range(lo, hi + 1))
@@ -427,7 +594,13 @@ def did_2x2(case: Case) -> dict:
     }
 
 
-_FITTERS = {"sc": synthetic_control, "sdid": sdid, "did": did_2x2}
+def synthetic_control_fw(case: Case) -> dict:
+    """Regularised synthetic control of synthdid (``sc_estimate``: Frank-Wolfe on the simplex with a small ridge
+    penalty, no intercept, uniform time weights), next to the exact convex SC of :func:`synthetic_control`."""
+    return sdid(case, "sc_synthdid")
+
+
+_FITTERS = {"sc": synthetic_control, "sc_fw": synthetic_control_fw, "sdid": sdid, "did": did_2x2}
 
 
 def placebo_in_space(
@@ -441,7 +614,8 @@ def placebo_in_space(
 
     Returns one row per (method, unit) with estimate, pre/post RMSPE and their ratio; ``is_treated`` marks the
     real unit. ``max_placebos`` caps the donors used by every method (first ones in sorted order);
-    ``sdid_placebos`` caps SDID only (a seeded random subset, since each SDID fit costs ~0.1-0.5 s; None = all).
+    ``sdid_placebos`` caps the synthdid methods only (regularised SC and SDID; a seeded random subset, since each
+    fit costs ~0.1-0.5 s; None = all).
     """
     for m in methods:
         check_choice("methods", m, METHODS)
@@ -473,7 +647,7 @@ def placebo_in_space(
         sub = pd.concat([Yd.drop(index=d), Yd.loc[[d]]])
         pc = Case(sub, d, case.event, case.T0)
         for m in methods:
-            if m == "sdid" and d not in sd_set:
+            if m in _SYNTHDID_METHODS and d not in sd_set:
                 continue
             r = _FITTERS[m](pc)
             rows.append(
@@ -518,31 +692,44 @@ def run_case(
     outcome: str,
     treated_unit,
     event: int,
-    window: tuple[int, int] = (10, 10),
+    window: tuple[int, int] = (10, 11),
     status_col: str | None = None,
     cohort_col: str | None = None,
     placebos: bool = True,
     max_placebos: int | None = None,
     sdid_placebos: int | None = 30,
     seed: int = 20240607,
+    donor_rule: str = "untreated",
+    min_donors: int = MIN_DONORS,
 ) -> dict:
-    """Full case study: donors, SC, SDID, plain DiD, placebo-in-space inference; tidy outputs.
+    """Full case study: donors, exact and regularised SC, SDID, plain DiD, placebo-in-space inference; tidy outputs.
 
-    Returns a dict with ``tidy`` (one row per method; std_error = SD of placebo estimates, p_value = rank
-    p-value of the post/pre RMSPE ratio for SC and of |estimate| for SDID and DiD), ``weights`` (donor weights
-    of SC and SDID), ``paths`` (time, treated, synthetic paths), ``placebos``, ``p_values``, ``fit``
-    (pre-period RMSPE per method), ``rule`` and ``excluded``.
+    ``window = [pre, post]`` (:func:`window_span`); ``donor_rule`` (:data:`DONOR_RULES`). Returns a dict with
+    ``tidy`` (one row per method; std_error = SD of placebo estimates, p_value = rank p-value of the post/pre RMSPE
+    ratio for the two SCs and of |estimate| for SDID and DiD), ``weights`` (donor weights of SC, regularised SC and
+    SDID), ``paths`` (time, treated, synthetic paths), ``placebos``, ``p_values``, ``fit`` (pre- and post-period
+    RMSPE per method), ``rule``, ``excluded``, ``donor_status`` (:func:`donor_status`) and ``thin`` (a sentence
+    when fewer than ``min_donors`` donors remain, else "").
     """
     donors, excluded, rule = donor_pool(
-        df, unit, time, outcome, treated_unit, event, window, status_col, cohort_col
+        df, unit, time, outcome, treated_unit, event, window, status_col, cohort_col, donor_rule
     )
     case = case_matrix(df, unit, time, outcome, treated_unit, event, window, donors)
     case.rule, case.excluded = rule, excluded
+    status = donor_status(df, unit, time, treated_unit, event, window, case.donors, excluded, cohort_col)
+    if len(case.donors) < len(donors):  # case_matrix drops donors with gaps
+        status.loc[status["unit"].isin(set(donors) - set(case.donors)), ["donor", "reason"]] = [False, "gap"]
+    thin = (
+        f"only {case.N0} donors remain (fewer than min_donors = {min_donors}): the synthetic comparisons rest on "
+        f"very few units and the placebo p-values cannot be below 1/{case.N0 + 1:d}"
+        if min_donors > case.N0
+        else ""
+    )
     fits = {m: _FITTERS[m](case) for m in METHODS}
-    years = list(case.Y.columns)
+    lo, hi = window_span(event, window)
     paths = pd.DataFrame(
         {
-            "time": years,
+            "time": list(case.Y.columns),
             "treated": case.Y.iloc[-1].to_numpy(),
             **{f"synthetic_{m}": fits[m]["path"] for m in METHODS},
         }
@@ -551,6 +738,7 @@ def run_case(
         {
             "unit": case.donors,
             "weight_sc": fits["sc"]["weights"].to_numpy(),
+            "weight_sc_fw": fits["sc_fw"]["weights"].to_numpy(),
             "weight_sdid": fits["sdid"]["weights"].to_numpy(),
         }
     )
@@ -559,6 +747,7 @@ def run_case(
         [
             {
                 "method": m,
+                "estimator": METHOD_NAMES[m],
                 "pre_rmspe": fits[m]["pre_rmspe"],
                 "post_rmspe": fits[m]["post_rmspe"],
                 "ratio": fits[m]["ratio"],
@@ -568,38 +757,18 @@ def run_case(
     )
     pl = placebo_in_space(case, METHODS, max_placebos, sdid_placebos, seed) if placebos else None
     pv = placebo_p_values(pl) if pl is not None else None
-    rows = []
-    names = {"sc": "synthetic_control", "sdid": "synthetic_did", "did": "did_2x2"}
-    for m in METHODS:
-        se = p = np.nan
-        if pv is not None:
-            r = pv.set_index("method").loc[m]
-            se = r["placebo_sd"]
-            p = r["p_ratio"] if m == "sc" else r["p_abs_estimate"]
-        est = fits[m]["estimate"]
-        rows.append(
-            {
-                "term": "att_post",
-                "estimate": est,
-                "std_error": se,
-                "statistic": est / se if se and np.isfinite(se) else np.nan,
-                "p_value": p,
-                "conf_low": est - 1.96 * se,
-                "conf_high": est + 1.96 * se,
-                "n_obs": int(case.Y.size),
-                "n_units": len(case.Y),
-                "estimator": names[m],
-                "se_type": "SD of placebo-in-space estimates; p: placebo rank "
-                + ("(post/pre RMSPE ratio)" if m == "sc" else "(|estimate|)"),
-                "treated_unit": treated_unit,
-                "event": event,
-                "window_pre": window[0],
-                "window_post": window[1],
-                "n_donors": case.N0,
-                "pre_rmspe": fits[m]["pre_rmspe"],
-                "donor_rule": rule,
-            }
-        )
+    info = {
+        "treated_unit": treated_unit,
+        "event": event,
+        "window_pre": window[0],
+        "window_post": window[1],
+        "first_period": lo,
+        "last_period": hi,
+        "n_donors": case.N0,
+        "donor_rule": donor_rule,
+        "donor_rule_text": rule,
+    }
+    rows = [_tidy_row(m, fits[m], pv, case, info) for m in METHODS]
     return {
         "tidy": pd.DataFrame(rows),
         "weights": wt,
@@ -609,8 +778,37 @@ def run_case(
         "fit": fit,
         "rule": rule,
         "excluded": excluded,
+        "donor_status": status,
+        "thin": thin,
         "case": case,
         "fits": fits,
+    }
+
+
+def _tidy_row(m: str, fit: dict, pv: pd.DataFrame | None, case: Case, info: dict) -> dict:
+    """The tidy row of one method: estimate, placebo SD and rank p-value, pre-period RMSPE, the case's settings."""
+    se = p = np.nan
+    ratio_p = m in ("sc", "sc_fw")
+    if pv is not None:
+        r = pv.set_index("method").loc[m]
+        se = r["placebo_sd"]
+        p = r["p_ratio"] if ratio_p else r["p_abs_estimate"]
+    est = fit["estimate"]
+    return {
+        "term": "att_post",
+        "estimate": est,
+        "std_error": se,
+        "statistic": est / se if se and np.isfinite(se) else np.nan,
+        "p_value": p,
+        "conf_low": est - 1.96 * se,
+        "conf_high": est + 1.96 * se,
+        "n_obs": int(case.Y.size),
+        "n_units": len(case.Y),
+        "estimator": METHOD_NAMES[m],
+        "se_type": "SD of placebo-in-space estimates; p: placebo rank "
+        + ("(post/pre RMSPE ratio)" if ratio_p else "(|estimate|)"),
+        "pre_rmspe": fit["pre_rmspe"],
+        **info,
     }
 
 

@@ -191,12 +191,16 @@ def bacon_figure(comp: pd.DataFrame, title: str = "Goodman-Bacon decomposition")
 def honest_figure(
     h: pd.DataFrame, title: str = "Sensitivity to parallel-trends violations", ylab: str = "effect"
 ):
-    """Robust intervals of :func:`honest_did` against Mbar, the original interval (parallel trends) at the left.
+    """Robust intervals of :func:`honest_did` against the bound (Mbar for relative magnitudes, M for smoothness),
+    the original interval (parallel trends) at the left; the breakdown value as a dotted line.
 
     The legend sits above the plot (the space under it is the source line's); ``title`` may be a dict with a
     ``subtitle``."""
+    bound = str(h["bound"].iloc[0]) if "bound" in h else "Mbar"
+    ci = str(h["ci_method"].iloc[0]).split(":")[0] if "ci_method" in h else "robust"
+    what = {"Mbar": "relative magnitudes", "M": "smoothness"}.get(bound, bound)
     fig = go.Figure()
-    x0 = float(h["mbar"].min()) - 0.25 * max(float(np.ptp(h["mbar"])), 1.0)
+    x0 = float(h["mbar"].min()) - 0.25 * max(float(np.ptp(h["mbar"])), 1e-12 if bound == "M" else 1.0)
     fig.add_trace(
         go.Scatter(
             x=[x0],
@@ -218,7 +222,7 @@ def honest_figure(
             x=h["mbar"],
             y=mid,
             mode="markers",
-            name="robust CI (relative magnitudes, Mbar)",
+            name=f"robust CI ({ci}, {what}, {bound})",
             marker={"size": 4},
             error_y={
                 "type": "data",
@@ -235,14 +239,18 @@ def honest_figure(
             x=bd,
             line_dash="dot",
             line_color="firebrick",
-            annotation_text=f"breakdown Mbar {bd:.2f}",
+            annotation_text=f"breakdown {bound} {bd:.3g}",
             annotation_position="bottom right",
             annotation_font={"size": plots.FONT_SIZE - 2, "color": "firebrick"},
         )
     ticks = [x0] + [float(m) for m in h["mbar"]]
     fig.update_layout(
         title=title,
-        xaxis_title="Mbar (post / largest pre-adoption trend change)",
+        xaxis_title=(
+            "Mbar (post / largest pre-adoption trend change)"
+            if bound == "Mbar"
+            else "M (largest change in the slope of the trend violation per period)"
+        ),
         yaxis_title=ylab,
         legend={
             "orientation": "h",
@@ -253,7 +261,84 @@ def honest_figure(
             "font": {"size": plots.FONT_SIZE - 2},
         },
         margin={"t": _top_margin(title) + 36},
-        xaxis={"tickvals": ticks, "ticktext": ["PT"] + [f"{m:g}" for m in h["mbar"]]},
+        xaxis={"tickvals": ticks, "ticktext": ["PT"] + [f"{m:.3g}" for m in h["mbar"]]},
+    )
+    return fig
+
+
+def control_counts_figure(
+    period: pd.DataFrame,
+    min_controls: int = 0,
+    title: str = "Comparison units per period",
+    xlabel: str = "year",
+):
+    """Untreated units per period (never treated, and not yet treated), with the ``min_controls`` threshold; the
+    input is the per-period table of :func:`helpers.estimate.did.control_counts`."""
+    fig = go.Figure()
+    series = [
+        ("n_untreated", "untreated (not yet + never treated)", OKABE_ITO["blue"], "solid"),
+        ("n_never", "never treated", OKABE_ITO["vermillion"], "dash"),
+    ]
+    for col, name, colour, dash in series:
+        fig.add_trace(
+            go.Scatter(
+                x=period["time"], y=period[col], mode="lines+markers", name=name,
+                line={"color": colour, "dash": dash}, marker={"size": 4},
+            )
+        )  # fmt: skip
+    if min_controls:
+        fig.add_hline(
+            y=min_controls,
+            line_dash="dot",
+            line_color="grey",
+            annotation_text=f"min_controls = {min_controls}: cells below are trimmed",
+            annotation_position="top left",
+        )
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        xaxis_title=xlabel,
+        yaxis_title="units",
+        yaxis={"rangemode": "tozero"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+    )
+    return fig
+
+
+def horizon_weights_figure(
+    w: pd.DataFrame, beyond: int | None = None, title: str = "Weight by event horizon"
+):
+    """Weight each estimator's overall effect puts on each event horizon (:func:`helpers.estimate.did.
+    horizon_weights`); a binned end point is drawn as an open marker; ``beyond`` marks the event window's end."""
+    fig = go.Figure()
+    colours = [OKABE_ITO[k] for k in ("black", "blue", "vermillion", "green")]
+    dashes = [
+        "solid",
+        "dash",
+        "solid",
+        "dot",
+    ]  # coinciding lines (CS simple = imputation on a balanced panel) stay visible
+    for k, (lab, g) in enumerate(w.groupby("label", sort=False)):
+        g = g.sort_values("event_time")
+        fig.add_trace(
+            go.Scatter(
+                x=g["event_time"], y=g["weight"], mode="lines+markers", name=lab,
+                line={"color": colours[k % 4], "width": 3.5 - 0.6 * k, "dash": dashes[k % 4]},
+                marker={"size": np.where(g["binned"], 10, 4), "symbol": np.where(g["binned"], "circle-open", "circle")},
+            )
+        )  # fmt: skip
+    if beyond is not None:
+        fig.add_vline(
+            x=beyond + 0.5, line_dash="dot", line_color="grey", annotation_text=f"beyond {beyond}",
+            annotation_position="top right",
+        )  # fmt: skip
+    fig.add_hline(y=0, line_color="grey", line_width=1)
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        xaxis_title="years since adoption (event time)",
+        yaxis_title="share of the overall estimate's weight",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
     )
     return fig
 
@@ -693,7 +778,8 @@ def case_figure(
     template, oi = _colours()
     fig = go.Figure()
     labels = {
-        "synthetic_sc": ("synthetic control", oi["orange"], "dash"),
+        "synthetic_sc": ("synthetic control (exact)", oi["orange"], "dash"),
+        "synthetic_sc_fw": ("synthetic control (regularised)", oi["green"], "longdash"),
         "synthetic_sdid": ("synthetic DiD", oi["blue"], "dashdot"),
         "synthetic_did": ("donor average (DiD)", oi["vermillion"], "dot"),
     }

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.core.errors import EmptySampleError, ParameterError
+from helpers.core.errors import DataError, EmptySampleError, ParameterError
 from helpers.core.params import check_choice
 from helpers.estimate.did.cohorts import StaggeredPanel
 from helpers.estimate.did.common import tidy_from_arrays
@@ -25,6 +25,11 @@ AGGREGATIONS = ("simple", "group", "dynamic", "calendar")
 
 
 BOOT_WEIGHTS = ("rademacher", "mammen")
+
+#: Estimators of one group-time cell, as R ``did``'s ``est_method``: outcome regression (``DRDID::reg_did_panel``),
+#: inverse probability weighting (``std_ipw_did_panel``) and doubly robust (``drdid_panel``, R's default).
+#: Without covariates all three give the same ATT(g,t).
+EST_METHODS = ("dr", "ipw", "reg")
 
 
 @dataclass
@@ -260,6 +265,32 @@ def _check_cs_options(
         )
 
 
+def _estimate_cell(yt, yb, treat, ctrl, covs, est_method: str, allow_unbalanced: bool):
+    """ATT and influence function of one cell with the chosen estimator; None when an unbalanced cell has no treated
+    or no control unit observed in one of its periods."""
+    if allow_unbalanced:
+        for y in (yt, yb):
+            if not ((treat & ~np.isnan(y)).any() and (ctrl & ~np.isnan(y)).any()):
+                return None
+        return _unbalanced_cell(yt, yb, treat, ctrl)
+    if est_method == "reg" or not covs:
+        return _or_did_cell(yt - yb, treat, ctrl, covs)
+    return _weighted_did_cell(yt - yb, treat, ctrl, covs, est_method)
+
+
+def _check_balance(p: StaggeredPanel, allow_unbalanced: bool) -> None:
+    gaps = int(p.wide("y").isna().to_numpy().sum())
+    if allow_unbalanced and p.covariates:
+        raise ParameterError(
+            "allow_unbalanced", True, [False], hint="the unbalanced-panel estimator takes no covariates"
+        )
+    if gaps and not allow_unbalanced:
+        raise DataError(
+            f"the panel is unbalanced ({gaps} missing unit-periods); prepare it with balance=True or pass "
+            f"allow_unbalanced=True"
+        )
+
+
 def _base_index(ti: int, t, g, gbase: int, base_period: str, delta: int) -> int | None:
     """Index of the base period of cell (g, t): t-1 for a pre-period under a varying base (None for the first
     period, which has none), else g-1-anticipation (``gbase``)."""
@@ -321,6 +352,78 @@ def _or_did_cell(
     return att, IF
 
 
+def _logit(D: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logit propensity score by Newton-Raphson (R ``glm(family = binomial)``): fitted probabilities (capped at
+    1 - 1e-6, as DRDID) and the inverse information matrix times n (R ``vcov(glm) * n``)."""
+    n, k = X.shape
+    beta = np.zeros(k)
+    for _ in range(100):
+        eta = np.clip(X @ beta, -35, 35)
+        p = 1 / (1 + np.exp(-eta))
+        W = p * (1 - p)
+        H = X.T @ (W[:, None] * X)
+        step = np.linalg.solve(H, X.T @ (D - p))
+        beta += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    p = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
+    H = X.T @ ((p * (1 - p))[:, None] * X)
+    return np.minimum(p, 1 - 1e-6), np.linalg.inv(H) * n
+
+
+def _weighted_did_cell(
+    dy_all: np.ndarray, treat: np.ndarray, ctrl: np.ndarray, covs: list[np.ndarray], method: str
+) -> tuple[float, np.ndarray]:
+    """Doubly robust (R ``DRDID::drdid_panel``, locally efficient with a logit propensity score) or standardised
+    IPW (``DRDID::std_ipw_did_panel``) DiD of one group-time cell: the ATT and its influence function over all n
+    units (zero outside the cell's treated and control units)."""
+    n = len(dy_all)
+    sub = treat | ctrl
+    dy = dy_all[sub]
+    D = treat[sub].astype(float)
+    X = np.column_stack([np.ones(sub.sum())] + [x[sub] for x in covs])
+    n1 = int(sub.sum())
+    ps, Hps = _logit(D, X)
+    lin_ps = ((D - ps)[:, None] * X) @ Hps
+    w_t, w_c = D, ps * (1 - D) / (1 - ps)
+    if method == "dr":
+        beta, *_ = np.linalg.lstsq(X[D == 0], dy[D == 0], rcond=None)
+        out = X @ beta
+    else:
+        out = np.zeros(n1)
+    r = dy - out
+    eta_t, eta_c = np.mean(w_t * r) / np.mean(w_t), np.mean(w_c * r) / np.mean(w_c)
+    inf_t = w_t * r - w_t * eta_t
+    inf_c = w_c * r - w_c * eta_c + lin_ps @ np.mean((w_c * (r - eta_c))[:, None] * X, axis=0)
+    if method == "dr":
+        wols = (1 - D)[:, None] * X
+        lin_ols = ((1 - D) * r)[:, None] * X @ np.linalg.inv(wols.T @ X / n1)
+        inf_t = inf_t - lin_ols @ np.mean(w_t[:, None] * X, axis=0)
+        inf_c = inf_c - lin_ols @ np.mean(w_c[:, None] * X, axis=0)
+    IF = np.zeros(n)
+    IF[sub] = (n / n1) * (inf_t / np.mean(w_t) - inf_c / np.mean(w_c))
+    return float(eta_t - eta_c), IF
+
+
+def _unbalanced_cell(
+    yt: np.ndarray, yb: np.ndarray, treat: np.ndarray, ctrl: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """DiD of one cell on an unbalanced panel (R ``did``'s ``allow_unbalanced_panel``, no covariates): the four
+    period-group means over the units observed in each period, and the unit-level influence function (units
+    observed in only one of the two periods contribute to that period's mean)."""
+    n = len(yt)
+    ot, ob = ~np.isnan(yt), ~np.isnan(yb)
+    IF = np.zeros(n)
+    att = 0.0
+    for grp, sign in ((treat, 1.0), (ctrl, -1.0)):
+        for obs, y, s2 in ((ot, yt, 1.0), (ob, yb, -1.0)):
+            sel = grp & obs
+            m = float(y[sel].mean())
+            att += sign * s2 * m
+            IF[sel] += sign * s2 * n * (y[sel] - m) / sel.sum()
+    return att, IF
+
+
 def callaway_santanna(
     p: StaggeredPanel,
     control_group: str = "notyettreated",
@@ -329,21 +432,32 @@ def callaway_santanna(
     seed: int = 20240607,
     alpha: float = 0.05,
     boot_weights: str = "rademacher",
+    min_controls: int = 0,
+    est_method: str = "dr",
+    allow_unbalanced: bool = False,
 ) -> CSResult:
-    """Callaway-Sant'Anna group-time ATTs (outcome-regression DiD, R ``did`` ``est_method="reg"``).
+    """Callaway-Sant'Anna group-time ATTs (R ``did`` ``att_gt`` on a balanced panel).
 
     - ``control_group``: "notyettreated" (default; units with g > max(t, base) + anticipation, plus never
       treated) or "nevertreated".
     - ``base_period``: "varying" (pre-periods compare t with t-1; post-periods with g-1-anticipation) or
       "universal" (always g-1-anticipation; that cell is reported as a 0 reference).
-    - anticipation is taken from the prepared panel; covariates (if any) enter as base-period values in the
-      outcome regression of the control units' changes.
+    - anticipation is taken from the prepared panel; covariates (if any) enter as base-period values.
+    - ``est_method`` (:data:`EST_METHODS`): "dr" (default, as R: doubly robust, Sant'Anna and Zhao 2020, logit
+      propensity score and a linear regression of the control units' changes), "ipw" (standardised inverse
+      probability weighting) or "reg" (outcome regression). Identical without covariates.
+    - ``allow_unbalanced``: on a panel prepared with ``balance=False``, each cell uses every unit observed in each
+      of its two periods (R ``did``'s ``allow_unbalanced_panel``; no covariates). Without it an unbalanced panel is
+      an error.
     - inference: influence functions; ``n_boot > 0`` adds a multiplier bootstrap (``boot_weights``:
       "rademacher" or "mammen"), fixed ``seed``, with pointwise and simultaneous (sup-t) bands. ``n_boot=0``:
       analytic SEs only.
-    Group-time cells without any control unit are skipped (listed in ``att_gt.attrs['skipped']``).
+    - ``min_controls``: group-time cells with fewer comparison units are skipped (0: only cells without any).
+    Skipped cells are listed in ``att_gt.attrs['skipped']`` as (group, time, reason, n_controls).
     """
     _check_cs_options(p, control_group, base_period, n_boot, boot_weights)
+    check_choice("est_method", est_method, EST_METHODS)
+    _check_balance(p, allow_unbalanced)
     Yw = p.wide("y")
     units = Yw.index
     Y = Yw.to_numpy()
@@ -356,7 +470,7 @@ def callaway_santanna(
     for g in p.cohorts:
         pre_ok = np.flatnonzero(tlist + delta < g)
         if len(pre_ok) == 0:
-            skipped.append((g, None, "no pre-period"))
+            skipped.append((g, None, "no pre-period", 0))
             continue
         gbase = pre_ok[-1]  # index of g-1-anticipation (last period strictly before g - anticipation)
         for ti, t in enumerate(tlist):
@@ -370,11 +484,15 @@ def callaway_santanna(
                 rows.append(_cell_row(g, t, tb, 0.0, treat, ctrl, is_reference=True))
                 IFs.append(np.zeros(n))
                 continue
-            if ctrl.sum() == 0:
-                skipped.append((g, t, "no control units"))
+            if ctrl.sum() == 0 or ctrl.sum() < min_controls:
+                skipped.append((g, t, f"fewer than {max(min_controls, 1)} control units", int(ctrl.sum())))
                 continue
             covs = [Xw[c][:, bi] for c in p.covariates]
-            att, IF = _or_did_cell(Y[:, ti] - Y[:, bi], treat, ctrl, covs)
+            est = _estimate_cell(Y[:, ti], Y[:, bi], treat, ctrl, covs, est_method, allow_unbalanced)
+            if est is None:
+                skipped.append((g, t, "no treated or control unit observed in both periods", int(ctrl.sum())))
+                continue
+            att, IF = est
             rows.append(_cell_row(g, t, tb, att, treat, ctrl, is_reference=False))
             IFs.append(IF)
     if not rows:
@@ -391,6 +509,9 @@ def callaway_santanna(
         "seed": seed,
         "boot_weights": boot_weights,
         "n_obs": len(p.data),
+        "min_controls": int(min_controls),
+        "est_method": est_method,
+        "allow_unbalanced": bool(allow_unbalanced),
     }
     v = mboot_weights(n, n_boot, seed, boot_weights) if n_boot > 0 else None
     res = CSResult(a, np.column_stack(IFs), G, settings, v)

@@ -61,3 +61,12 @@ def tidy_from_arrays(terms, est, se, n_obs, n_units, alpha=0.05, df=None) -> pd.
             "n_units": n_units,
         }
     )
+
+
+def binned_flags(event_time: pd.Series, rel_treated, lo: int, hi: int, binned: bool) -> np.ndarray:
+    """Per row: True for an end point that absorbed treated observations beyond the window (not a single event
+    time; Rambachan-Roth drops it), False otherwise (also for an end point with nothing beyond it)."""
+    r = np.asarray(rel_treated, float)
+    below, above = binned and bool((r < lo).any()), binned and bool((r > hi).any())
+    et = np.asarray(event_time)
+    return ((et == lo) & below) | ((et == hi) & above)

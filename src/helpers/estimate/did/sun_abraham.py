@@ -11,14 +11,15 @@ from helpers.core.errors import DataError, ParameterError
 from helpers.core.params import check_choice
 from helpers.estimate.did.callaway import CONTROL_GROUPS
 from helpers.estimate.did.cohorts import NEVER, StaggeredPanel
-from helpers.estimate.did.common import dd_frame, tidy_from_arrays
+from helpers.estimate.did.common import binned_flags, dd_frame, tidy_from_arrays
 from helpers.estimate.fe import demean, fe_codes
 
 
 def sun_abraham(
     p: StaggeredPanel, control_group: str = "auto", window: tuple[int, int] | None = None, alpha: float = 0.05
 ) -> pd.DataFrame:
-    """Sun-Abraham interaction-weighted event study, clustered by unit (CRV1, G/(G-1)).
+    """Sun-Abraham interaction-weighted event study, clustered by unit (CRV1 with fixest's small-sample factor,
+    :data:`SA_SSC`).
 
     A saturated regression ``y ~ sum_{g,e} 1[G=g, t-g=e] + covariates | unit + time`` (reference e = -1 -
     anticipation; fixed effects swept out with pyfixest's ``demean``), then cohort-specific effects are averaged
@@ -32,6 +33,7 @@ def sun_abraham(
     ref = -1 - p.anticipation
     treated = np.isfinite(d["g"]).to_numpy()
     rel = (d["time"] - d["g"]).to_numpy()
+    rel_raw = rel[treated]
     if window is not None:
         rel = np.clip(rel, window[0], window[1])
     gv = d["g"].to_numpy()
@@ -76,9 +78,15 @@ def sun_abraham(
     )
     out = out.sort_values("event_time").reset_index(drop=True)
     out["estimator"] = "sun_abraham"
-    out["se_type"] = "CRV1 by unit (G/(G-1)), delta method with fixed cohort-share weights, t(G-1)"
+    out["se_type"] = (
+        "CRV1 by unit, fixest small-sample factor G/(G-1) x (N-1)/(N-K), delta method with fixed cohort-share "
+        "weights, t(G-1)"
+    )
     out["control_group"] = control_group
     out["binned_endpoints"] = window is not None
+    out["binned"] = (
+        binned_flags(out["event_time"], rel_raw, window[0], window[1], True) if window is not None else False
+    )
     out.attrs["vcov"] = pd.DataFrame(cov, index=es, columns=es)
     out.attrs["df"] = G - 1
     # overall: average over treated observations with e >= 0 (cell weights = number of treated obs in the cell)
@@ -88,6 +96,10 @@ def sun_abraham(
         if c[1] >= 0:
             wv[i] = cnt.get(c, 0)
     wv /= wv.sum()
+    hi_binned = window is not None and bool((rel_raw > window[1]).any())
+    out.attrs["overall_weights"] = pd.DataFrame(
+        [(c[0], c[1], wv[i]) for c, i in idx.items() if c[1] >= 0], columns=["group", "event_time", "weight"]
+    ).assign(binned=lambda x: hi_binned & (x["event_time"] == (window[1] if window is not None else np.nan)))
     ov_est, ov_se = float(wv @ beta), float(np.sqrt(wv @ V @ wv))
     overall = tidy_from_arrays(["att"], [ov_est], [ov_se], len(d), G, alpha, df=G - 1)
     out.attrs["overall"] = overall.assign(estimator="sun_abraham", se_type=out["se_type"].iloc[0])
@@ -138,9 +150,17 @@ def _sa_design(
     return X
 
 
+#: Small-sample convention of :func:`sun_abraham`'s cluster-robust covariance (fixest ``sunab`` / pyfixest default).
+SA_SSC = (
+    "CRV1 by unit with fixest's default small-sample factor G/(G-1) x (N-1)/(N-K), K = slope coefficients + "
+    "time effects (unit effects are nested in the clusters and not counted), as fixest sunab and pyfixest"
+)
+
+
 def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """OLS of y on ``X`` after sweeping out unit and time effects, with the CRV1 covariance by unit (G/(G-1)).
-    Returns the coefficients, their covariance, the mask of the columns kept (not swept out) and G."""
+    """OLS of y on ``X`` after sweeping out unit and time effects, with the CRV1 covariance by unit and fixest's
+    small-sample factor (:data:`SA_SSC`: G/(G-1) x (N-1)/(N-K)). Returns the coefficients, their covariance, the
+    mask of the columns kept (not swept out) and G."""
     codes = fe_codes(d, ["unit", "time"])
     Z = demean(np.column_stack([d["y"].to_numpy(), X]), codes)
     yd, Xd = Z[:, 0], Z[:, 1:]
@@ -153,7 +173,8 @@ def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, n
     G = int(cl.max()) + 1
     S = np.zeros((G, Xk.shape[1]))
     np.add.at(S, cl, Xk * u[:, None])
-    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1)
+    n, k = len(d), int(Xk.shape[1]) + int(d["time"].nunique())
+    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1) * (n - 1) / (n - k)
     return beta, V, keep, G
 
 

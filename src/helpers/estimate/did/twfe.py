@@ -7,7 +7,7 @@ import pandas as pd
 
 from helpers.core.errors import ParameterError
 from helpers.estimate.did.cohorts import StaggeredPanel
-from helpers.estimate.did.common import tidy_from_arrays
+from helpers.estimate.did.common import binned_flags, tidy_from_arrays
 
 
 def twfe(p: StaggeredPanel, cluster: bool = True) -> pd.DataFrame:
@@ -99,6 +99,7 @@ def twfe_event_study(
     out["estimator"] = "twfe_dynamic"
     out["se_type"] = "CRV1 by unit, t(G-1)"
     out["binned_endpoints"] = bool(bin_endpoints)
+    out["binned"] = binned_flags(out["event_time"], rel[treated], lo, hi, bin_endpoints)
     V = fit._vcov
     idx = list(fit._coefnames)
     sel = [idx.index(nm) for _, nm in keep]

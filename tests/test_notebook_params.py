@@ -74,7 +74,7 @@ def test_staggered_notebook_runs_on_another_panel(tmp_path, tmp_reports, monkeyp
     simple = pd.read_csv(tmp_reports / "04_staggered_did" / label / "results" / "cs_simple.csv")
     # the published simple ATT of the R did package for mpdta (never-treated controls): -0.0400
     assert round(float(simple["estimate"].iloc[0]), 4) == -0.0400
-    caption = (tmp_reports / "04_staggered_did" / "mpdta" / "tables" / "overall_effects.html").read_text()
+    caption = (tmp_reports / "04_staggered_did" / label / "tables" / "overall_effects.html").read_text()
     assert "first.treat on lemp" in caption and "CEDAW" not in caption  # the user's names, not the project's
 
 
@@ -90,5 +90,5 @@ def test_case_notebook_runs_on_a_synthetic_panel(tmp_path, tmp_reports, monkeypa
         and (est["first_period"] == 1992).all()
         and (est["last_period"] == 2007).all()
     )
-    caption = (tmp_reports / "05_country_case" / "synthetic" / "tables" / "case_estimates.html").read_text()
+    caption = (tmp_reports / "05_country_case" / label / "tables" / "case_estimates.html").read_text()
     assert "Effect of the event of 2000 on y in U00" in caption and "CEDAW" not in caption

@@ -25,7 +25,7 @@ venv: .venv/.installed  ## the Python virtual environment with pinned dependenci
 .venv/.installed: pyproject.toml
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv==0.13.8 || true
 	@if command -v uv >/dev/null 2>&1; then \
-	  uv venv -q --allow-existing .venv --python python3.11 && uv pip install -q --python $(PY) -e '.[dev]'; \
+	  uv venv -q --allow-existing .venv --python python3.11 && uv pip install -q --compile-bytecode --python $(PY) -e '.[dev]'; \
 	else \
 	  python3 -m venv .venv && $(PY) -m pip install -q -e '.[dev]'; \
 	fi

@@ -180,6 +180,10 @@ def test_term_labels_of_columns_and_model_terms():
     assert V.term_label("duration_2", plain=True) == "(Years at risk / 10)^2"
     assert V.variable_label("region_density") == "Regional ratification density"
     assert V.label("no_such_column") == "no_such_column" == V.term_label("no_such_column")
+    # inside a sentence: a lower-case start, except acronyms and a user's own column names
+    assert V.in_sentence("v2x_gender") == "women's political empowerment"
+    assert V.in_sentence("wecon") == "CIRI women's economic rights"
+    assert V.in_sentence("PacksPerCapita") == "PacksPerCapita"
     with pytest.raises(ParameterError, match="labels"):
         V.add_term_labels({"x": ""})
 

@@ -530,6 +530,15 @@ def label(column: str) -> str:
     return _known(column) or column
 
 
+def in_sentence(column: str) -> str:
+    """The label as it reads inside a sentence: ``"Women's political empowerment"`` -> ``"women's political
+    empowerment"``; acronyms (``"CIRI ..."``) and names not in the registry (a user's own column) stay as they are."""
+    known = _known(column)
+    if known is None:
+        return column
+    return known[0].lower() + known[1:] if len(known) > 1 and known[1].islower() else known
+
+
 #: the name figure and table code has always used for :func:`label`
 variable_label = label
 

@@ -308,7 +308,9 @@ def baseline(data: pd.DataFrame, col: str, s: Settings, rule: str = "median") ->
     all its years when none precedes it) for ``median`` splits, or its maximum in the window for ``ever``."""
     if col not in data.columns:
         raise ParameterError("factor", col, hint="a column of the panel (see data/reference/claims.csv)")
-    d = data[[s.unit, s.time, "cohort", col]].dropna(subset=[col])
+    d = data[[s.unit, s.time, "cohort", col]].copy()
+    d[col] = pd.to_numeric(d[col], errors="coerce").astype("float64")
+    d = d.dropna(subset=[col])
     if rule == "ever":
         return d.groupby(s.unit)[col].max()
     before = d[~(d[s.time] >= d["cohort"])]
@@ -452,7 +454,9 @@ def _position_row(claim: pd.Series | dict, data: pd.DataFrame, unit: str, s: Set
     col = claim["factor"] if design in ("cs_subgroup", "cs_event") else s.measures(claim)[0]
     row: dict[str, Any] = {"id": claim["id"], "label": claim["label"], "column": col}
     if design == "cs_event":
-        years = pd.to_numeric(data.drop_duplicates(s.unit).set_index(s.unit)[col], errors="coerce")
+        years = pd.to_numeric(data.drop_duplicates(s.unit).set_index(s.unit)[col], errors="coerce").astype(
+            "float64"
+        )
         v = float(years.get(unit, np.nan))
         row.update(
             value=v,
@@ -462,6 +466,8 @@ def _position_row(claim: pd.Series | dict, data: pd.DataFrame, unit: str, s: Set
         )
         return row
     rule = claim["split"] or "median"
+    if design == "cs_subgroup":  # the countries the split of the estimate sees: those with the measure
+        data = data[pd.to_numeric(data[s.measures(claim)[0]], errors="coerce").notna()]
     b = baseline(data, col, s, rule)
     v = float(b.get(unit, np.nan))
     row.update(value=v, n_countries=len(b))

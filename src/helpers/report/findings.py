@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from helpers.core import paths
 from helpers.core.errors import HelpersError
+from helpers.data import variables
 from helpers.report.export import atomic_write
 
 FINDINGS_FILE = "findings.json"
@@ -148,9 +152,9 @@ def claims(table: pd.DataFrame, positions: pd.DataFrame | None = None, country: 
     counts = table["verdict"].value_counts()
     k = {v: int(counts.get(v, 0)) for v in ("supported", "contradicted", "inconclusive")}
     s = [
-        f"Of {n} claims about the implementation gap, {k['supported']} are supported, {k['contradicted']} "
-        f"contradicted and {k['inconclusive']} inconclusive under the stated rule (95% interval excluding 0 and "
-        "a pre-trend test that does not reject at 10%)."
+        f"Of {n} claims about the implementation gap, the stated rule finds {k['supported']} supported, "
+        f"{k['contradicted']} contradicted and {k['inconclusive']} inconclusive (supported: the 95% interval "
+        "excludes 0 with the expected sign and the pre-trend test does not reject at 10%)."
     ]
     for v in ("supported", "contradicted"):
         sub = table[table["verdict"] == v]
@@ -203,3 +207,699 @@ def claims(table: pd.DataFrame, positions: pd.DataFrame | None = None, country: 
         },
     }
     return Finding("07_implementation_gap", s[:6], numbers, "figures/claims_forest.png")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 02: ratification timing
+# --------------------------------------------------------------------------------------------------------------
+def _ratio_text(r: Mapping[str, Any]) -> str:
+    return (
+        f"{r['covariate']} ({r['ratio_type']} {num(r['ratio'], 2)}, 95% CI {interval(r['conf_low'], r['conf_high'], 2)}, "
+        f"p {pval(r['p_value'])})"
+    )
+
+
+def timing(ratios: pd.DataFrame, km: pd.DataFrame, treaty: str, by: str = "") -> Finding:
+    """Findings of notebook 02 from its odds/hazard ratios (:func:`helpers.estimate.timing.odds_ratios`, with a
+    ``covariate`` label column) and Kaplan-Meier table (:func:`helpers.estimate.timing.kaplan_meier`)."""
+    _need(
+        ratios,
+        ["term", "covariate", "ratio", "conf_low", "conf_high", "p_value", "link", "ratio_type"],
+        "ratios",
+    )
+    _need(km, ["group", "time", "survival"], "kaplan_meier")
+    links = list(dict.fromkeys(ratios["link"]))
+    main = ratios[ratios["link"] == links[0]].drop_duplicates("term")
+    covs = main[main["term"] != "ln_duration"]
+    sig = covs[covs["p_value"] < 0.05].sort_values("p_value")
+    s = []
+    if len(sig):
+        s.append(
+            f"In the discrete-time hazard model ({links[0]} link, covariates lagged), {treaty} ratification comes "
+            + "; ".join(
+                f"{'sooner' if r['ratio'] > 1 else 'later'} with higher {_ratio_text(r)}"
+                for _, r in sig.iterrows()
+            )
+            + ", each holding the others fixed."
+        )
+    else:
+        best = covs.sort_values("p_value").iloc[0]
+        s.append(
+            f"In the discrete-time hazard model ({links[0]} link) no covariate predicts {treaty} ratification at the "
+            f"5% level; the closest is {_ratio_text(best)}."
+        )
+    weak = covs[covs["p_value"] >= 0.05]
+    if len(weak):
+        s.append(
+            "Not distinguishable from no association at 5%: "
+            + ", ".join(f"{r['covariate']} (p {pval(r['p_value'])})" for _, r in weak.iterrows())
+            + "."
+        )
+    if len(links) > 1:
+        other = ratios[ratios["link"] == links[1]].set_index("term")["ratio"]
+        mine = main.set_index("term")["ratio"]
+        common = mine.index.intersection(other.index)
+        agree = int((np.sign(np.log(mine[common])) == np.sign(np.log(other[common]))).sum())
+        s.append(
+            f"The {links[1]} model agrees on the direction of {agree} of {len(common)} ratios, so the conclusion "
+            "does not hinge on the link function."
+        )
+    med = km[km["survival"] <= 0.5].groupby("group")["time"].min()
+    groups = sorted(km["group"].unique())
+    if len(groups) > 1:
+        parts = [
+            f"{g} {num(med[g], 0)} years"
+            if g in med.index
+            else f"{g}: half not reached in {num(km.loc[km['group'] == g, 'time'].max(), 0)} years"
+            for g in groups
+        ]
+        s.append(
+            f"Median years at risk before ratification{f' by {by}' if by else ''}: " + "; ".join(parts) + "."
+        )
+    elif len(med):
+        s.append(f"Half the states at risk had ratified within {num(med.iloc[0], 0)} years.")
+    s.append(
+        "These are associations with lagged covariates, not causes: richer or more democratic states differ in many ways at once."
+    )
+    numbers = {
+        "ratios": {r["term"]: {"ratio": r["ratio"], "p_value": r["p_value"]} for _, r in main.iterrows()},
+        "median_years": {str(k): v for k, v in med.items()},
+    }
+    return Finding("02_ratification_timing", s[:6], numbers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 03: Cole-style treaty effects
+# --------------------------------------------------------------------------------------------------------------
+#: standard-error conventions of notebook 03's robustness models, in words
+SE_WORDS = {
+    "CRV1": "clustering by country",
+    "CR1": "clustering by country (CR1)",
+    "CRV3": "the CRV3 jackknife",
+    "twoway": "two-way clustering",
+    "DK": "Driscoll-Kraay",
+    "wild bootstrap": "the wild cluster bootstrap",
+}
+
+
+def _focal_row(tidy: pd.DataFrame, model: str) -> pd.Series | None:
+    rows = tidy[(tidy["model"] == model) & tidy["focal"].astype(bool)]
+    return rows.iloc[0] if len(rows) and np.isfinite(rows["estimate"].iloc[0]) else None
+
+
+def treaty_effects(
+    tidy: pd.DataFrame, inference: pd.DataFrame | None, outcome: str, outcome_label: str, short: str
+) -> Finding:
+    """Findings of notebook 03 from its tidy results (``models.tidy_all`` of every model, model names as the
+    notebook gives them: ``main:<outcome>``, ``<se>:<outcome>``, ``iv:<outcome>``, ``moderator:<m>``) and the
+    inference table (cluster-robust and wild-bootstrap p-values)."""
+    _need(tidy, ["model", "term", "estimate", "conf_low", "conf_high", "p_value", "focal", "se_type"], "tidy")
+    head = _focal_row(tidy, f"main:{outcome}")
+    if head is None:
+        return Finding("03_treaty_effects", [f"The main model for {outcome_label} was not estimated."], {})
+    s = [
+        f"With country and year fixed effects, {variables.term_label(head['term'], plain=True)} is associated with a change of "
+        f"{num(head['estimate'], sign=True)} in {outcome_label.lower()} (95% CI {interval(head['conf_low'], head['conf_high'])}, "
+        f"p {pval(head['p_value'])}, SEs clustered by country; {int(head['n_obs']):,} country-years, "
+        f"{int(head['n_units'])} countries, {int(head['first_year'])}-{int(head['last_year'])})."
+    ]
+    se_rows = [(head["se_type"], head["p_value"])]
+    for se in ("CR1", "CRV3", "twoway", "DK"):
+        r = _focal_row(tidy, f"{se}:{outcome}")
+        if r is not None:
+            se_rows.append((se, r["p_value"]))
+    if inference is not None and len(inference) > 1:
+        se_rows.append(("wild bootstrap", float(inference["p_value"].iloc[-1])))
+    sig = [SE_WORDS.get(n, n) for n, p in se_rows if p < 0.05]
+    s.append(
+        f"Across {len(se_rows)} inference conventions the p-value runs from {pval(min(p for _, p in se_rows))} to "
+        f"{pval(max(p for _, p in se_rows))}"
+        + (
+            f"; only {', '.join(sig)} {'puts' if len(sig) == 1 else 'put'} it below 0.05."
+            if 0 < len(sig) < len(se_rows)
+            else ("; all put it below 0.05." if sig else "; none puts it below 0.05.")
+        )
+    )
+    mains = tidy[tidy["model"].str.startswith("main:") & tidy["focal"].astype(bool)]
+    if len(mains) > 1:
+        excl = [r["outcome"] for _, r in mains.iterrows() if _excludes_zero(r["conf_low"], r["conf_high"])]
+        s.append(
+            f"{len(excl)} of {len(mains)} outcomes in the main table have a 95% interval that excludes 0"
+            + (f" ({', '.join(excl)})." if excl else ".")
+        )
+    iv = _focal_row(tidy, f"iv:{outcome}")
+    if iv is not None and "first_stage_F" in tidy.columns:
+        F = iv["first_stage_F"]
+        weak = np.isfinite(F) and F < 10
+        s.append(
+            f"The 2SLS estimate ({num(iv['estimate'], sign=True)}, CI {interval(iv['conf_low'], iv['conf_high'])}) rests on a "
+            f"first stage with F = {num(F, 1)}{' (below 10: a weak instrument)' if weak else ''}"
+            + (
+                f"; its weak-instrument-robust Anderson-Rubin set is {iv['ar_set']}."
+                if isinstance(iv.get("ar_set"), str) and iv["ar_set"]
+                else "."
+            )
+        )
+    q = tidy[tidy["term"].astype(str).str.contains("@") & tidy["model"].str.startswith("moderator:")]
+    if len(q):
+        q = q.assign(pct=q["term"].str.extract(r"=p(\d+)$")[0].astype(float))
+        spans = q.groupby("model").apply(
+            lambda g: g.loc[g["pct"].idxmax(), "estimate"] - g.loc[g["pct"].idxmin(), "estimate"],
+            include_groups=False,
+        )
+        m = spans.abs().idxmax()
+        g = q[q["model"] == m].sort_values("pct")
+        lo, hi = g.iloc[0], g.iloc[-1]
+        s.append(
+            f"The effect varies most with {variables.label(m.split(':', 1)[1])}: {num(lo['estimate'], sign=True)} {interval(lo['conf_low'], lo['conf_high'])} at its "
+            f"{int(lo['pct'])}th percentile against {num(hi['estimate'], sign=True)} {interval(hi['conf_low'], hi['conf_high'])} at its "
+            f"{int(hi['pct'])}th (moderators centred at the sample mean)."
+        )
+    numbers = {
+        "estimate": head["estimate"],
+        "conf_low": head["conf_low"],
+        "conf_high": head["conf_high"],
+        "p_value": head["p_value"],
+        "n_obs": int(head["n_obs"]),
+        "n_units": int(head["n_units"]),
+        "p_values": dict(se_rows),
+        "outcome": outcome,
+    }
+    return Finding("03_treaty_effects", s[:6], numbers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 06: specification curve
+# --------------------------------------------------------------------------------------------------------------
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(float(x)) else f"{100 * float(x):.0f}%"
+
+
+def spec_curve(summary_by: pd.DataFrame, joint: pd.DataFrame | None, alpha: float = 0.05) -> Finding:
+    """Findings of notebook 06 from its summary by choice (:func:`helpers.estimate.specs.summarize` of every
+    specification, ``by == "all"``, and of each choice's values) and its joint test
+    (:func:`helpers.estimate.specs.joint_test`; None when skipped)."""
+    _need(
+        summary_by,
+        [
+            "by",
+            "value",
+            "n_estimated",
+            "median_estimate",
+            "share_positive",
+            "share_significant",
+            "share_positive_significant",
+            "share_negative_significant",
+        ],
+        "summary_by",
+    )
+    a = summary_by[summary_by["by"] == "all"].iloc[0]
+    s = [
+        f"Across {int(a['n_estimated']):,} estimated specifications the median estimate is "
+        f"{num(a['median_estimate'], 4, sign=True)}; {_pct(a['share_positive'])} are positive and "
+        f"{_pct(a['share_significant'])} significant at {alpha:g} ({_pct(a['share_positive_significant'])} positive and "
+        f"significant, {_pct(a['share_negative_significant'])} negative and significant)."
+    ]
+    numbers: dict[str, Any] = {
+        k: a[k]
+        for k in (
+            "n_estimated",
+            "median_estimate",
+            "share_significant",
+            "share_positive_significant",
+            "share_negative_significant",
+        )
+    }
+    if joint is not None and len(joint):
+        j = joint.set_index("statistic")
+        ps = {k: float(j.loc[k, "p_value"]) for k in j.index}
+        numbers["joint_p"] = ps
+        med_p = ps.get("median_estimate", np.nan)
+        sig_p = ps.get("share_significant", np.nan)
+        if all(p >= 0.05 for p in ps.values()):
+            s.append(
+                f"Against curves drawn under the null of no effect, the curve as a whole is not distinguishable from "
+                f"chance: joint p {pval(med_p)} for the median estimate and {pval(sig_p)} for the share significant."
+            )
+        else:
+            extreme = [k.replace("_", " ") for k, p in ps.items() if p < 0.05]
+            s.append(
+                f"Against curves drawn under the null of no effect, {', '.join(extreme)} "
+                f"{'is' if len(extreme) == 1 else 'are'} more extreme than 95% of the null curves (joint p "
+                f"{pval(med_p)} for the median estimate, {pval(sig_p)} for the share significant)."
+            )
+    else:
+        s.append(
+            "The joint test of the curve was skipped (n_null = 0), so the share significant has no benchmark."
+        )
+    by = summary_by[summary_by["by"] != "all"]
+    if len(by):
+        spread = by.groupby("by")["share_positive_significant"].agg(lambda x: x.max() - x.min())
+        choice = spread.idxmax()
+        g = by[by["by"] == choice].sort_values("share_positive_significant")
+        lo, hi = g.iloc[0], g.iloc[-1]
+        s.append(
+            f"The choice that moves the curve most is the {choice.replace('_', ' ')}: positive and significant in "
+            f"{_pct(hi['share_positive_significant'])} of specifications with {hi['value']} against "
+            f"{_pct(lo['share_positive_significant'])} with {lo['value']}."
+        )
+        steady = spread.idxmin()
+        s.append(
+            f"The {steady.replace('_', ' ')} matters least (the share positive and significant moves by "
+            f"{_pct(spread[steady])} across its values)."
+        )
+    s.append(
+        "Medians across treatment codings mix scales (a dummy, years since ratification, bins): read them within a coding."
+    )
+    return Finding("06_specification_curve", s[:6], numbers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 04: staggered adoption
+# --------------------------------------------------------------------------------------------------------------
+#: estimator keys of notebook 04's tables, in words
+ESTIMATOR_NAMES = {
+    "callaway_santanna": "Callaway-Sant'Anna",
+    "sun_abraham": "Sun-Abraham",
+    "twfe_dynamic": "dynamic TWFE",
+    "twfe": "static TWFE",
+    "imputation_bjs": "imputation (BJS)",
+    "imputation": "imputation (BJS)",
+}
+
+
+def _est_name(key: str) -> str:
+    return ESTIMATOR_NAMES.get(str(key), str(key))
+
+
+def staggered(
+    summary: pd.DataFrame,
+    pretrends: pd.DataFrame | None,
+    honest: pd.DataFrame | None,
+    differences: pd.DataFrame | None,
+    beyond: int,
+    label: str,
+    outcome_label: str,
+    sample: Mapping[str, Any] | None = None,
+) -> Finding:
+    """Findings of notebook 04 from its overall effects (``summary``: estimator, estimate, conf_low, conf_high,
+    p_value; TWFE first), pre-trend tests, Rambachan-Roth results (:func:`helpers.estimate.did.honest_did`) and the
+    estimator comparison (:func:`helpers.estimate.did.comparison_table`); ``sample`` (e.g. outcome, treaty,
+    n_units, years) is kept with the numbers for the reconciliation with notebook 03."""
+    _need(summary, ["estimator", "estimate", "conf_low", "conf_high", "p_value"], "summary")
+    rows = {r["estimator"]: r for _, r in summary.iterrows()}
+    robust = summary[~summary["estimator"].str.startswith("TWFE")]
+    tw = summary[summary["estimator"].str.startswith("TWFE")]
+    s = [
+        f"The heterogeneity-robust estimators put the average effect of {label} on {outcome_label.lower()} between "
+        f"{num(robust['estimate'].min(), sign=True)} and {num(robust['estimate'].max(), sign=True)}: "
+        + "; ".join(
+            f"{r['estimator']} {num(r['estimate'], sign=True)} {interval(r['conf_low'], r['conf_high'])}"
+            for _, r in robust.iterrows()
+        )
+        + (
+            f" (static TWFE on the same sample: {num(tw['estimate'].iloc[0], sign=True)} "
+            f"{interval(tw['conf_low'].iloc[0], tw['conf_high'].iloc[0])})."
+            if len(tw)
+            else "."
+        )
+    ]
+    numbers: dict[str, Any] = {
+        "estimates": {
+            k: {c: r[c] for c in ("estimate", "conf_low", "conf_high", "p_value")} for k, r in rows.items()
+        },
+        "sample": dict(sample or {}),
+        "beyond": int(beyond),
+    }
+    col = f"weight_beyond_{beyond}"
+    if differences is not None and col in differences.columns and len(differences) > 1:
+        d = differences.set_index("estimator")
+        rob = d[~d.index.str.startswith("TWFE")]
+        hi, lo = rob[col].idxmax(), rob[col].idxmin()
+        neg = d["negative_weight"].max() if "negative_weight" in d else 0.0
+        s.append(
+            f"They differ by the horizons they average as well as by forbidden comparisons: {hi} puts "
+            f"{_pct(d.loc[hi, col])} of its weight on effects more than {beyond} years after ratification, "
+            f"{lo} {_pct(d.loc[lo, col])}"
+            + (
+                f"; {_pct(neg)} of the TWFE weight is negative (already-treated countries serving as controls)."
+                if neg > 0.005
+                else "."
+            )
+        )
+        numbers["weight_beyond"] = rob[col].to_dict()
+        numbers["negative_weight"] = float(neg)
+    if pretrends is not None and len(pretrends):
+        rej = pretrends[pretrends["p_value"] < 0.05]
+        ok = pretrends[pretrends["p_value"] >= 0.05]
+        parts = []
+        if len(rej):
+            parts.append(
+                "reject parallel pre-trends at 5% for "
+                + ", ".join(
+                    f"{_est_name(r['estimator'])} (p {pval(r['p_value'])})" for _, r in rej.iterrows()
+                )
+            )
+        if len(ok):
+            parts.append(
+                "do not reject for "
+                + ", ".join(f"{_est_name(r['estimator'])} (p {pval(r['p_value'])})" for _, r in ok.iterrows())
+            )
+        s.append(
+            "The joint tests of the pre-adoption coefficients "
+            + "; they ".join(parts)
+            + (
+                ": where they reject, ratifiers were already on a different path before they ratified, and that "
+                "estimator's effect is not identified by parallel trends alone."
+                if len(rej)
+                else "."
+            )
+        )
+        numbers["pretrend_p"] = {
+            _est_name(k): v for k, v in zip(pretrends["estimator"], pretrends["p_value"], strict=True)
+        }
+    if honest is not None and len(honest) and "breakdown_mbar" in honest.columns:
+        h = honest[honest["target"].astype(str) == "average_post"]
+        for method, bound, ref in (("relative_magnitudes", "Mbar", 1.0), ("smoothness", "M", 0.0)):
+            g = h[h["method"] == method]
+            if not len(g):
+                continue
+            b = float(g["breakdown_mbar"].iloc[0])
+            numbers[f"breakdown_{bound}"] = b
+            if method == "relative_magnitudes":
+                s.append(
+                    f"Robust to non-parallel trends (Rambachan-Roth, relative magnitudes): the average Sun-Abraham "
+                    f"effect stays distinguishable from 0 up to Mbar = {num(b, 2)}"
+                    + (
+                        ", less than the largest pre-adoption change (Mbar = 1): fragile."
+                        if np.isfinite(b) and b < ref
+                        else (
+                            ", at least as large as the largest pre-adoption change."
+                            if np.isfinite(b)
+                            else "; its interval includes 0 even under parallel trends."
+                        )
+                    )
+                )
+            elif np.isfinite(b):
+                s.append(
+                    f"Under the smoothness restriction the breakdown slope change is M = {num(b, 4)}"
+                    + (
+                        "; a linear continuation of the pre-trend alone explains the effect."
+                        if b <= ref
+                        else "."
+                    )
+                )
+    return Finding("04_staggered_did", s[:6], numbers)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the reconciled summary: reports/findings.json, reports/findings.md, the README block
+# --------------------------------------------------------------------------------------------------------------
+def read_run(stem: str, reports_dir: Path | None = None, label: str = "default") -> dict[str, Any] | None:
+    """The findings.json of one notebook's run (None when that run has not written one)."""
+    path = Path(reports_dir or paths.REPORTS) / stem / label / FINDINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HelpersError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def reconcile(n03: Mapping[str, Any] | None, n04: Mapping[str, Any] | None) -> list[str]:
+    """Sentences reconciling notebook 03's TWFE with notebook 04's heterogeneity-robust estimators for the headline
+    treaty and outcome, from the numbers both notebooks wrote."""
+    if not n03 or not n04:
+        return []
+    smp = n04.get("sample", {})
+    if smp.get("outcome") and n03.get("outcome") and smp["outcome"] != n03["outcome"]:
+        return [
+            f"Notebooks 03 and 04 were run on different outcomes ({n03['outcome']} and {smp['outcome']}); their "
+            "estimates are not compared."
+        ]
+    est = n04.get("estimates", {})
+    robust = {k: v for k, v in est.items() if not k.startswith("TWFE") and v.get("estimate") is not None}
+    tw = next((v for k, v in est.items() if k.startswith("TWFE")), None)
+    if not robust:
+        return []
+    lo, hi = min(v["estimate"] for v in robust.values()), max(v["estimate"] for v in robust.values())
+    what = f"{smp.get('short', 'the treaty')} on {smp.get('outcome_label', n03.get('outcome', 'the outcome')).lower()}"
+    s = [
+        f"Estimator comparison for {what}: the Cole-style TWFE of notebook 03 gives {num(n03['estimate'], sign=True)} "
+        f"{interval(n03['conf_low'], n03['conf_high'])} (p {pval(n03['p_value'])}); the heterogeneity-robust estimators "
+        f"of notebook 04 give {num(lo, sign=True)} to {num(hi, sign=True)}"
+        + (
+            f", and 04's own static TWFE {num(tw['estimate'], sign=True)} {interval(tw['conf_low'], tw['conf_high'])}."
+            if tw
+            else "."
+        )
+    ]
+    why = []
+    if smp.get("n_units") and n03.get("n_units"):
+        why.append(
+            f"the samples differ (03: {n03['n_units']} countries with lagged Cole controls; 04: {smp['n_units']} "
+            f"sovereign countries in a balanced panel {smp.get('years', '')}, no controls, cells with fewer than "
+            f"{smp.get('min_controls', '?')} comparison countries trimmed)"
+        )
+    neg = n04.get("negative_weight")
+    if neg is not None and neg > 0.005:
+        why.append(f"{_pct(neg)} of the TWFE weight is negative (already-treated countries as controls)")
+    wb = n04.get("weight_beyond") or {}
+    if len(wb) > 1:
+        a, b = max(wb, key=wb.get), min(wb, key=wb.get)
+        why.append(
+            f"{a} puts {_pct(wb[a])} of its weight beyond {n04.get('beyond', '?')} years after ratification, {b} "
+            f"{_pct(wb[b])}"
+        )
+    if why:
+        s.append("They differ because " + "; ".join(why) + ".")
+    return s
+
+
+def _claims_rows(reports_dir: Path, label: str = "default") -> list[dict[str, Any]]:
+    path = reports_dir / "07_implementation_gap" / label / "results" / "claims.csv"
+    if not path.is_file():
+        return []
+    t = pd.read_csv(path)
+    claims_csv = {}
+    try:
+        from helpers.estimate import claims as claims_mod
+
+        claims_csv = claims_mod.load_claims().set_index("id")["test"].to_dict()
+    except HelpersError:
+        pass
+    rows = []
+    for _, r in t.iterrows():
+        rows.append(
+            _clean(
+                {
+                    "claim": r["claim"],
+                    "label": r["label"],
+                    "measure": r["measure"],
+                    "test": claims_csv.get(r["id"], ""),
+                    "design": r["design"],
+                    "expected_sign": r["expected_sign"],
+                    "estimate": r["estimate"],
+                    "conf_low": r["conf_low"],
+                    "conf_high": r["conf_high"],
+                    "p_value": r["p_value"],
+                    "pretrend_p": r["pretrend_p"],
+                    "verdict": r["verdict"],
+                    "confidence": r["confidence"],
+                    "notebook": "07_implementation_gap",
+                }
+            )
+        )
+    return rows
+
+
+def collect(reports_dir: Path | None = None, label: str = "default") -> dict[str, Any]:
+    """The reconciled summary of the latest ``label`` run of every notebook (the ``reports/findings.json`` schema
+    of :mod:`helpers.report.site`, without the time stamp)."""
+    reports_dir = Path(reports_dir or paths.REPORTS)
+    runs = {stem: read_run(stem, reports_dir, label) for stem in NOTEBOOKS}
+    notebooks = {}
+    for stem, run in runs.items():
+        if run:
+            fig = run.get("key_figure") or ""
+            notebooks[stem] = {
+                "sentences": run["sentences"],
+                "key_figure": f"{stem}/{label}/{fig}" if fig else "",
+            }
+    num_of = {stem: (run or {}).get("numbers", {}) for stem, run in runs.items()}
+    head: list[str] = []
+    if runs.get("07_implementation_gap"):
+        head += runs["07_implementation_gap"]["sentences"][:2]
+    head += reconcile(num_of.get("03_treaty_effects"), num_of.get("04_staggered_did"))
+    if runs.get("06_specification_curve"):
+        head += runs["06_specification_curve"]["sentences"][1:2]
+    out: dict[str, Any] = {"version": 1, "headline": {"sentences": head[:6]}}
+    fig = reports_dir / f"{HEADLINE_FIGURE}.png"
+    if fig.is_file():
+        out["headline"]["figure"] = f"{HEADLINE_FIGURE}.png"
+        out["headline"]["caption"] = (
+            "Each claim about the implementation gap: estimate and 95% CI in standard deviations of the outcome, "
+            "coloured by the verdict of the stated rule (notebook 07)."
+        )
+        if (reports_dir / f"{HEADLINE_FIGURE}.html").is_file():
+            out["headline"]["link"] = f"{HEADLINE_FIGURE}.html"
+    out["claims"] = _claims_rows(reports_dir, label)
+    out["notebooks"] = notebooks
+    return out
+
+
+def markdown(summary: Mapping[str, Any]) -> str:
+    """``reports/findings.md``: the headline, the claims table and each notebook's findings."""
+    lines = [
+        "# What the collection finds",
+        "",
+        "Generated from the latest default run of every notebook.",
+        "",
+    ]
+    lines += [f"- {s}" for s in summary["headline"]["sentences"]] + [""]
+    if summary.get("claims"):
+        lines += ["## Claims about the implementation gap", "", claims_table_md(summary["claims"]), ""]
+    for stem, nb in summary.get("notebooks", {}).items():
+        lines += [f"## {stem}", ""] + [f"- {s}" for s in nb["sentences"]] + [""]
+    return "\n".join(lines)
+
+
+def claims_table_md(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The claims as a Markdown table at the printed precision (3 decimals)."""
+    out = [
+        "| Claim | Expected sign | Estimate (SD) | 95% CI | Pre-trend p | Verdict |",
+        "|:---|:---:|---:|:---:|---:|:---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['label']} | {r['expected_sign']} | {num(r['estimate'], sign=True)} | "
+            f"{interval(r['conf_low'], r['conf_high'])} | {pval(r['pretrend_p'])} | {r['verdict']} |"
+        )
+    return "\n".join(out)
+
+
+def readme_block(summary: Mapping[str, Any]) -> str:
+    """The README's "Results at a glance" block (between the markers), from :func:`collect`'s summary."""
+    body = [README_START, "", "## Results at a glance", ""]
+    sentences = summary["headline"]["sentences"]
+    if sentences:
+        body += [f"- {s}" for s in sentences] + [""]
+    else:
+        body += [
+            "No findings yet: run the notebooks (`python -m helpers run`) and `python -m helpers findings`.",
+            "",
+        ]
+    if summary.get("claims"):
+        body += [
+            "Claims about the implementation gap (notebook 07; CEDAW, effects in standard deviations of the outcome, "
+            "Callaway-Sant'Anna designs):",
+            "",
+            claims_table_md(summary["claims"]),
+            "",
+        ]
+    body += [
+        "The full summary: `reports/findings.md`; the results site: `reports/index.html`.",
+        "",
+        README_END,
+    ]
+    return "\n".join(body)
+
+
+def readme_section(text: str) -> str | None:
+    """The block between the markers in a README text (markers included); None when the markers are absent."""
+    m = re.search(re.escape(README_START) + r".*?" + re.escape(README_END), text, flags=re.S)
+    return m.group(0) if m else None
+
+
+def update_readme(block: str, readme: Path | None = None) -> Path:
+    """Replace the block between the markers in the README (insert it after the first paragraph when absent)."""
+    readme = Path(readme or paths.ROOT / "README.md")
+    text = readme.read_text(encoding="utf-8")
+    if readme_section(text) is not None:
+        new = text.replace(readme_section(text), block)
+    else:
+        parts = text.split("\n\n", 2)
+        new = "\n\n".join([*parts[:2], block, *parts[2:]])
+    atomic_write(readme, new)
+    return readme
+
+
+def write_summary(
+    reports_dir: Path | None = None, readme: bool | Path = False, label: str = "default"
+) -> dict[str, Path]:
+    """The findings step: :func:`collect`, then ``reports/findings.json`` (with the time stamp) and
+    ``reports/findings.md``; with ``readme`` also the README's block. Returns the paths written."""
+    reports_dir = Path(reports_dir or paths.REPORTS)
+    summary = collect(reports_dir, label)
+    stamped = {**summary, "generated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    written = {
+        "json": atomic_write(
+            reports_dir / FINDINGS_FILE, json.dumps(stamped, indent=2, ensure_ascii=False) + "\n"
+        ),
+        "md": atomic_write(reports_dir / "findings.md", markdown(summary) + "\n"),
+    }
+    if readme:
+        written["readme"] = update_readme(readme_block(summary), None if readme is True else Path(readme))
+    return written
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 05: one country
+# --------------------------------------------------------------------------------------------------------------
+CASE_NAMES = {
+    "synthetic_control": "synthetic control",
+    "synthetic_control_regularised": "regularised synthetic control",
+    "synthetic_did": "synthetic DiD",
+    "did_2x2": "plain DiD",
+}
+
+
+def case(
+    tidy: pd.DataFrame,
+    country: str,
+    short: str,
+    outcome_label: str,
+    min_donors: int,
+    wild: pd.DataFrame | None = None,
+) -> Finding:
+    """Findings of notebook 05 from its case estimates (:func:`helpers.estimate.synth.run_case`'s ``tidy``: one row
+    per estimator with placebo p-value, pre-period RMSPE and donor count) and, when run, the plain DiD's wild
+    bootstrap."""
+    _need(tidy, ["estimator", "estimate", "p_value", "pre_rmspe", "n_donors"], "case estimates")
+    t = tidy.set_index("estimator")
+    n = int(t["n_donors"].iloc[0])
+    s = [
+        f"For {country}, the average effect of {short} on {outcome_label.lower()} after ratification is "
+        + "; ".join(
+            f"{CASE_NAMES.get(k, k)} {num(r['estimate'], sign=True)} (placebo p {pval(r['p_value'])})"
+            for k, r in t.iterrows()
+        )
+        + "."
+    ]
+    floor = 1 / (n + 1)
+    if n < min_donors:
+        s.append(
+            f"Only {n} donor countries remain untreated in the window (fewer than {min_donors}): a placebo p-value "
+            f"cannot fall below 1/{n + 1} = {floor:.3f}"
+            + (", so no estimate can be significant at 5%." if floor > 0.05 else ".")
+        )
+    if "synthetic_control" in t.index:
+        sc = t.loc["synthetic_control"]
+        ratio = abs(sc["estimate"]) / sc["pre_rmspe"] if sc["pre_rmspe"] > 0 else np.nan
+        s.append(
+            f"Before ratification the synthetic control misses {country}'s path by {num(sc['pre_rmspe'])} on average "
+            f"(RMSPE); the estimated effect is {num(ratio, 1)} times that miss"
+            + (", within the noise of the fit." if np.isfinite(ratio) and ratio < 2 else ".")
+        )
+    if wild is not None and len(wild):
+        w = wild.iloc[0]
+        s.append(
+            f"The plain DiD's wild cluster bootstrap gives p {pval(w['p_value'])} (cluster-robust t: "
+            f"{pval(w.get('p_value_crv1', np.nan))}); with one treated country neither is reliable, and the placebo "
+            "ranks above are the inference to read."
+        )
+    numbers = {
+        "estimates": {k: {"estimate": r["estimate"], "p_value": r["p_value"]} for k, r in t.iterrows()},
+        "n_donors": n,
+    }
+    return Finding("05_country_case", s[:6], numbers)

@@ -186,7 +186,7 @@ def claims(table: pd.DataFrame, positions: pd.DataFrame | None = None, country: 
         subs = positions[positions["group"].isin(["high", "low"])]
         if len(subs):
             s.append(
-                f"{country} sits in the "
+                f"{country} is "
                 + "; ".join(
                     f"{r['group']} on {r['label']} ({_ordinal(r['percentile'])} percentile)"
                     if np.isfinite(r["percentile"]) and r["column"] not in BINARY_FACTORS
@@ -681,13 +681,15 @@ def _claims_rows(reports_dir: Path, label: str = "default") -> list[dict[str, An
     if not path.is_file():
         return []
     t = pd.read_csv(path)
-    claims_csv = {}
+    claims_csv: dict[str, str] = {}
     try:
         from helpers.estimate import claims as claims_mod
 
         claims_csv = claims_mod.load_claims().set_index("id")["test"].to_dict()
     except HelpersError:
         pass
+    order = {k: i for i, k in enumerate(claims_csv)}  # the table's order (results files are sorted by value)
+    t = t.assign(_order=t["id"].map(order).fillna(len(order))).sort_values(["_order", "id"], kind="mergesort")
     rows = []
     for _, r in t.iterrows():
         rows.append(

@@ -188,9 +188,9 @@ def claims(table: pd.DataFrame, positions: pd.DataFrame | None = None, country: 
             s.append(
                 f"{country} is "
                 + "; ".join(
-                    f"{r['group']} on {r['label']} ({_ordinal(r['percentile'])} percentile)"
+                    f"in the {r['group']} group on {r['label']} ({_ordinal(r['percentile'])} percentile)"
                     if np.isfinite(r["percentile"]) and r["column"] not in BINARY_FACTORS
-                    else f"{r['group']} on {r['label']}"
+                    else f"in the {r['group']} group on {r['label']}"
                     for _, r in subs.iterrows()
                 )
                 + "."
@@ -492,6 +492,44 @@ def _est_name(key: str) -> str:
     return ESTIMATOR_NAMES.get(str(key), str(key))
 
 
+def _honest_sentences(honest: pd.DataFrame | None, numbers: dict[str, Any]) -> list[str]:
+    """Sentences on the Rambachan-Roth breakdown values of the average effect (and the values into ``numbers``)."""
+    s: list[str] = []
+    if honest is None or not len(honest) or "breakdown_mbar" not in honest.columns:
+        return s
+    h = honest[honest["target"].astype(str) == "average_post"]
+    for method, bound, ref in (("relative_magnitudes", "Mbar", 1.0), ("smoothness", "M", 0.0)):
+        g = h[h["method"] == method]
+        if not len(g):
+            continue
+        b = float(g["breakdown_mbar"].iloc[0])
+        numbers[f"breakdown_{bound}"] = b
+        if method == "relative_magnitudes":
+            s.append(
+                f"Sensitivity to non-parallel trends (Rambachan-Roth, relative magnitudes): the average Sun-Abraham "
+                f"effect stays distinguishable from 0 up to Mbar = {num(b, 2)}"
+                + (
+                    ", less than the largest pre-adoption change (Mbar = 1): fragile."
+                    if np.isfinite(b) and b < ref
+                    else (
+                        ", at least as large as the largest pre-adoption change."
+                        if np.isfinite(b)
+                        else "; its interval includes 0 even under parallel trends."
+                    )
+                )
+            )
+        elif np.isfinite(b) and b <= ref:
+            s.append(
+                "Under the smoothness restriction (Rambachan-Roth) the robust interval includes 0 already at "
+                "M = 0: a linear continuation of the pre-adoption trend alone can explain the effect."
+            )
+        elif np.isfinite(b):
+            s.append(
+                f"Under the smoothness restriction the effect survives slope changes up to M = {num(b, 4)}."
+            )
+    return s
+
+
 def staggered(
     summary: pd.DataFrame,
     pretrends: pd.DataFrame | None,
@@ -578,37 +616,7 @@ def staggered(
         numbers["pretrend_p"] = {
             _est_name(k): v for k, v in zip(pretrends["estimator"], pretrends["p_value"], strict=True)
         }
-    if honest is not None and len(honest) and "breakdown_mbar" in honest.columns:
-        h = honest[honest["target"].astype(str) == "average_post"]
-        for method, bound, ref in (("relative_magnitudes", "Mbar", 1.0), ("smoothness", "M", 0.0)):
-            g = h[h["method"] == method]
-            if not len(g):
-                continue
-            b = float(g["breakdown_mbar"].iloc[0])
-            numbers[f"breakdown_{bound}"] = b
-            if method == "relative_magnitudes":
-                s.append(
-                    f"Robust to non-parallel trends (Rambachan-Roth, relative magnitudes): the average Sun-Abraham "
-                    f"effect stays distinguishable from 0 up to Mbar = {num(b, 2)}"
-                    + (
-                        ", less than the largest pre-adoption change (Mbar = 1): fragile."
-                        if np.isfinite(b) and b < ref
-                        else (
-                            ", at least as large as the largest pre-adoption change."
-                            if np.isfinite(b)
-                            else "; its interval includes 0 even under parallel trends."
-                        )
-                    )
-                )
-            elif np.isfinite(b):
-                s.append(
-                    f"Under the smoothness restriction the breakdown slope change is M = {num(b, 4)}"
-                    + (
-                        "; a linear continuation of the pre-trend alone explains the effect."
-                        if b <= ref
-                        else "."
-                    )
-                )
+    s += _honest_sentences(honest, numbers)
     return Finding("04_staggered_did", s[:6], numbers)
 
 

@@ -7,7 +7,7 @@ export MKL_NUM_THREADS := 1
 export RAYON_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help all setup system venv kernel data build run list index test test-fast bench lab lint clean
+.PHONY: help all setup system venv kernel data build run list findings index test test-fast bench lab lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ run: venv  ## execute every notebook (defaults + params/*.yml) into reports/
 
 list: venv  ## list the notebooks, their parameters (default, valid values) and the parameter sets
 	$(PY) -m helpers list
+
+findings: venv  ## collect the generated findings into reports/findings.{json,md} and README's results block
+	$(PY) -m helpers findings --readme
 
 index: venv  ## write reports/index.html
 	$(PY) -m helpers index

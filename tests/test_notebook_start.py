@@ -61,6 +61,7 @@ CASES: dict[str, tuple] = {
     "run_label": ("my_run.2", "my run/2"),
     "panel_path": ("", "no/such/panel.parquet"),
     "ratifications_path": ("none", "no/such/ratifications.parquet"),
+    "claims_path": ("", "no/such/claims.csv"),
     "write": (False, "yes"),
     "unit_col": ("iso3", "iso"),
     "time_col": ("year", "period"),

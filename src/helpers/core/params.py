@@ -571,6 +571,7 @@ RULES: dict[str, Rule] = {
         suffixes=(".parquet",),
     ),
     "write": boolean(),
+    "claims_path": _file(blank="the project's reviewed table data/reference/claims.csv", suffixes=(".csv",)),
     # panel columns (04, 05 run on any tidy panel)
     "unit_col": column(),
     "time_col": column(),

@@ -8,8 +8,10 @@ Commands (``python -m helpers <command> --help`` shows the options of each)
              notebook with parameters given as -p NAME VALUE under a --label
   list       the notebooks, their parameters (default and valid values) and the parameter sets
   example    write an example panel for the "own panel" route (mpdta for 04, a synthetic case for 05)
+  findings   collect every notebook's generated findings into reports/findings.json and reports/findings.md
+             (--readme also rewrites README.md's "Results at a glance" block)
   index      write reports/index.html
-  all        data + run (every notebook and parameter set) + index: the main job
+  all        data + run (every notebook and parameter set) + findings + index: the main job
   bench      specification-curve benchmark: project engine vs pyfixest vs statsmodels
 
 Examples
@@ -170,6 +172,21 @@ def _index(args) -> int:
     return 0
 
 
+def findings(readme: bool = False) -> dict:
+    """The findings step (also ``python -m helpers findings``): reconcile the latest default run of every notebook
+    into reports/findings.json and reports/findings.md (:func:`helpers.report.findings.write_summary`); with
+    ``readme`` also README.md's "Results at a glance" block. Returns the paths written."""
+    from helpers.report import findings as fnd
+
+    return fnd.write_summary(readme=readme)
+
+
+def _findings(args) -> int:
+    for what, path in findings(readme=args.readme).items():
+        print(f"wrote {path} ({what})")
+    return 0
+
+
 def _all(args) -> int:
     t0 = time.perf_counter()
     args.offline = False
@@ -179,6 +196,11 @@ def _all(args) -> int:
 
         results = runner.run(None, None)
         rc = 0 if results and all(r.ok for r in results) else 1
+    try:
+        findings()
+    except Exception as exc:  # noqa: BLE001  (reported, not fatal: the index still lists every notebook)
+        print(f"findings not written: {exc}", file=sys.stderr)
+        rc = rc or 1
     try:
         _index(args)
     except Exception as exc:  # noqa: BLE001  (the index is a convenience; a failure is reported, not fatal)
@@ -260,8 +282,15 @@ def _parser() -> argparse.ArgumentParser:
         "names", nargs="*", metavar="NAME", help="mpdta (for 04) and/or case (for 05); default: both"
     )
     ex.set_defaults(fn=_example)
+    fd = sub.add_parser(
+        "findings", help="collect the generated findings into reports/findings.json and reports/findings.md"
+    )
+    fd.add_argument(
+        "--readme", action="store_true", help="also rewrite README.md's 'Results at a glance' block"
+    )
+    fd.set_defaults(fn=_findings)
     sub.add_parser("index", help="write reports/index.html").set_defaults(fn=_index)
-    a = sub.add_parser("all", help="the main job: data + every notebook and parameter set + index")
+    a = sub.add_parser("all", help="the main job: data + every notebook and parameter set + findings + index")
     _mirror_option(a)
     a.set_defaults(fn=_all)
     sub.add_parser(

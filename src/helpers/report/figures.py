@@ -958,3 +958,67 @@ def ratio_figure(ratios: pd.DataFrame, title: str | None = None, labels: dict[st
     )
     fig.update_shapes(x0=0, x1=0, selector={"x0": 1.0})
     return fig
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Claims about the implementation gap (helpers.estimate.claims)
+# --------------------------------------------------------------------------------------------------------------
+#: verdict -> marker colour of the claims forest
+VERDICT_COLOURS = {
+    "supported": OKABE_ITO["green"],
+    "contradicted": OKABE_ITO["vermillion"],
+    "inconclusive": "#7f7f7f",
+}
+
+
+def claims_forest_figure(table: pd.DataFrame, title: str | dict = "Claims about the implementation gap"):
+    """Forest plot of :func:`helpers.estimate.claims.estimate_claims`: one row per claim (first claim on top), its
+    estimate and 95% interval in standard deviations of the outcome, coloured by verdict (legend above the plot),
+    the expected sign in the row label; claims that could not be estimated are listed with "n/a"."""
+    t = table.reset_index(drop=True)
+    labels = [
+        f"{row['label']} ({row['expected_sign']})" + ("" if np.isfinite(row["estimate"]) else " n/a")
+        for _, row in t.iterrows()
+    ]
+    fig = go.Figure()
+    for v, colour in VERDICT_COLOURS.items():
+        sub = t[t["verdict"] == v]
+        if sub.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=sub["estimate"],
+                y=[labels[i] for i in sub.index],
+                mode="markers",
+                name=v,
+                marker={"color": colour, "size": 9, "symbol": "square"},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (sub["conf_high"] - sub["estimate"]).to_numpy(),
+                    "arrayminus": (sub["estimate"] - sub["conf_low"]).to_numpy(),
+                    "color": colour,
+                },
+                customdata=np.column_stack([sub["conf_low"], sub["conf_high"], sub["pretrend_p"]]),
+                hovertemplate="%{y}<br>%{x:.3f} SD [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
+                "<br>pre-trend p %{customdata[2]:.3f}<extra>%{fullData.name}</extra>",
+            )
+        )
+    fig.add_vline(x=0, line_color="grey")
+    fig.update_layout(
+        title=title,
+        xaxis_title="effect (standard deviations of the outcome), 95% CI",
+        yaxis={"categoryorder": "array", "categoryarray": labels[::-1], "type": "category"},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "left",
+            "x": 0,
+            "title": {"text": "verdict"},
+            "font": {"size": plots.FONT_SIZE - 2},
+        },
+        height=max(380, 60 + 34 * len(t)),
+        margin={"t": _top_margin(title) + 36},
+    )
+    return fig

@@ -62,7 +62,9 @@ def scheduler_address(scheduler: str | None = None) -> str:
     addr = scheduler if scheduler else os.environ.get(SCHEDULER_ENV, "")
     if addr and "://" not in addr:
         raise ParameterError(
-            "scheduler", addr, hint="a Dask scheduler address such as tcp://127.0.0.1:8786 (dask scheduler prints it)"
+            "scheduler",
+            addr,
+            hint="a Dask scheduler address such as tcp://127.0.0.1:8786 (dask scheduler prints it)",
         )
     return addr
 
@@ -120,11 +122,30 @@ class _Progress:
                 self.next_pct += PROGRESS_STEP
 
 
+def _one_thread(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+    """Run one task with Numba's parallel loops on one thread (pyfixest demeans with ``prange``): the order of a
+    floating-point reduction then never depends on the cores of the process that runs the task, so results are
+    bit-identical in this process, a LocalCluster worker or a remote worker."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba comes with pyfixest
+        return fn(shared, item)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return fn(shared, item)
+    finally:
+        numba.set_num_threads(before)
+
+
 def _synchronous(fn, items, shared, prog: _Progress) -> list:
     import dask
     from dask.callbacks import Callback
 
-    tasks = [dask.delayed(fn, pure=False)(shared, it, dask_key_name=f"task-{i}") for i, it in enumerate(items)]
+    tasks = [
+        dask.delayed(_one_thread, pure=False)(fn, shared, it, dask_key_name=f"task-{i}")
+        for i, it in enumerate(items)
+    ]
     keys = {f"task-{i}" for i in range(len(items))}
 
     def posttask(key, result, dsk, state, worker_id):
@@ -140,7 +161,9 @@ def _distributed(client, fn, items, shared, prog: _Progress, label: str) -> list
 
     data = client.scatter(shared, broadcast=True) if shared is not None else None
     keys = [f"{label}-{i}-{os.getpid()}-{time.time_ns()}" for i in range(len(items))]
-    futures = [client.submit(fn, data, it, key=k, pure=False) for k, it in zip(keys, items, strict=True)]
+    futures = [
+        client.submit(_one_thread, fn, data, it, key=k, pure=False) for k, it in zip(keys, items, strict=True)
+    ]
     position = {f.key: i for i, f in enumerate(futures)}
     out: list = [None] * len(items)
     for fut in as_completed(futures):

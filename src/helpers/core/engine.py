@@ -8,7 +8,7 @@ runs:
   (workers need this package installed and ``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1``);
 - otherwise a ``distributed.LocalCluster`` of ``workers`` processes (default: the machine's cores,
   :func:`default_workers`), one thread each, BLAS/OpenMP/Rayon/Numba threads set to 1 in every worker;
-- ``workers=1``: Dask's synchronous scheduler in this process (the serial run; no cluster is started).
+- ``workers=1`` (or :data:`WORKERS_ENV` = 1): Dask's synchronous scheduler in this process (the serial run; no cluster is started).
 
 There is no other code path. Results never depend on the number of workers: a task's randomness must come from
 its arguments (seeds derived from the parameter set and the task key, e.g. ``helpers.estimate.matrix.task_seed``),
@@ -29,6 +29,7 @@ from typing import Any
 from helpers.core.errors import ParameterError
 
 SCHEDULER_ENV = "TREATY_EFFECTS_SCHEDULER"
+WORKERS_ENV = "TREATY_EFFECTS_WORKERS"
 #: environment of every worker process: one thread per numerical library, so workers do not oversubscribe cores
 WORKER_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
@@ -49,7 +50,13 @@ def default_workers() -> int:
 
 
 def check_workers(workers: object) -> int:
-    """``workers`` as an integer >= 1 (None or 0: :func:`default_workers`)."""
+    """``workers`` as an integer >= 1 (None: :data:`WORKERS_ENV` if set, else :func:`default_workers`; 0: one per
+    core)."""
+    if workers is None and os.environ.get(WORKERS_ENV, "").strip():
+        text = os.environ[WORKERS_ENV].strip()
+        if not text.isdigit():
+            raise ParameterError(WORKERS_ENV, text, hint="an integer, 1 or more (0: one per core)")
+        workers = int(text)
     if workers is None or workers == 0:
         return default_workers()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:

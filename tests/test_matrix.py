@@ -170,7 +170,13 @@ def _synthetic_table() -> pd.DataFrame:
                 }
             )
     rows += [
-        {"instrument": "crc", "outcome": "sh_sta_mmr", "estimator": e, "status": "failed", "reason": "too few x"}
+        {
+            "instrument": "crc",
+            "outcome": "sh_sta_mmr",
+            "estimator": e,
+            "status": "failed",
+            "reason": "too few x",
+        }
         for e in matrix.ESTIMATORS
     ]
     return pd.DataFrame(rows)
@@ -218,3 +224,11 @@ def test_two_workers_give_identical_bytes(panel, table, tmp_path):
     table.to_csv(a, index=False)
     two.to_csv(b, index=False)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_imputation_overall_only_matches_the_full_fit(panel):
+    p = matrix._sample(panel, "cedaw", "y", SETTINGS)
+    full = did.imputation(p).attrs["overall"]
+    only = did.imputation(p, event_study=False)
+    assert len(only) == 1
+    pd.testing.assert_frame_equal(only.attrs["overall"], full)

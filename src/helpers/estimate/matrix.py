@@ -43,7 +43,7 @@ from helpers.estimate.fe import demean, fe_codes
 ESTIMATORS = ("twfe", "callaway_santanna", "sun_abraham", "imputation")
 #: estimators whose influence functions feed the Romano-Wolf draws
 RW_ESTIMATORS = ("twfe", "callaway_santanna")
-#: a cell with fewer treated units than this is reported, not estimated
+#: a cell with fewer treated units than this (or fewer units than twice this) is reported, not estimated
 MIN_TREATED = 5
 PRETREND_ALPHA = 0.05
 CELL_KEYS = ["instrument", "outcome", "estimator"]
@@ -198,7 +198,7 @@ def _estimate(p: did.StaggeredPanel, p_trim: did.StaggeredPanel, s: MatrixSettin
     _, IFc = cs_influence(cs)
     infl["callaway_santanna"] = (IFc, np.sort(p.data["unit"].unique()))
     rows["sun_abraham"] = did.sun_abraham(p_trim, control_group="auto", window=win).attrs["overall"]
-    rows["imputation"] = did.imputation(p_trim).attrs["overall"]
+    rows["imputation"] = did.imputation(p_trim, event_study=False).attrs["overall"]
     dyn = cs.aggregate("dynamic", min_e=win[0], max_e=win[1]).dropna(subset=["event_time"])
     try:
         pre = float(did.pretrend_test(dyn, cs=cs)["p_value"].iloc[0])
@@ -229,10 +229,13 @@ def estimate_cell(
     units = p.data.drop_duplicates("unit")
     n_treated = int(np.isfinite(units["g"]).sum())
     info = {"n_treated": n_treated, "n_never": p.n_never, "n_units": p.n_units, "n_obs": len(p.data)}
-    if n_treated < MIN_TREATED or p.n_never + n_treated < 2 * MIN_TREATED:
-        return CellResult(
-            _failed(instrument, outcome, f"too few treated units ({n_treated} < {MIN_TREATED})", info)
+    if n_treated < MIN_TREATED or p.n_units < 2 * MIN_TREATED:
+        why = (
+            f"too few treated units ({n_treated} < {MIN_TREATED})"
+            if n_treated < MIN_TREATED
+            else f"too few units ({p.n_units} < {2 * MIN_TREATED}: {n_treated} treated, {p.n_never} never treated)"
         )
+        return CellResult(_failed(instrument, outcome, why, info))
     try:
         p_trim, _ = did.trim_thin_cells(p, s.min_controls)
         est, infl = _estimate(p, p_trim, s)

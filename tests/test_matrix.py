@@ -232,3 +232,10 @@ def test_imputation_overall_only_matches_the_full_fit(panel):
     only = did.imputation(p, event_study=False)
     assert len(only) == 1
     pd.testing.assert_frame_equal(only.attrs["overall"], full)
+
+
+def test_local_tasks_ignore_the_scheduler_variable(monkeypatch):
+    # notebook runs must stay on this machine even when the matrix is pointed at a cluster
+    monkeypatch.setenv(engine.SCHEDULER_ENV, "tcp://127.0.0.1:9")  # nothing listens there
+    out = engine.map_tasks(_square, [2], shared=1, workers=1, progress=False, local=True)
+    assert out == [5]

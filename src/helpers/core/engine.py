@@ -77,10 +77,13 @@ def scheduler_address(scheduler: str | None = None) -> str:
 
 
 @contextmanager
-def cluster(workers: int | None = None, scheduler: str | None = None, quiet: bool = False) -> Iterator[Any]:
+def cluster(
+    workers: int | None = None, scheduler: str | None = None, quiet: bool = False, local: bool = False
+) -> Iterator[Any]:
     """A ``distributed.Client`` (an existing scheduler, or a LocalCluster of ``workers`` processes), or None for
-    Dask's synchronous scheduler (``workers == 1`` and no scheduler address)."""
-    addr = scheduler_address(scheduler)
+    Dask's synchronous scheduler (``workers == 1`` and no scheduler address). ``local=True`` ignores any scheduler
+    address (tasks that must run on this machine, such as notebook runs writing its reports folder)."""
+    addr = "" if local else scheduler_address(scheduler)
     n = check_workers(workers)
     if not addr and n == 1:
         yield None
@@ -189,14 +192,16 @@ def map_tasks(
     client: Any = None,
     label: str = "tasks",
     progress: bool = True,
+    local: bool = False,
 ) -> list:
     """``[fn(shared, item) for item in items]`` through Dask (see the module docstring); ``shared`` is sent to
-    each worker once. Pass ``client`` to reuse a running cluster (then ``workers``/``scheduler`` are ignored)."""
+    each worker once. Pass ``client`` to reuse a running cluster (then ``workers``/``scheduler`` are ignored);
+    ``local=True`` runs on this machine whatever :data:`SCHEDULER_ENV` says."""
     items = list(items)
     prog = _Progress(len(items), label, progress)
     if client is not None:
         return _distributed(client, fn, items, shared, prog, label)
-    with cluster(workers, scheduler, quiet=not progress) as c:
+    with cluster(workers, scheduler, quiet=not progress, local=local) as c:
         if c is None:
             return _synchronous(fn, items, shared, prog)
         return _distributed(c, fn, items, shared, prog, label)

@@ -437,8 +437,9 @@ def run(
 
     Jobs run through the project's Dask engine (:func:`helpers.core.engine.map_tasks`): ``workers=1`` is Dask's
     synchronous scheduler (one after the other, in this process); more workers run independent notebooks in
-    parallel, each in its own worker process (``None``: one per core). The build notebook (00) runs first and
-    alone, then the rest. Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
+    parallel, each in its own worker process on this machine (``None``: one per core; a scheduler address is for
+    the tasks inside the notebooks, such as the matrix cells, not for the notebooks). The build notebook (00) runs
+    first and alone, then the rest. Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
     from helpers.core import engine
 
     t0 = time.perf_counter()
@@ -461,7 +462,7 @@ def run(
                 if not res.ok:
                     break
             continue
-        done = engine.map_tasks(_run_job, batch, workers=w, label="notebooks", progress=w > 1)
+        done = engine.map_tasks(_run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True)
         for res in done:
             _report(res, echo)
         results += done

@@ -187,14 +187,14 @@ def test_sentences_from_a_synthetic_table():
     s = matrix.sentences(_synthetic_table(), un)
     text = "\n".join(s)
     assert s[0].startswith("The matrix has 4 instrument-outcome cells over 3 instruments")
-    assert "3 cells could be estimated and 1 could not (1 too few x)" in s[0]
-    assert "No outcome in the panel is mapped to 1 instruments: CMW." in text
+    assert "3 could be estimated and 1 could not (1 too few x)" in s[0]
+    assert "No outcome in the panel is mapped to 1 instrument: CMW." in text
     # only CEDAW x wopol holds everywhere (CAT x physint fails its pre-trend test, wecon flips sign)
-    assert "1 cells hold across all four estimators" in text and "+0.50 SD" in text
+    assert "1 cell holds across all four estimators" in text and "+0.50 SD" in text
     assert "disagree on the sign of the effect in 1 of 3 cells" in text
-    assert "1 cells fail the pre-trend test" in text
+    assert "1 cell fails the pre-trend test" in text
     assert "TWFE (static): 2 of 3 cells stay significant" in text
-    assert "CEDAW: of 2 outcomes, 1 rise and 0 fall under every estimator; 1 are significant" in text
+    assert "CEDAW: of 2 outcomes, 1 rises and 0 fall under every estimator; 1 is significant" in text
 
 
 def test_engine_serial_runs_in_order():

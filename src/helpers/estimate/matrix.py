@@ -416,7 +416,16 @@ def tidy_columns() -> list[str]:
 
 
 def _name(instrument: str, outcome: str) -> str:
-    return f"{variables.treaty_short(instrument)} on {variables.label(outcome).lower()}"
+    lab = variables.label(outcome)
+    lab = (
+        lab[0].lower() + lab[1:] if lab[1:2].islower() else lab
+    )  # "WBL index", "CIRI ..." keep their capitals
+    return f"{variables.treaty_short(instrument)} on {lab}"
+
+
+def _n(k: int, one: str, many: str | None = None) -> str:
+    """``k`` and the noun in the right number: 1 cell, 2 cells."""
+    return f"{k} {one if k == 1 else (many or one + 's')}"
 
 
 def _consistent(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
@@ -446,13 +455,14 @@ def sentences(table: pd.DataFrame, unmapped: pd.DataFrame | None = None, alpha: 
     )
     c = _consistent(table, alpha)
     out = [
-        f"The matrix has {len(n_cells)} instrument-outcome cells over {n_cells['instrument'].nunique()} instruments, "
-        f"each estimated with {len(ESTIMATORS)} estimators; {len(c)} cells could be estimated"
+        f"The matrix has {_n(len(n_cells), 'instrument-outcome cell')} over "
+        f"{_n(n_cells['instrument'].nunique(), 'instrument')}, each estimated with {len(ESTIMATORS)} estimators; "
+        f"{len(c)} could be estimated"
         + (f" and {len(failed)} could not ({_reasons(failed)})." if len(failed) else ".")
     ]
     if unmapped is not None and len(unmapped):
         names = ", ".join(variables.treaty_short(k) for k in unmapped["instrument"])
-        out.append(f"No outcome in the panel is mapped to {len(unmapped)} instruments: {names}.")
+        out.append(f"No outcome in the panel is mapped to {_n(len(unmapped), 'instrument')}: {names}.")
     robust = c[c["same_sign"] & (c["n_sig"] == c["n_est"]) & (c["flag"].fillna("") == "")]
     if len(robust):
         items = "; ".join(
@@ -460,8 +470,8 @@ def sentences(table: pd.DataFrame, unmapped: pd.DataFrame | None = None, alpha: 
             for r in robust.sort_values("cs_sd", key=np.abs, ascending=False).itertuples()
         )
         out.append(
-            f"{len(robust)} cells hold across all four estimators (same sign, Benjamini-Hochberg q < {alpha} for "
-            f"each, no failed diagnostic): {items}."
+            f"{_n(len(robust), 'cell holds', 'cells hold')} across all four estimators (same sign, "
+            f"Benjamini-Hochberg q < {alpha} for each, no failed diagnostic): {items}."
         )
     else:
         out.append(
@@ -474,16 +484,16 @@ def sentences(table: pd.DataFrame, unmapped: pd.DataFrame | None = None, alpha: 
     pre = int(c["flag"].fillna("").str.contains("pre-trend").sum())
     if pre:
         out.append(
-            f"{pre} cells fail the pre-trend test (Callaway-Sant'Anna, p < {PRETREND_ALPHA}): read their "
-            "estimates as associations, not effects."
+            f"{_n(pre, 'cell fails', 'cells fail')} the pre-trend test (Callaway-Sant'Anna, p < {PRETREND_ALPHA}): "
+            "read their estimates as associations, not effects."
         )
     out += _by_instrument(c, alpha)
     return out
 
 
 def _reasons(failed: pd.DataFrame) -> str:
-    kinds = failed["reason"].str.split(r" \(|:", regex=True).str[0].value_counts()
-    return ", ".join(f"{n} {k}" for k, n in kinds.items())
+    kinds = failed["reason"].str.split(r" \(|:", regex=True).str[0].replace({"sample": "empty sample"})
+    return ", ".join(f"{n} {k}" for k, n in kinds.value_counts().items())
 
 
 def _rw_sentences(table: pd.DataFrame, alpha: float) -> list[str]:
@@ -493,8 +503,8 @@ def _rw_sentences(table: pd.DataFrame, alpha: float) -> list[str]:
         if len(g):
             n = int((g["p_rw"] < alpha).sum())
             out.append(
-                f"{did.ESTIMATOR_LABELS[e]}: {n} of {len(g)} cells stay significant at {alpha} after the "
-                "Romano-Wolf family-wise adjustment across the matrix."
+                f"{did.ESTIMATOR_LABELS[e]}: {n} of {_n(len(g), 'cell')} {'stays' if n == 1 else 'stay'} "
+                f"significant at {alpha} after the Romano-Wolf family-wise adjustment across the matrix."
             )
     return out
 
@@ -506,7 +516,8 @@ def _by_instrument(c: pd.DataFrame, alpha: float) -> list[str]:
         down = int((g["same_sign"] & (g["n_neg"] == g["n_est"])).sum())
         sig = int((g["n_sig"] == g["n_est"]).sum())
         out.append(
-            f"{variables.treaty_short(k)}: of {len(g)} outcomes, {up} rise and {down} fall under every "
-            f"estimator; {sig} are significant (q < {alpha}) under every estimator."
+            f"{variables.treaty_short(k)}: of {_n(len(g), 'outcome')}, {up} {'rises' if up == 1 else 'rise'} and "
+            f"{down} {'falls' if down == 1 else 'fall'} under every estimator; {sig} {'is' if sig == 1 else 'are'} "
+            f"significant (q < {alpha}) under every estimator."
         )
     return out

@@ -25,7 +25,15 @@ def jobs(monkeypatch):
     """Capture what `run` would execute instead of executing it."""
     seen: list = []
 
-    def fake_run(notebooks=None, param_files=None, stop_on_error=False, echo=print, jobs=None, workers=1):
+    def fake_run(
+        notebooks=None,
+        param_files=None,
+        stop_on_error=False,
+        echo=print,
+        jobs=None,
+        workers=1,
+        log_output=False,
+    ):
         seen.append(jobs if jobs is not None else runner.plan(notebooks, param_files))
         return [runner.RunResult("x", "y", paths.ROOT, 0.0, True)]
 

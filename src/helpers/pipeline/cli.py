@@ -134,10 +134,19 @@ def _matrix(args) -> int:
         args.notebooks = []
     else:
         args.notebooks = [MATRIX_NOTEBOOK]
-    if not (args.param or args.label or args.params):
-        results = runner.run([MATRIX_NOTEBOOK], [])
-    else:
-        results = runner.run(jobs=[_single_job(args)])
+    import logging
+
+    log = logging.getLogger(
+        "papermill"
+    )  # the notebook's progress lines (one per 10% of the cells) on the console
+    log.addHandler(logging.StreamHandler(sys.stdout))
+    log.setLevel(logging.INFO)
+    job = (
+        _single_job(args)
+        if (args.param or args.label or args.params)
+        else runner.plan([MATRIX_NOTEBOOK], [])[0]
+    )
+    results = runner.run(jobs=[job], log_output=True)
     return 0 if results and all(r.ok for r in results) else 1
 
 

@@ -409,11 +409,11 @@ def plan(
 BUILD_NOTEBOOK = "00_build_panel"
 
 
-def _run_job(_shared: object, job: tuple[Path, str, dict]) -> RunResult:
+def _run_job(log_output: object, job: tuple[Path, str, dict]) -> RunResult:
     """One engine task: run one notebook job; a locked run or bad label is a failed result, never an exception."""
     nb, label, params = job
     try:
-        return run_notebook(nb, params, label)
+        return run_notebook(nb, params, label, log_output=bool(log_output))
     except HelpersError as exc:
         return RunResult(nb.stem, label, failed_path(nb, label), 0.0, False, str(exc).splitlines()[0])
 
@@ -430,6 +430,7 @@ def run(
     echo=print,
     jobs: list[tuple[Path, str, dict]] | None = None,
     workers: int | None = 1,
+    log_output: bool = False,
 ) -> list[RunResult]:
     """Run a plan (:func:`plan` of ``notebooks`` and ``param_files``, or the given ``jobs``: (notebook, label,
     parameters) triples), printing per-notebook and total wall time; returns the results (raises nothing per
@@ -456,7 +457,7 @@ def run(
             break
         if w == 1 and stop_on_error:  # one at a time, stopping at the first failure
             for job in batch:
-                res = _run_job(None, job)
+                res = _run_job(log_output, job)
                 results.append(res)
                 _report(res, echo)
                 if not res.ok:

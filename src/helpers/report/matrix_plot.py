@@ -89,7 +89,7 @@ def matrix_figure(
             },
         },
         height=max(420, 26 * len(outs) + 200),
-        margin={"t": 120},
+        margin={"t": 120, "l": 280},
     )
     cols = [*outs, *(f"{k}_ratified" for k in inst)]
     note = (

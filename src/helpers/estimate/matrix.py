@@ -47,6 +47,10 @@ RW_ESTIMATORS = ("twfe", "callaway_santanna")
 MIN_TREATED = 5
 PRETREND_ALPHA = 0.05
 CELL_KEYS = ["instrument", "outcome", "estimator"]
+#: numbers of the tidy CSV: 12 significant digits. The CSV is byte-identical whatever ran the cells; in memory, a
+#: library's floating-point sum (pyfixest's TWFE) can differ in the 17th digit between processes (memory alignment
+#: of vectorised sums), which the 12 digits do not show.
+CSV_FLOAT_FORMAT = "%.12g"
 DIAGNOSTICS = [
     "n_treated",
     "n_never",

@@ -136,9 +136,9 @@ def _matrix(args) -> int:
         args.notebooks = [MATRIX_NOTEBOOK]
     import logging
 
-    log = logging.getLogger(
-        "papermill"
-    )  # the notebook's progress lines (one per 10% of the cells) on the console
+    # papermill's log on the console (which notebook, where its output goes); the cells' progress lines are in
+    # the executed notebook
+    log = logging.getLogger("papermill")
     log.addHandler(logging.StreamHandler(sys.stdout))
     log.setLevel(logging.INFO)
     job = (

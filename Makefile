@@ -7,7 +7,7 @@ export MKL_NUM_THREADS := 1
 export RAYON_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help all setup system venv kernel data build run list findings index test test-fast bench lab lint clean
+.PHONY: help all setup system venv kernel data build run matrix list findings index test test-fast bench lab lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ build: data  ## build data/processed (panel, ratifications, dictionary) via note
 run: venv  ## execute every notebook (defaults + params/*.yml) into reports/
 	$(PY) -m helpers run
 
+matrix: venv  ## the treaty-effects matrix (notebook 08): every instrument x outcome, four estimators, on Dask
+	$(PY) -m helpers matrix
+
 list: venv  ## list the notebooks, their parameters (default, valid values) and the parameter sets
 	$(PY) -m helpers list
 
@@ -58,8 +61,8 @@ test: setup build lint  ## THE TEST COMMAND: lint, then unit, data, bad-input an
 test-fast: venv  ## unit tests only (no notebook execution)
 	$(PY) -m pytest tests -q -m "not slow"
 
-bench: venv  ## specification-curve benchmark (engine vs pyfixest vs statsmodels)
-	$(PY) -m helpers bench
+bench: venv  ## benchmarks: spec curve (engine vs pyfixest vs statsmodels); matrix, notebook rerun, main job (1, 2 workers)
+	$(PY) -m helpers bench --main-job
 
 lab: kernel  ## open JupyterLab on the collection (pick the kernel "Python (treaty-effects)")
 	$(PY) -m jupyter lab notebooks/

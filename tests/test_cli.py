@@ -25,7 +25,15 @@ def jobs(monkeypatch):
     """Capture what `run` would execute instead of executing it."""
     seen: list = []
 
-    def fake_run(notebooks=None, param_files=None, stop_on_error=False, echo=print, jobs=None):
+    def fake_run(
+        notebooks=None,
+        param_files=None,
+        stop_on_error=False,
+        echo=print,
+        jobs=None,
+        workers=1,
+        log_output=False,
+    ):
         seen.append(jobs if jobs is not None else runner.plan(notebooks, param_files))
         return [runner.RunResult("x", "y", paths.ROOT, 0.0, True)]
 
@@ -97,7 +105,7 @@ def test_every_subcommand_and_option_has_a_help_line():
     assert {"command run", "command list", "command example", "run param", "run label"} <= set(seen)
     assert all(h and len(h) > 10 for h in seen.values()), [k for k, h in seen.items() if not h]
     text = cli.__doc__
-    for name in ("data", "verify", "build", "run", "list", "example", "index", "all", "bench"):
+    for name in ("data", "verify", "build", "run", "list", "example", "index", "all", "matrix", "bench"):
         assert re.search(rf"^  {name} +\S", text, re.M), f"{name} missing from the module docstring"
 
 
@@ -198,3 +206,34 @@ def test_pyfixest_results_are_byte_identical_between_runs(tmp_path):
         for _ in range(2)
     ]
     assert outs[0] == outs[1] and "x," in outs[0]
+
+
+def test_matrix_command_runs_notebook_08_with_the_engine_settings(jobs, monkeypatch):
+    from helpers.core import engine
+
+    for name in (engine.SCHEDULER_ENV, engine.WORKERS_ENV):  # registered, so the test's values are undone
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    rc = cli.main(
+        [
+            "matrix",
+            "--workers",
+            "2",
+            "--scheduler",
+            "tcp://127.0.0.1:8786",
+            "-p",
+            "n_boot",
+            "199",
+            "--label",
+            "b199",
+        ]
+    )
+    assert rc == 0
+    [(nb, label, params)] = jobs[0]
+    assert nb.stem == "08_treaty_matrix" and label == "b199" and params == {"n_boot": 199}
+    import os
+
+    assert (
+        os.environ[engine.WORKERS_ENV] == "2" and os.environ[engine.SCHEDULER_ENV] == "tcp://127.0.0.1:8786"
+    )
+    assert cli.main(["matrix", "--scheduler", "localhost:8786"]) == 2  # no scheme: a one-line error

@@ -26,6 +26,8 @@ CASES = [
     ("04_staggered_did", {"min_controls": -1}, ["min_controls"]),
     ("04_staggered_did", {"sovereign_only": "yes"}, ["sovereign_only", "True", "False", "None"]),
     ("06_specification_curve", {"outcomes": ["v2x_gendr"]}, ["v2x_gendr", "v2x_gender"]),
+    ("08_treaty_matrix", {"treaties": ["cedaw", "cedwa"]}, ["treaties", "cedwa", "iccpr_op2"]),
+    ("08_treaty_matrix", {"n_boot": -1}, ["n_boot"]),
 ]
 
 

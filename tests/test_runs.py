@@ -264,3 +264,20 @@ def test_reports_outside_the_project_get_a_run_log(tmp_path, tmp_reports):
     assert [r.ok for r in results] == [True]
     log = pd.read_csv(tmp_reports / "run_log.csv")
     assert log["output"].tolist() == [str((tmp_reports / "notebooks" / "10_tiny--outside.ipynb").resolve())]
+
+
+@pytest.mark.slow
+def test_parallel_runs_through_the_engine_keep_atomic_folders_and_the_log(tmp_path, tmp_reports, monkeypatch):
+    """`run --workers 2`: two labels of one notebook run in two Dask worker processes; both run folders are
+    published whole, in the jobs' order, and run_log.csv lists both."""
+    monkeypatch.setenv("TREATY_EFFECTS_REPORTS", str(tmp_reports))  # read by the worker processes
+    nb = tiny_notebook(tmp_path)
+    jobs = [(nb, "a", {"x": 1, "sleep": 2}), (nb, "b", {"x": 2})]
+    results = runner.run(jobs=jobs, workers=2, echo=lambda *a, **k: None)
+    assert [r.ok for r in results] == [True, True], [r.error for r in results]
+    assert [r.label for r in results] == ["a", "b"]
+    assert sorted(snapshot(tmp_reports / "10_tiny" / "a")) == ["results/r1.csv"]
+    assert sorted(snapshot(tmp_reports / "10_tiny" / "b")) == ["results/r2.csv"]
+    assert leftovers(tmp_reports) == []
+    log = pd.read_csv(tmp_reports / "run_log.csv")
+    assert list(log["label"]) == ["a", "b"] and log["ok"].all()

@@ -12,12 +12,15 @@ Commands (``python -m helpers <command> --help`` shows the options of each)
              (--readme also rewrites README.md's "Results at a glance" block)
   index      write reports/index.html
   all        data + run (every notebook and parameter set) + findings + index: the main job
-  bench      specification-curve benchmark: project engine vs pyfixest vs statsmodels
+  matrix     the treaty-effects matrix (notebook 08): every instrument x mapped outcome, four estimators, on Dask
+  bench      benchmarks: specification curve; matrix cells/s, one notebook rerun, main job (1 and 2 workers)
 
 Examples
   python -m helpers run 03 -p lag 2 -p years "[1990, 2015]" --label lag2
   python -m helpers run --params params/03_cedaw_wbl.yml
   python -m helpers example mpdta && python -m helpers run --params params/examples/04_mpdta.yml
+  python -m helpers matrix --workers 2
+  python -m helpers matrix --scheduler tcp://127.0.0.1:8786 -p n_boot 199 --label cluster
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_
     os.environ.setdefault(_k, "1")
 
 #: example panel -> the parameter file that runs a notebook on it
+MATRIX_NOTEBOOK = "08_treaty_matrix"
 EXAMPLE_PARAMS = {"mpdta": "params/examples/04_mpdta.yml", "case": "params/examples/05_case.yml"}
 
 
@@ -100,10 +104,51 @@ def _single_job(args) -> tuple:
 def _run(args) -> int:
     from helpers.pipeline import runner
 
+    _engine_env(args)
     if args.param or args.label:
         results = runner.run(jobs=[_single_job(args)])
     else:
-        results = runner.run(args.notebooks or None, [args.params] if args.params else None)
+        results = runner.run(
+            args.notebooks or None, [args.params] if args.params else None, workers=args.workers
+        )
+    return 0 if results and all(r.ok for r in results) else 1
+
+
+def _engine_env(args) -> None:
+    """--workers / --scheduler reach the notebook kernels through the engine's environment variables."""
+    from helpers.core import engine
+
+    if getattr(args, "workers", None) is not None:
+        os.environ[engine.WORKERS_ENV] = str(engine.check_workers(args.workers))
+    if getattr(args, "scheduler", None):
+        os.environ[engine.SCHEDULER_ENV] = engine.scheduler_address(args.scheduler)
+
+
+def _matrix(args) -> int:
+    from helpers.core.errors import HelpersError
+    from helpers.pipeline import runner
+
+    _engine_env(args)
+    if args.params:
+        nb, _, _ = runner.load_param_file(args.params)
+        if nb.stem != MATRIX_NOTEBOOK:
+            raise HelpersError(f"--params {args.params}: names notebook {nb.stem}, not {MATRIX_NOTEBOOK}")
+        args.notebooks = []
+    else:
+        args.notebooks = [MATRIX_NOTEBOOK]
+    import logging
+
+    # papermill's log on the console (which notebook, where its output goes); the cells' progress lines are in
+    # the executed notebook
+    log = logging.getLogger("papermill")
+    log.addHandler(logging.StreamHandler(sys.stdout))
+    log.setLevel(logging.INFO)
+    job = (
+        _single_job(args)
+        if (args.param or args.label or args.params)
+        else runner.plan([MATRIX_NOTEBOOK], [])[0]
+    )
+    results = runner.run(jobs=[job], log_output=True)
     return 0 if results and all(r.ok for r in results) else 1
 
 
@@ -194,7 +239,7 @@ def _all(args) -> int:
     if rc == 0:
         from helpers.pipeline import runner
 
-        results = runner.run(None, None)
+        results = runner.run(None, None, workers=args.workers)
         rc = 0 if results and all(r.ok for r in results) else 1
     try:
         findings()
@@ -211,9 +256,14 @@ def _all(args) -> int:
 
 
 def _bench(args) -> int:
-    from helpers.pipeline import bench
+    from helpers.pipeline import bench, bench_engine
 
-    return bench.main() or 0
+    rc = 0
+    if args.only in (None, "spec"):
+        rc = bench.main() or 0
+    if args.only in (None, "engine"):
+        rc = bench_engine.main(main_job=args.main_job, n_cells=args.cells) or rc
+    return rc
 
 
 def _mirror_option(parser: argparse.ArgumentParser) -> None:
@@ -253,7 +303,51 @@ def _run_parser(sub) -> None:
         help="name of the run (letters, digits, '_', '-', '.'): outputs go to reports/<notebook>/<LABEL>/; for "
         "notebook 00 a label other than 'default' writes data/processed/<LABEL>/",
     )
+    _engine_options(r)
     r.set_defaults(fn=_run)
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Dask worker processes on this machine (default: $TREATY_EFFECTS_WORKERS, else one per core; 1: "
+        "Dask's synchronous scheduler in one process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786 (default: $TREATY_EFFECTS_SCHEDULER; "
+        "none: a LocalCluster)",
+    )
+
+
+def _matrix_parser(sub) -> None:
+    m = sub.add_parser(
+        "matrix",
+        help="the treaty-effects matrix: every instrument x mapped outcome, four estimators (notebook 08)",
+        description="Run notebooks/08_treaty_matrix.ipynb: every instrument x outcome cell of the variable "
+        "registry, with TWFE, Callaway-Sant'Anna, Sun-Abraham and imputation, BH and Romano-Wolf adjustments. "
+        "Results go to reports/08_treaty_matrix/<label>/results/treaty_matrix.{csv,parquet}.",
+    )
+    m.add_argument("--params", metavar="FILE", help="a YAML parameter set for notebook 08")
+    m.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help='set one parameter of notebook 08 (repeatable), read as YAML, e.g. -p treaties "[cat, iccpr]"; needs '
+        "--label",
+    )
+    m.add_argument(
+        "--label", metavar="LABEL", help="name of the run: outputs go to reports/08_treaty_matrix/<LABEL>/"
+    )
+    _engine_options(m)
+    m.set_defaults(fn=_matrix)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -290,12 +384,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     fd.set_defaults(fn=_findings)
     sub.add_parser("index", help="write reports/index.html").set_defaults(fn=_index)
+    _matrix_parser(sub)
     a = sub.add_parser("all", help="the main job: data + every notebook and parameter set + findings + index")
     _mirror_option(a)
+    _engine_options(a)
     a.set_defaults(fn=_all)
-    sub.add_parser(
-        "bench", help="specification-curve benchmark (engine vs pyfixest vs statsmodels)"
-    ).set_defaults(fn=_bench)
+    b = sub.add_parser(
+        "bench",
+        help="benchmarks: specification curve (engine vs pyfixest vs statsmodels); matrix, notebook and main job",
+    )
+    b.add_argument("--only", choices=["spec", "engine"], default=None, help="run one of the two benchmarks")
+    b.add_argument(
+        "--main-job", action="store_true", help="also time the main job with 1 and 2 workers (minutes)"
+    )
+    b.add_argument("--cells", type=int, default=None, metavar="N", help="time only the first N matrix cells")
+    b.set_defaults(fn=_bench)
     return p
 
 

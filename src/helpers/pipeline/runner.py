@@ -406,35 +406,67 @@ def plan(
     return jobs
 
 
+BUILD_NOTEBOOK = "00_build_panel"
+
+
+def _run_job(log_output: object, job: tuple[Path, str, dict]) -> RunResult:
+    """One engine task: run one notebook job; a locked run or bad label is a failed result, never an exception."""
+    nb, label, params = job
+    try:
+        return run_notebook(nb, params, label, log_output=bool(log_output))
+    except HelpersError as exc:
+        return RunResult(nb.stem, label, failed_path(nb, label), 0.0, False, str(exc).splitlines()[0])
+
+
+def _report(res: RunResult, echo) -> None:
+    status = "ok" if res.ok else f"FAILED: {res.error}\n   see {res.output}"
+    echo(f"-> {res.notebook} [{res.label}] {res.seconds:6.1f} s  {status}")
+
+
 def run(
     notebooks: list[str] | None = None,
     param_files: list[str] | None = None,
     stop_on_error: bool = False,
     echo=print,
     jobs: list[tuple[Path, str, dict]] | None = None,
+    workers: int | None = 1,
+    log_output: bool = False,
 ) -> list[RunResult]:
     """Run a plan (:func:`plan` of ``notebooks`` and ``param_files``, or the given ``jobs``: (notebook, label,
     parameters) triples), printing per-notebook and total wall time; returns the results (raises nothing per
-    notebook)."""
-    results = []
+    notebook).
+
+    Jobs run through the project's Dask engine (:func:`helpers.core.engine.map_tasks`): ``workers=1`` is Dask's
+    synchronous scheduler (one after the other, in this process); more workers run independent notebooks in
+    parallel, each in its own worker process on this machine (``None``: one per core; a scheduler address is for
+    the tasks inside the notebooks, such as the matrix cells, not for the notebooks). The build notebook (00) runs
+    first and alone, then the rest. Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
+    from helpers.core import engine
+
     t0 = time.perf_counter()
     jobs = jobs if jobs is not None else plan(notebooks, param_files)
     remove_stale_staging()
-    for nb, label, params in jobs:
-        echo(f"-> {nb.stem} [{label}] ...", end="", flush=True) if echo is print else echo(
-            f"-> {nb.stem} [{label}]"
-        )
-        try:
-            res = run_notebook(nb, params, label)
-        except (
-            HelpersError
-        ) as exc:  # a locked run, a bad label or folder: reported like a failed run, the rest go on
-            res = RunResult(nb.stem, label, failed_path(nb, label), 0.0, False, str(exc).splitlines()[0])
-        results.append(res)
-        status = "ok" if res.ok else f"FAILED: {res.error}\n   see {res.output}"
-        echo(f" {res.seconds:6.1f} s  {status}")
-        if not res.ok and stop_on_error:
+    first = [j for j in jobs if j[0].stem == BUILD_NOTEBOOK]
+    rest = [j for j in jobs if j[0].stem != BUILD_NOTEBOOK]
+    n = min(engine.check_workers(workers), max(len(rest), 1))
+    results: list[RunResult] = []
+    for batch, w in ((first, 1), (rest, n)):
+        if not batch:
+            continue
+        if stop_on_error and any(not r.ok for r in results):
             break
+        if w == 1 and stop_on_error:  # one at a time, stopping at the first failure
+            for job in batch:
+                res = _run_job(log_output, job)
+                results.append(res)
+                _report(res, echo)
+                if not res.ok:
+                    break
+            continue
+        done = engine.map_tasks(_run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True)
+        for res in done:
+            _report(res, echo)
+        results += done
     total = time.perf_counter() - t0
     n_ok = sum(r.ok for r in results)
     echo(f"{n_ok}/{len(results)} notebook runs succeeded; total wall time {total:.1f} s")

@@ -50,11 +50,15 @@ def imputation_points(p: StaggeredPanel) -> pd.DataFrame:
     return out
 
 
-def imputation(p: StaggeredPanel, alpha: float = 0.05, horizon_max: int | None = None) -> pd.DataFrame:
+def imputation(
+    p: StaggeredPanel, alpha: float = 0.05, horizon_max: int | None = None, event_study: bool = True
+) -> pd.DataFrame:
     """Borusyak-Jaravel-Spiess imputation estimator (diff-diff ``ImputationDiD``), clustered by unit.
 
     Returns the event-time ATTs (e >= 0; plus the -1 reference row) and ``attrs['overall']`` (average over all
     treated observations). Point estimates are checked against :func:`imputation_points` in the tests.
+    ``event_study=False`` skips the event-time aggregation (most of the cost) and returns the overall row only
+    (also in ``attrs['overall']``).
     """
     import diff_diff as dd
 
@@ -71,13 +75,19 @@ def imputation(p: StaggeredPanel, alpha: float = 0.05, horizon_max: int | None =
             first_treat="first_treat",
             covariates=p.covariates or None,
         )
-        es = res.aggregate("event_study").to_dataframe()
+        es = res.aggregate("event_study").to_dataframe() if event_study else None
+    se_type = "BJS conservative, clustered by unit (diff-diff)"
+    overall = tidy_from_arrays(["att"], [res.overall_att], [res.overall_se], res.n_obs, p.n_units, alpha)
+    overall = overall.assign(estimator="imputation_bjs", se_type=se_type)
+    if es is None:
+        only = overall.copy()
+        only.attrs["overall"] = overall
+        return only
     out = tidy_from_arrays(
         [f"event_time::{int(k)}" for k in es["event_time"]], es["att"], es["se"], res.n_obs, p.n_units, alpha
     )
     out.insert(1, "event_time", es["event_time"].astype(int).to_numpy())
     out["estimator"] = "imputation_bjs"
-    out["se_type"] = "BJS conservative, clustered by unit (diff-diff)"
-    overall = tidy_from_arrays(["att"], [res.overall_att], [res.overall_se], res.n_obs, p.n_units, alpha)
-    out.attrs["overall"] = overall.assign(estimator="imputation_bjs", se_type=out["se_type"].iloc[0])
+    out["se_type"] = se_type
+    out.attrs["overall"] = overall
     return out

@@ -1,0 +1,162 @@
+"""Benchmark of the Dask engine and of the main job (issue 12, item 5): a measurement, not a timed test.
+
+Measured side by side in one run (``python -m helpers bench``, after the specification-curve benchmark):
+
+* the treaty matrix (every instrument x mapped outcome, four estimators, diagnostics) on the project panel: cells
+  per second with 1 worker (Dask's synchronous scheduler) and with 2 worker processes (LocalCluster, start
+  included);
+* the main job (every notebook and parameter set, ``helpers.pipeline.runner.run``) with 1 and 2 workers, into a
+  temporary reports folder (``--main-job``; it takes minutes);
+* one notebook rerun split into kernel start, imports (the ``start`` cell), compute and static figure export
+  (the same notebook with ``TREATY_EFFECTS_STATIC=0`` gives the cost of the static formats);
+* the peak resident memory of this process and its children.
+
+Each figure is printed with its ratio to the reference measured before issue 12 on this 2-core machine
+(:data:`BEFORE`). Other processes on the machine inflate every number: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+#: reference timings before issue 12 (seconds, 2-core machine, idle): main job, one notebook rerun
+BEFORE = {"main_job_s": 150.0, "notebook_rerun_s": 18.0}
+TARGETS = {"matrix_s": 60.0, "main_job_s": 90.0, "notebook_rerun_s": 10.0, "peak_mb": 2048.0}
+
+
+def _load() -> str:
+    try:
+        a, b, c = os.getloadavg()
+        return f"load average {a:.2f} {b:.2f} {c:.2f}"
+    except OSError:  # pragma: no cover
+        return "load average unknown"
+
+
+def bench_matrix(workers: tuple[int, ...] = (1, 2), n_cells: int | None = None) -> list[dict]:
+    """Wall time and cells per second of the matrix on the project panel for each worker count."""
+    import pandas as pd
+
+    from helpers.core import paths
+    from helpers.estimate import matrix
+
+    panel = pd.read_parquet(Path(paths.PROCESSED) / "panel.parquet")
+    pairs, _ = matrix.cells(panel)
+    pairs = pairs[:n_cells] if n_cells else pairs
+    rows = []
+    for w in workers:
+        t0 = time.perf_counter()
+        matrix.run_matrix(panel, pairs=pairs, workers=w, progress=False)
+        dt = time.perf_counter() - t0
+        rows.append(
+            {"what": f"matrix, {w} worker(s)", "cells": len(pairs), "seconds": dt, "per_s": len(pairs) / dt}
+        )
+    return rows
+
+
+def bench_main_job(workers: tuple[int, ...] = (1, 2)) -> list[dict]:
+    """Wall time of every notebook and parameter set (the runner part of the main job) per worker count."""
+    from helpers.pipeline import runner
+
+    rows = []
+    for w in workers:
+        with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
+            old = os.environ.get("TREATY_EFFECTS_REPORTS")
+            os.environ["TREATY_EFFECTS_REPORTS"] = tmp
+            try:
+                t0 = time.perf_counter()
+                res = _run_in_reports(runner, tmp, w)
+                dt = time.perf_counter() - t0
+            finally:
+                if old is None:
+                    os.environ.pop("TREATY_EFFECTS_REPORTS", None)
+                else:
+                    os.environ["TREATY_EFFECTS_REPORTS"] = old
+        ok = sum(r.ok for r in res)
+        rows.append({"what": f"main job, {w} worker(s)", "runs_ok": f"{ok}/{len(res)}", "seconds": dt})
+    return rows
+
+
+def _run_in_reports(runner, tmp: str, workers: int):
+    from helpers.core import paths
+
+    before = paths.REPORTS
+    paths.REPORTS = Path(tmp)
+    try:
+        jobs = [j for j in runner.plan(None, None) if j[0].stem != runner.BUILD_NOTEBOOK]
+        return runner.run(jobs=jobs, workers=workers, echo=lambda *a, **k: None)
+    finally:
+        paths.REPORTS = before
+
+
+def bench_notebook(notebook: str = "01_ratification_atlas") -> dict:
+    """One notebook rerun: total, kernel start (total minus the cells), imports (the start cell), compute and static
+    export (the rerun with static formats minus the rerun with HTML only)."""
+    import nbformat
+
+    from helpers.pipeline import runner
+
+    out = {}
+    for static in ("1", "0"):
+        os.environ["TREATY_EFFECTS_STATIC"] = static
+        try:
+            t0 = time.perf_counter()
+            res = runner.run_notebook(notebook, {}, label="bench")
+            total = time.perf_counter() - t0
+        finally:
+            os.environ.pop("TREATY_EFFECTS_STATIC", None)
+        nb = nbformat.read(res.output, 4)
+        durs = [
+            c.metadata.get("papermill", {}).get("duration") or 0.0 for c in nb.cells if c.cell_type == "code"
+        ]
+        out[static] = {"total": total, "cells": sum(durs), "start_cell": durs[2] if len(durs) > 2 else 0.0}
+    on, off = out["1"], out["0"]
+    return {
+        "what": f"notebook rerun ({notebook})",
+        "seconds": on["total"],
+        "kernel_start_and_papermill": on["total"] - on["cells"],
+        "imports_and_start": on["start_cell"],
+        "compute": off["cells"] - off["start_cell"],
+        "static_export": max(on["cells"] - off["cells"], 0.0),
+    }
+
+
+def _peak_mb() -> float:
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(self_kb, kids_kb) / 1024
+
+
+def main(main_job: bool = False, n_cells: int | None = None) -> int:
+    """Print the engine benchmark; 0 when the targets that were measured are met."""
+    print(f"\nengine benchmark ({_load()}; numbers are inflated when other processes run)")
+    rows = bench_matrix(n_cells=n_cells)
+    for r in rows:
+        print(f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s")
+    if len(rows) == 2:
+        print(f"  speed-up 2 workers / 1 worker: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x")
+    best = min(r["seconds"] for r in rows)
+    met = best <= TARGETS["matrix_s"] or n_cells is not None
+    nb = bench_notebook()
+    print(
+        f"  {nb['what']}: {nb['seconds']:.1f} s (before: {BEFORE['notebook_rerun_s']:.0f} s, ratio "
+        f"{nb['seconds'] / BEFORE['notebook_rerun_s']:.2f}) = kernel start + papermill "
+        f"{nb['kernel_start_and_papermill']:.1f} s, imports and start {nb['imports_and_start']:.1f} s, compute "
+        f"{nb['compute']:.1f} s, static figure export {nb['static_export']:.1f} s"
+    )
+    met = met and nb["seconds"] <= TARGETS["notebook_rerun_s"]
+    if main_job:
+        for r in bench_main_job():
+            print(
+                f"  {r['what']:<28} {r['seconds']:6.1f} s ({r['runs_ok']} runs ok; before: "
+                f"{BEFORE['main_job_s']:.0f} s, ratio {r['seconds'] / BEFORE['main_job_s']:.2f})"
+            )
+    peak = _peak_mb()
+    print(
+        f"  peak resident memory (this process or one child): {peak:.0f} MB (target {TARGETS['peak_mb']:.0f})"
+    )
+    print(f"  {_load()}")
+    return 0 if met and peak <= TARGETS["peak_mb"] else 1

@@ -314,6 +314,9 @@ def test_summary_reconciles_03_and_04_and_is_read_by_the_site(tmp_path):
     assert "of notebook 04 give +0.035 to +0.071" in text
     assert "03: 170 countries" in text and "04: 125 sovereign countries" in text
     assert "joint p 0.952" in text
+    # 04's fragility travels with the comparison: the rejecting pre-trend test and the breakdown value below 1
+    assert "fragile: the pre-adoption coefficients reject parallel trends for Sun-Abraham (p 0.001)" in text
+    assert "up to 0.28 times the largest pre-adoption one" in text or "up to 0.29 times" in text
     assert [c["verdict"] for c in loaded.claims] == list(_claims_table()["verdict"])
     assert set(loaded.notebooks) == {
         "03_treaty_effects",
@@ -323,6 +326,13 @@ def test_summary_reconciles_03_and_04_and_is_read_by_the_site(tmp_path):
     }
     md = written["md"].read_text()
     assert "| Democracy | + | -0.240 | [-0.390, -0.090] | 0.017 | inconclusive |" in md
+
+
+def test_no_fragility_sentence_when_pre_trends_hold_and_the_breakdown_is_large():
+    n04 = {"pretrend_p": {"Sun-Abraham": 0.4}, "breakdown_Mbar": 1.5}
+    assert F._fragility(n04) == []
+    assert "Sun-Abraham (p 0.040)" in F._fragility({"pretrend_p": {"Sun-Abraham": 0.04}})[0]
+    assert "up to 0.50 times" in F._fragility({"breakdown_Mbar": 0.5})[0]
 
 
 def test_readme_block_is_replaced_between_markers(tmp_path):

@@ -200,3 +200,13 @@ def test_checker_finds_what_it_should(tmp_path, monkeypatch):
 )
 def test_github_slugs(heading, slug):
     assert github_slug(heading) == slug
+
+
+def test_readme_lists_every_notebook_with_its_question():
+    """The README's seminar path names every notebook of the collection (a new notebook needs its row)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\d\d_\w+)` \|", readme, flags=re.M))
+    stems = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    assert stems and stems == rows, (
+        f"README table: missing {sorted(stems - rows)}, unknown {sorted(rows - stems)}"
+    )

@@ -242,6 +242,9 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
                 progress_bar=False,
                 log_output=log_output,
                 execution_timeout=timeout,
+                # the kernel's own log (e.g. ipykernel's warning about local TCP sockets at every start) stays
+                # quiet; cell errors and outputs reach the executed notebook and the run log as before
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
         with contextlib.suppress(OSError):

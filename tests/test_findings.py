@@ -200,7 +200,7 @@ def test_timing_sentences_follow_the_numbers():
     a = F.timing(r, km, "CEDAW", "regime")
     r2 = r.assign(p_value=[0.3, 0.058, 0.3, 0.05])
     b = F.timing(r2, km, "CEDAW", "regime")
-    assert "sooner with higher Democracy (polyarchy) (hazard ratio 5.29" in a.sentences[0]
+    assert "sooner with higher democracy (polyarchy) (hazard ratio 5.29" in a.sentences[0]
     assert "no covariate predicts CEDAW ratification at the 5% level" in b.sentences[0]
     assert "A 9 years; B 5 years" in " ".join(a.sentences)
 
@@ -245,7 +245,10 @@ def test_case_and_spec_curve_sentences_follow_the_numbers():
     )
     assert "20% positive and significant" in d.sentences[0]
     assert "not distinguishable from chance: joint p 0.952" in c.sentences[1]
-    assert "coding: positive and significant in 11% of specifications with res_any" in c.sentences[2]
+    assert (
+        "coding: positive and significant in 11% of specifications with a reservation in force (any)"
+        in (c.sentences[2])
+    )
     assert "benchmark" in F.spec_curve(s, None).sentences[1]
 
 

@@ -213,9 +213,14 @@ def claims(table: pd.DataFrame, positions: pd.DataFrame | None = None, country: 
 # --------------------------------------------------------------------------------------------------------------
 # 02: ratification timing
 # --------------------------------------------------------------------------------------------------------------
+def _lower_first(text: str) -> str:
+    """A label inside a sentence: "Democracy (polyarchy)" -> "democracy (polyarchy)"; acronyms stay ("NHRI ...")."""
+    return text[0].lower() + text[1:] if len(text) > 1 and text[1].islower() else text
+
+
 def _ratio_text(r: Mapping[str, Any]) -> str:
     return (
-        f"{r['covariate']} ({r['ratio_type']} {num(r['ratio'], 2)}, 95% CI {interval(r['conf_low'], r['conf_high'], 2)}, "
+        f"{_lower_first(str(r['covariate']))} ({r['ratio_type']} {num(r['ratio'], 2)}, 95% CI {interval(r['conf_low'], r['conf_high'], 2)}, "
         f"p {pval(r['p_value'])})"
     )
 
@@ -372,7 +377,7 @@ def treaty_effects(
         g = q[q["model"] == m].sort_values("pct")
         lo, hi = g.iloc[0], g.iloc[-1]
         s.append(
-            f"The effect varies most with {variables.label(m.split(':', 1)[1])}: {num(lo['estimate'], sign=True)} {interval(lo['conf_low'], lo['conf_high'])} at its "
+            f"The effect varies most with {variables.in_sentence(m.split(':', 1)[1])}: {num(lo['estimate'], sign=True)} {interval(lo['conf_low'], lo['conf_high'])} at its "
             f"{int(lo['pct'])}th percentile against {num(hi['estimate'], sign=True)} {interval(hi['conf_low'], hi['conf_high'])} at its "
             f"{int(hi['pct'])}th (moderators centred at the sample mean)."
         )
@@ -394,6 +399,28 @@ def treaty_effects(
 # --------------------------------------------------------------------------------------------------------------
 def _pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(float(x)) else f"{100 * float(x):.0f}%"
+
+
+#: how a specification choice's value reads in a sentence (other values, e.g. control sets, print as they are)
+CHOICE_TEXT = {
+    "ratified": "the ratification dummy",
+    "years_since": "years since ratification",
+    "years_since_binned": "binned years since ratification",
+    "optional_protocol": "the optional-protocol dummy",
+    "res_any": "a reservation in force (any)",
+    "res_art2": "an Art. 2 reservation in force",
+    "res_art16": "an Art. 16 reservation in force",
+    "res_art29": "an Art. 29 reservation in force",
+    "res_general": "a general reservation in force",
+    "twfe": "two-way fixed effects",
+    "twfe_ldv": "the lagged dependent variable",
+    "ologit": "the ordered logit",
+    "iv": "2SLS",
+}
+
+
+def _choice(value: Any) -> str:
+    return CHOICE_TEXT.get(str(value), str(value))
 
 
 def spec_curve(summary_by: pd.DataFrame, joint: pd.DataFrame | None, alpha: float = 0.05) -> Finding:
@@ -461,8 +488,8 @@ def spec_curve(summary_by: pd.DataFrame, joint: pd.DataFrame | None, alpha: floa
         lo, hi = g.iloc[0], g.iloc[-1]
         s.append(
             f"The choice that moves the curve most is the {choice.replace('_', ' ')}: positive and significant in "
-            f"{_pct(hi['share_positive_significant'])} of specifications with {hi['value']} against "
-            f"{_pct(lo['share_positive_significant'])} with {lo['value']}."
+            f"{_pct(hi['share_positive_significant'])} of specifications with {_choice(hi['value'])} against "
+            f"{_pct(lo['share_positive_significant'])} with {_choice(lo['value'])}."
         )
         steady = spread.idxmin()
         s.append(

@@ -240,3 +240,28 @@ def test_curve_figure_shows_joint_test(gappy, small_grid):
     fig = figures.spec_curve_figure(res, choices=S.CHOICE_COLUMNS + S.SAMPLE_COLUMNS, joint=joint)
     assert any("Joint test under the null" in (a.text or "") for a in fig.layout.annotations)
     assert "<b>Sample years</b>" in list(fig.layout.yaxis2.ticktext)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_null_draws_through_the_engine_equal_one_run(gappy, small_grid, workers, monkeypatch):
+    """Null draws as engine tasks of NULL_CHUNK draws: the same draws as one run, bit for bit whatever the number of
+    workers (Dask's synchronous scheduler with 1, a 2-process LocalCluster with 2)."""
+    monkeypatch.setattr(S, "NULL_CHUNK", 3)
+    whole = S.null_estimates(gappy, small_grid, seed=5, start=0, stop=7)
+    pieces = S.null_estimates_engine(gappy, small_grid, seed=5, stop=7, workers=workers)
+    assert (pieces.start, pieces.stop) == (0, 7) and pieces.estimate.shape == whole.estimate.shape
+    np.testing.assert_array_equal(pieces.spec_id, whole.spec_id)
+    np.testing.assert_allclose(pieces.estimate, whole.estimate, rtol=1e-12, atol=1e-15)
+    serial = S.null_estimates_engine(gappy, small_grid, seed=5, stop=7, workers=1)
+    np.testing.assert_array_equal(pieces.estimate, serial.estimate)
+    np.testing.assert_array_equal(pieces.statistic, serial.statistic)
+
+
+def test_null_draws_engine_rejects_bad_settings(gappy, small_grid):
+    with pytest.raises(ParameterError, match="n_null"):
+        S.null_estimates_engine(gappy, small_grid, stop=0, workers=1)
+    with pytest.raises(ParameterError, match="CRV3"):
+        S.null_estimates_engine(gappy, small_grid, stop=3, se="CRV3", workers=1)
+    nd = S.null_estimates(gappy, small_grid, seed=1, start=0, stop=2)
+    with pytest.raises(ParameterError, match="contiguous"):
+        S.NullDraws.concat([nd, nd])

@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.core import engine
 from helpers.core.errors import EmptySampleError, ParameterError
 from helpers.core.params import check_choice, check_choices, check_draws
 from helpers.estimate import fe
@@ -714,6 +715,71 @@ class NullDraws:
             self.se,
             self.sample_mode,
         )
+
+    @classmethod
+    def concat(cls, parts: Sequence[NullDraws]) -> NullDraws:
+        """Consecutive pieces of draws (``start..stop`` contiguous, same specifications and settings) as one."""
+        if not parts:
+            raise ParameterError("parts", parts, hint="at least one NullDraws")
+        first = parts[0]
+        for a, b in itertools.pairwise(parts):
+            if (
+                b.start != a.stop
+                or not np.array_equal(a.spec_id, b.spec_id)
+                or (a.seed, a.se) != (b.seed, b.se)
+            ):
+                raise ParameterError(
+                    "parts", (a.start, a.stop, b.start, b.stop), hint="contiguous pieces of one run"
+                )
+        return cls(
+            first.spec_id,
+            np.hstack([p.estimate for p in parts]),
+            np.hstack([p.statistic for p in parts]),
+            first.df_t,
+            first.outcome_sd,
+            first.start,
+            parts[-1].stop,
+            first.seed,
+            first.se,
+            first.sample_mode,
+        )
+
+
+#: null draws per engine task: fixed, so the draws never depend on how many workers run them
+NULL_CHUNK = 50
+
+
+def _null_chunk(shared: tuple, bounds: tuple[int, int]) -> NullDraws:
+    panel, grid, seed, se, sample_mode = shared
+    return null_estimates(panel, grid, seed, bounds[0], bounds[1], se, sample_mode)
+
+
+def null_estimates_engine(
+    panel: pd.DataFrame,
+    grid: pd.DataFrame | None = None,
+    seed: int = 0,
+    stop: int = 500,
+    se: str = "CRV1",
+    sample_mode: str = "common",
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> NullDraws:
+    """:func:`null_estimates` of draws ``0..stop-1`` as independent tasks of :data:`NULL_CHUNK` draws each, run
+    by the project's Dask engine (:func:`helpers.core.engine.map_tasks`: a LocalCluster by default, a running
+    scheduler, or Dask's synchronous scheduler with ``workers=1``). Each draw is a function of ``seed`` and its
+    index, and the pieces are fixed by ``stop`` alone, so the result is the same whatever runs it."""
+    stop = check_draws("n_null", stop, minimum=1)
+    check_choice("se", se, NULL_SE_TYPES, hint="CRV3 would need a jackknife per draw")
+    bounds = [(a, min(a + NULL_CHUNK, stop)) for a in range(0, stop, NULL_CHUNK)]
+    parts = engine.map_tasks(
+        _null_chunk,
+        bounds,
+        shared=(panel, grid, int(seed), se, sample_mode),
+        workers=workers,
+        scheduler=scheduler,
+        label="null draws",
+    )
+    return NullDraws.concat(parts)
 
 
 def null_estimates(

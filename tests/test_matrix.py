@@ -244,3 +244,16 @@ def test_local_tasks_ignore_the_scheduler_variable(monkeypatch):
     monkeypatch.setenv(engine.SCHEDULER_ENV, "tcp://127.0.0.1:9")  # nothing listens there
     out = engine.map_tasks(_square, [2], shared=1, workers=1, progress=False, local=True)
     assert out == [5]
+
+
+def test_notebook_findings_lead_with_the_robust_count_and_the_pre_trend_failures(tmp_path):
+    from helpers.report import findings
+
+    un = pd.DataFrame({"instrument": ["cmw"], "reason": ["none"]})
+    f = findings.treaty_matrix(_synthetic_table(), un)
+    assert len(f.sentences) <= 6 and f.notebook == "08_treaty_matrix"
+    assert any("fails the pre-trend test" in s for s in f.sentences)
+    assert any(s.startswith("Callaway-Sant'Anna (simple): 2 of 3 cells") for s in f.sentences)
+    assert f.numbers["cells"] == 4 and f.numbers["cells_estimated"] == 3
+    assert f.numbers["significant_rw"] == {"callaway_santanna": 2, "twfe": 2}
+    assert f.write(tmp_path, "default").is_file()

@@ -656,6 +656,8 @@ def treaty_matrix(table: pd.DataFrame, unmapped: pd.DataFrame | None, alpha: flo
 
     _need(table, ["instrument", "outcome", "estimator", "status", "p_rw"], "matrix table")
     s = matrix.sentences(table, unmapped, alpha=alpha)
+    # the six shown first: the heterogeneity-robust family-wise count and the pre-trend failures before TWFE's count
+    s = [x for x in s if not x.startswith("TWFE")] + [x for x in s if x.startswith("TWFE")]
     ok = table[table["status"] == "ok"]
     numbers: dict[str, Any] = {
         "cells": int(len(table[["instrument", "outcome"]].drop_duplicates())),

@@ -32,6 +32,7 @@ SCHEDULER_ENV = "TREATY_EFFECTS_SCHEDULER"
 WORKERS_ENV = "TREATY_EFFECTS_WORKERS"
 #: environment of every worker process: one thread per numerical library, so workers do not oversubscribe cores
 WORKER_ENV = {
+    "PYTHONHASHSEED": "0",  # pyfixest's sums depend on the per-process string-hash seed
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",

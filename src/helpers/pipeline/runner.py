@@ -43,13 +43,16 @@ from helpers.core.params import LABEL_RE, check_label, parameters_cell
 
 __all__ = ["LABEL_RE", "THREAD_ENV", "NotebookFailed", "RunLocked", "RunResult", "run", "run_notebook"]
 
-#: Environment of every kernel: single-threaded BLAS/OpenMP and pyfixest's Rust core (rayon), so that floating-point
-#: sums are added in one order and two runs give byte-identical results.
+#: Environment of every kernel: single-threaded BLAS/OpenMP, pyfixest's Rust core (rayon) and its Numba demeaning
+#: (``prange``), and a fixed string-hash seed (pyfixest's results move in the 17th digit with Python's per-process
+#: hash seed), so that floating-point sums are added in one order and two runs give byte-identical results.
 THREAD_ENV = {
+    "PYTHONHASHSEED": "0",
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "RAYON_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
 PARAM_FILE_KEYS = ("notebook", "label", "parameters", "description")

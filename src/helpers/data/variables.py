@@ -534,9 +534,13 @@ def in_sentence(column: str) -> str:
     """The label as it reads inside a sentence: ``"Women's political empowerment"`` -> ``"women's political
     empowerment"``; acronyms (``"CIRI ..."``) and names not in the registry (a user's own column) stay as they are."""
     known = _known(column)
-    if known is None:
-        return column
-    return known[0].lower() + known[1:] if len(known) > 1 and known[1].islower() else known
+    return column if known is None else lower_first(known)
+
+
+def lower_first(text: str) -> str:
+    """A label inside a sentence: ``"Democracy (polyarchy)"`` -> ``"democracy (polyarchy)"``; acronyms stay
+    (``"NHRI ..."``, ``"CIRI ..."``)."""
+    return text[0].lower() + text[1:] if len(text) > 1 and text[1].islower() else text
 
 
 #: the name figure and table code has always used for :func:`label`

@@ -300,7 +300,7 @@ def control_counts_figure(
         xaxis_title=xlabel,
         yaxis_title="units",
         yaxis={"rangemode": "tozero"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
     )
     return fig
 
@@ -338,7 +338,7 @@ def horizon_weights_figure(
         title=title,
         xaxis_title="years since adoption (event time)",
         yaxis_title="share of the overall estimate's weight",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
     )
     return fig
 

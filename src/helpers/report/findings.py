@@ -213,14 +213,9 @@ def claims(table: pd.DataFrame, positions: pd.DataFrame | None = None, country: 
 # --------------------------------------------------------------------------------------------------------------
 # 02: ratification timing
 # --------------------------------------------------------------------------------------------------------------
-def _lower_first(text: str) -> str:
-    """A label inside a sentence: "Democracy (polyarchy)" -> "democracy (polyarchy)"; acronyms stay ("NHRI ...")."""
-    return text[0].lower() + text[1:] if len(text) > 1 and text[1].islower() else text
-
-
 def _ratio_text(r: Mapping[str, Any]) -> str:
     return (
-        f"{_lower_first(str(r['covariate']))} ({r['ratio_type']} {num(r['ratio'], 2)}, 95% CI {interval(r['conf_low'], r['conf_high'], 2)}, "
+        f"{variables.lower_first(str(r['covariate']))} ({r['ratio_type']} {num(r['ratio'], 2)}, 95% CI {interval(r['conf_low'], r['conf_high'], 2)}, "
         f"p {pval(r['p_value'])})"
     )
 

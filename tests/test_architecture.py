@@ -274,10 +274,22 @@ def private_name_offences(src_root: Path, package: str, notebooks: list[Path] = 
     return out
 
 
+#: third-party private names used on purpose, each with its reason and the test that guards it
+THIRD_PARTY_PRIVATE = {
+    "kaleido.kaleido.Kaleido._return_kaleido_tab": "export.reuse_kaleido_tabs skips kaleido's page reload after "
+    "each image, for the pinned kaleido 1.5.0 only (tests/test_export_speed.py: same images as kaleido's own)",
+    "kaleido.kaleido.Kaleido._treaty_effects_reuse": "the marker of that patch (set by us, not kaleido's)",
+}
+
+
 def test_no_module_uses_another_modules_private_name():
     notebooks = sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     assert notebooks
-    offences = private_name_offences(PACKAGE.parent, "helpers", notebooks)
+    offences = [
+        o
+        for o in private_name_offences(PACKAGE.parent, "helpers", notebooks)
+        if not any(o.endswith(f"({name})") for name in THIRD_PARTY_PRIVATE)
+    ]
     assert not offences, (
         "these lines use another module's private name; make the name public (it is part of that module's "
         "interface now) or move the code to the module that owns it:\n  " + "\n  ".join(offences)

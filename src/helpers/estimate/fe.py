@@ -110,7 +110,7 @@ class TwoWaySweeper:
 
     def country_demean(self, Z: np.ndarray) -> np.ndarray:
         means = self.country_sums(Z) / self.nc[:, None]
-        return Z - means[self.c_codes]
+        return Z - np.repeat(means, self.nc.astype(np.intp), axis=0)  # rows are sorted by country
 
     def loo_corrections(self, Zd: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Per-country matrices ``A_g = Zd_g' (M_gg)^+ Zd_g`` (C x p x p) for exact leave-one-country-out fits.

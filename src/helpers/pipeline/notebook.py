@@ -7,7 +7,8 @@ Right after its ``parameters`` cell, each notebook runs ``run = start("<notebook
    is an error), serving the rules the valid lists they name (:data:`VOCABULARIES`: from the helpers, or from
    the loaded panel for choices that depend on data, such as outcome columns);
 3. creates the run folder ``reports/<notebook>/<run_label>/`` (:func:`helpers.report.export.run_dir`), applies the
-   plot theme, silences pandas' FutureWarnings in the notebook's output and prints the library versions;
+   plot theme, silences pandas' FutureWarnings in the notebook's output, prints the library versions and starts
+   the Chromium of static figure export in the background (:func:`helpers.report.export.warm_up`);
 4. returns a :class:`Run`: the run folder (``run.out``), the validated values (``run.values``, also as
    attributes: ``run.treaties`` is the full list when the parameter is []; ``run.country`` is the unit's code also
    when the country was given by name), the panel (``run.panel``, loaded once, from ``panel_path``) and the
@@ -261,6 +262,7 @@ def start(notebook: str | Path, namespace: Mapping[str, Any], panel: pd.DataFram
     from helpers.report import export, plots
 
     run = validate(notebook, namespace, panel)
+    export.warm_up()  # Chromium for the static figures starts while the notebook computes
     run.out = export.run_dir(run.notebook, run.label)
     warnings.filterwarnings("ignore", category=FutureWarning)
     plots.apply_theme()

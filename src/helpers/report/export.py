@@ -69,6 +69,7 @@ __all__ = [
     "mathjax_path",
     "npm_dir",
     "offline_browser_cls",
+    "reuse_kaleido_tabs",
     "run_dir",
     "save_figure",
     "save_results",
@@ -76,6 +77,7 @@ __all__ = [
     "static_export_enabled",
     "topojson_dir",
     "versions",
+    "warm_up",
     "write_assets",
 ]
 
@@ -319,8 +321,37 @@ def _require_static_assets(geo: bool) -> None:
         )
 
 
+def reuse_kaleido_tabs() -> bool:
+    """Stop kaleido from reloading its page after every image (about 0.4 s of the 0.45 s an image costs).
+
+    kaleido 1.x renders with ``Plotly.toImage`` on a throw-away div, or for a PDF through the page's one image
+    element, both reset by every render (``kaleido_scopes.js``: no state survives a call), then reloads the page,
+    plotly.js and MathJax with it, before the next figure. The images are the same without the reload
+    (tests/test_export_speed.py compares PNG bytes and PDF pages with and without it), so the tab goes back to
+    kaleido's queue as it is. Patched on kaleido's private ``Kaleido._return_kaleido_tab`` of the pinned
+    kaleido 1.5.0 only; any other version, or ``TREATY_EFFECTS_KALEIDO_RELOAD=1``, keeps kaleido's behaviour.
+    Returns whether the patch is in place."""
+    from importlib import metadata as md
+
+    import kaleido.kaleido as kk
+
+    if os.environ.get("TREATY_EFFECTS_KALEIDO_RELOAD") == "1" or md.version("kaleido") != "1.5.0":
+        return False
+    if getattr(kk.Kaleido, "_treaty_effects_reuse", False):
+        return True
+    if not hasattr(kk.Kaleido, "_return_kaleido_tab"):
+        return False
+
+    async def _return_without_reload(self, tab) -> None:
+        await self.tabs_ready.put(tab)
+
+    kk.Kaleido._return_kaleido_tab = _return_without_reload
+    kk.Kaleido._treaty_effects_reuse = True
+    return True
+
+
 def _ensure_kaleido() -> None:
-    """Start kaleido's sync server once per process (one Chromium reused for every figure)."""
+    """Start kaleido's sync server once per process (one Chromium, and one page, reused for every figure)."""
     global _KALEIDO_STARTED
     with _KALEIDO_LOCK:
         if _KALEIDO_STARTED:
@@ -335,6 +366,7 @@ def _ensure_kaleido() -> None:
         if browser is not None and not os.environ.get("BROWSER_PATH"):
             os.environ["BROWSER_PATH"] = str(browser)
         configure_plotly()
+        reuse_kaleido_tabs()
         mj = mathjax_path()
         kaleido.start_sync_server(
             mathjax=str(mj) if mj is not None else False,
@@ -343,6 +375,19 @@ def _ensure_kaleido() -> None:
             browser_cls=offline_browser_cls(),
         )
         _KALEIDO_STARTED = True
+
+
+def warm_up() -> None:
+    """Start static export's Chromium in a background thread (it takes 2 to 6 s), so that it is ready by the first
+    figure instead of delaying it; :func:`helpers.start` calls it. Nothing happens when static export is off or
+    Chromium is missing, and a failure here is left to the first real export to report."""
+    if static_export_enabled() and chromium_path() is not None and not _KALEIDO_STARTED:
+        threading.Thread(target=_warm, name="kaleido-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
+    with contextlib.suppress(Exception):
+        _ensure_kaleido()
 
 
 def _is_geo(fig_dict: Mapping[str, Any]) -> bool:

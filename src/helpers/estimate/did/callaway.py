@@ -18,6 +18,17 @@ from helpers.estimate.did.common import tidy_from_arrays
 CONTROL_GROUPS = ("notyettreated", "nevertreated")
 
 
+class SkippedCells(tuple):
+    """The skipped group-time cells of :func:`callaway_santanna` (``att_gt.attrs['skipped']``): an immutable tuple
+    that is its own deep copy. pandas deep-copies ``attrs`` on every operation that returns a new frame or column;
+    a plain list of tuples there cost a quarter of the treaty matrix's run time."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict) -> SkippedCells:
+        return self
+
+
 BASE_PERIODS = ("varying", "universal")
 
 
@@ -326,6 +337,8 @@ def _or_did_cell(
     function over all n units (zero outside the cell's treated and control units).
 
     ``dy_all``: each unit's outcome change from the base period; ``covs``: base-period covariate columns."""
+    if not covs:
+        return _mean_did_cell(dy_all, treat, ctrl)
     n = len(dy_all)
     sub = treat | ctrl
     dy = dy_all[sub]
@@ -350,6 +363,23 @@ def _or_did_cell(
     IF = np.zeros(n)
     IF[sub] = (n / n1) * (inf_t - inf_c)
     return att, IF
+
+
+def _mean_did_cell(dy_all: np.ndarray, treat: np.ndarray, ctrl: np.ndarray) -> tuple[float, np.ndarray]:
+    """:func:`_or_did_cell` without covariates in closed form (the regression on a constant is the control
+    mean): ATT = mean change of the treated - mean change of the controls, influence function
+    n/n1 * (D (dy - eta_t) / mD - (1 - D) (dy - eta_c) / (1 - mD)). Equal to the general path up to rounding
+    (tests/test_did.py) and about ten times faster, which matters in the matrix's tens of thousands of cells."""
+    n = len(dy_all)
+    sub = treat | ctrl
+    dy = dy_all[sub]
+    D = treat[sub]
+    n1 = len(dy)
+    mD = D.sum() / n1
+    eta_t, eta_c = dy[D].mean(), dy[~D].mean()
+    IF = np.zeros(n)
+    IF[sub] = (n / n1) * np.where(D, (dy - eta_t) / mD, -(dy - eta_c) / (1 - mD))
+    return float(eta_t - eta_c), IF
 
 
 def _logit(D: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -499,7 +529,7 @@ def callaway_santanna(
         raise EmptySampleError(f"no estimable group-time cells ({len(skipped)} skipped: {skipped[:5]})")
     a = pd.DataFrame(rows)
     a["group"], a["time"], a["base"] = a["group"].astype(int), a["time"].astype(int), a["base"].astype(int)
-    a.attrs["skipped"] = skipped
+    a.attrs["skipped"] = SkippedCells(skipped)
     settings = {
         "control_group": control_group,
         "base_period": base_period,

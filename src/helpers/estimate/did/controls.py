@@ -80,22 +80,20 @@ def control_counts(p: StaggeredPanel) -> tuple[pd.DataFrame, pd.DataFrame]:
         )
         .reset_index()
     )
-    cells = []
     by_t = period.set_index("time")
-    sizes = d[np.isfinite(d["g"])].groupby(["g", "time"]).size()
-    for (gg, tt), n in sizes.items():
-        if tt >= gg:
-            cells.append(
-                {
-                    "group": int(gg),
-                    "time": int(tt),
-                    "event_time": int(tt - gg),
-                    "n_treated": int(n),
-                    "n_controls": int(by_t.loc[tt, "n_untreated"]),
-                    "n_never": int(by_t.loc[tt, "n_never"]),
-                }
-            )
-    return period, pd.DataFrame(cells)
+    sizes = d[np.isfinite(d["g"])].groupby(["g", "time"]).size().rename("n").reset_index()
+    sizes = sizes[sizes["time"] >= sizes["g"]]
+    cells = pd.DataFrame(
+        {
+            "group": sizes["g"].to_numpy().astype(int),
+            "time": sizes["time"].to_numpy().astype(int),
+            "event_time": (sizes["time"] - sizes["g"]).to_numpy().astype(int),
+            "n_treated": sizes["n"].to_numpy().astype(int),
+            "n_controls": by_t["n_untreated"].reindex(sizes["time"]).to_numpy().astype(int),
+            "n_never": by_t["n_never"].reindex(sizes["time"]).to_numpy().astype(int),
+        }
+    )
+    return period, cells
 
 
 def trim_thin_cells(p: StaggeredPanel, min_controls: int) -> tuple[StaggeredPanel, pd.DataFrame]:
@@ -109,10 +107,9 @@ def trim_thin_cells(p: StaggeredPanel, min_controls: int) -> tuple[StaggeredPane
     if thin.empty:
         return p, thin.reset_index(drop=True)
     d = p.data
-    key = set(zip(thin["group"], thin["time"], strict=True))
-    drop = np.array(
-        [(int(g), int(t)) in key if np.isfinite(g) else False for g, t in zip(d["g"], d["time"], strict=True)]
-    )
+    treated = np.isfinite(d["g"]).to_numpy()
+    pairs = pd.MultiIndex.from_arrays([d["g"].where(treated, -1).astype(int), d["time"].astype(int)])
+    drop = treated & pairs.isin(pd.MultiIndex.from_arrays([thin["group"], thin["time"]]))
     if (~drop & np.isfinite(d["g"]) & (d["time"] >= d["g"])).sum() == 0:
         raise EmptySampleError(
             f"min_controls = {min_controls} trims every treated cell (no period has that many untreated units); "

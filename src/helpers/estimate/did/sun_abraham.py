@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from helpers.core.errors import DataError, ParameterError
 from helpers.core.params import check_choice
@@ -171,8 +172,9 @@ def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, n
     u = yd - Xk @ beta
     cl, _ = pd.factorize(d["unit"])
     G = int(cl.max()) + 1
-    S = np.zeros((G, Xk.shape[1]))
-    np.add.at(S, cl, Xk * u[:, None])
+    S = sparse.csr_matrix((np.ones(len(cl)), (cl, np.arange(len(cl)))), shape=(G, len(cl))) @ (
+        Xk * u[:, None]
+    )
     n, k = len(d), int(Xk.shape[1]) + int(d["time"].nunique())
     V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1) * (n - 1) / (n - k)
     return beta, V, keep, G

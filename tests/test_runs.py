@@ -281,3 +281,17 @@ def test_parallel_runs_through_the_engine_keep_atomic_folders_and_the_log(tmp_pa
     assert leftovers(tmp_reports) == []
     log = pd.read_csv(tmp_reports / "run_log.csv")
     assert list(log["label"]) == ["a", "b"] and log["ok"].all()
+
+
+def test_engine_inside_parallel_notebooks_runs_serially_unless_the_user_chose(monkeypatch):
+    """With notebooks in parallel, each kernel's engine is serial (no LocalCluster per notebook on cores the other
+    notebooks use); a scheduler address or an explicit worker count is kept; one notebook at a time changes nothing."""
+    monkeypatch.delenv("TREATY_EFFECTS_SCHEDULER", raising=False)
+    monkeypatch.delenv("TREATY_EFFECTS_WORKERS", raising=False)
+    assert runner._nested_engine_env(2) == {"TREATY_EFFECTS_WORKERS": "1"}
+    assert runner._nested_engine_env(1) == {}
+    monkeypatch.setenv("TREATY_EFFECTS_WORKERS", "2")
+    assert runner._nested_engine_env(2) == {}
+    monkeypatch.delenv("TREATY_EFFECTS_WORKERS")
+    monkeypatch.setenv("TREATY_EFFECTS_SCHEDULER", "tcp://127.0.0.1:8786")
+    assert runner._nested_engine_env(2) == {}

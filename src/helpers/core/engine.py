@@ -8,7 +8,8 @@ runs:
   (workers need this package installed and ``OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1``);
 - otherwise a ``distributed.LocalCluster`` of ``workers`` processes (default: the machine's cores,
   :func:`default_workers`), one thread each, BLAS/OpenMP/Rayon/Numba threads set to 1 in every worker;
-- ``workers=1`` (or :data:`WORKERS_ENV` = 1): Dask's synchronous scheduler in this process (the serial run; no cluster is started).
+- ``workers=1`` (or :data:`WORKERS_ENV` = 1), or a single task without a scheduler: Dask's synchronous scheduler in
+  this process (the serial run; no cluster is started).
 
 There is no other code path. Results never depend on the number of workers: a task's randomness must come from
 its arguments (seeds derived from the parameter set and the task key, e.g. ``helpers.estimate.matrix.task_seed``),
@@ -200,6 +201,8 @@ def map_tasks(
     ``local=True`` runs on this machine whatever :data:`SCHEDULER_ENV` says."""
     items = list(items)
     prog = _Progress(len(items), label, progress)
+    if len(items) <= 1 and client is None and not scheduler and (local or not os.environ.get(SCHEDULER_ENV)):
+        workers = 1  # one task: starting a LocalCluster (seconds) cannot pay
     if client is not None:
         return _distributed(client, fn, items, shared, prog, label)
     with cluster(workers, scheduler, quiet=not progress, local=local) as c:

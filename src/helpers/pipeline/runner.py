@@ -437,6 +437,17 @@ def _run_job(log_output: object, job: tuple[Path, str, dict]) -> RunResult:
         return RunResult(nb.stem, label, failed_path(nb, label), 0.0, False, str(exc).splitlines()[0])
 
 
+def _nested_engine_env(notebook_workers: int) -> dict[str, str]:
+    """While notebooks run in parallel, the engine inside each (matrix cells, null draws) runs serially in its
+    kernel: a LocalCluster per notebook on cores the other notebooks already use only adds processes and copies of
+    the panel. Not when the user chose: a scheduler address or an explicit worker count in the environment."""
+    from helpers.core import engine
+
+    if notebook_workers <= 1 or os.environ.get(engine.SCHEDULER_ENV) or os.environ.get(engine.WORKERS_ENV):
+        return {}
+    return {engine.WORKERS_ENV: "1"}
+
+
 def _report(res: RunResult, echo) -> None:
     status = "ok" if res.ok else f"FAILED: {res.error}\n   see {res.output}"
     echo(f"-> {res.notebook} [{res.label}] {res.seconds:6.1f} s  {status}")
@@ -458,8 +469,9 @@ def run(
     Jobs run through the project's Dask engine (:func:`helpers.core.engine.map_tasks`): ``workers=1`` is Dask's
     synchronous scheduler (one after the other, in this process); more workers run independent notebooks in
     parallel, each in its own worker process on this machine (``None``: one per core; a scheduler address is for
-    the tasks inside the notebooks, such as the matrix cells, not for the notebooks). The build notebook (00) runs
-    first and alone, then the rest. Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
+    the tasks inside the notebooks, such as the matrix cells, not for the notebooks; while notebooks run in
+    parallel, the tasks inside each run serially in its kernel unless a scheduler or ``TREATY_EFFECTS_WORKERS`` is
+    set). The build notebook (00) runs first and alone, then the rest. Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
     from helpers.core import engine
 
     t0 = time.perf_counter()
@@ -482,7 +494,8 @@ def run(
                 if not res.ok:
                     break
             continue
-        done = engine.map_tasks(_run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True)
+        with _environment(_nested_engine_env(w)):
+            done = engine.map_tasks(_run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True)
         for res in done:
             _report(res, echo)
         results += done

@@ -279,6 +279,8 @@ THIRD_PARTY_PRIVATE = {
     "kaleido.kaleido.Kaleido._return_kaleido_tab": "export.reuse_kaleido_tabs skips kaleido's page reload after "
     "each image, for the pinned kaleido 1.5.0 only (tests/test_export_speed.py: same images as kaleido's own)",
     "kaleido.kaleido.Kaleido._treaty_effects_reuse": "the marker of that patch (set by us, not kaleido's)",
+    "highspy._Highs": "highspy's core solver class, which highspy.Highs extends; Highs() prints HiGHS's banner at C "
+    "level into the notebook (estimate/did/arp.py; tests/test_arp_speed_equivalence.py checks it stays silent)",
 }
 
 

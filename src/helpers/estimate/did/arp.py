@@ -9,20 +9,38 @@ first stage at size ``kappa = alpha / 10`` (critical value simulated with 1,000 
 conditional test at size ``(alpha - kappa) / (1 - kappa)`` given the binding moments. Only the moments that involve
 post-period coefficients enter the test (R's ``postPeriodMomentsOnly = TRUE``).
 
+The test's linear programmes are solved with HiGHS's dual simplex through ``highspy``, with warm starts: each
+model is built once per polyhedron and re-solved with new right-hand sides (the eta LP of each theta and
+least-favourable draw, 16 at a time as one block-diagonal model) or new costs (the dual-method bisection's
+``max f'x s.t. W' x = e1, x >= 0``), so HiGHS starts from the previous basis. An LP that does not end optimal is
+solved again from scratch before it counts as failed. Least-favourable critical values are kept per (X, sigma,
+kappa, seed) for reuse within the process; the identified set's few LPs use scipy's ``linprog``.
+
 Written here because no Python library offers it: diff-diff 3.13 reports only a "naive FLCI" for Delta^RM and the
 PyPI ``honestdid`` package needs PyTorch. It is checked against the R package's published README results in the
-tests (tests/test_honest.py).
+tests (tests/test_honest.py), and its LP kernels against scipy's ``linprog`` (tests/test_arp_speed_equivalence.py).
 """
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 from scipy import sparse, stats
 from scipy.optimize import linprog
 
 LF_SIMS = 1000  # draws of the least-favourable critical value (R HonestDiD default)
 _TOL_LAMBDA = 1e-6
-_CHUNK = 100  # LPs solved together as one block-diagonal programme
+# eta LPs solved together as one block-diagonal HiGHS model (amortises HiGHS's fixed cost per solve)
+_ETA_BLOCK = 16
+# least-favourable draws solved per round of the pruned search (the quantile is the same for any size)
+_CHUNK = 16
+_INF = highspy.kHighsInf
+_OPTIMAL = highspy.HighsModelStatus.kOptimal
+_OK = highspy.HighsStatus.kOk
+_THREADS: list[int] = []  # HiGHS's scheduler's thread count, once known
+# least-favourable critical values already simulated, by (X, sigma, kappa, seed): a pure function of its key
+_LF_CACHE: dict[tuple, float] = {}
+_LF_CACHE_SIZE = 512
 
 
 def create_A_RM(n_pre: int, n_post: int, mbar: float, s: int, max_positive: bool) -> np.ndarray:
@@ -55,34 +73,126 @@ def construct_gamma(l_vec: np.ndarray) -> np.ndarray:
     return B[:, piv].T
 
 
+def _scheduler_threads() -> int:
+    """The thread count of HiGHS's (process-wide) task scheduler, probed once. Passed as the ``threads`` option it
+    spares every solve HiGHS's look-up of the machine's cores (files read on each run) and cannot clash with the
+    scheduler (a ``threads`` other than the scheduler's makes HiGHS refuse to run)."""
+    if not _THREADS:
+        h = _highs_model(
+            np.ones((1, 1)), np.ones(1), np.zeros(1), np.ones(1), np.zeros(1), np.ones(1), threads=0
+        )
+        h.run()  # with the default threads: starts the scheduler if none runs yet
+        found = [n for n in range(1, 257) if h.setOptionValue("threads", n) == _OK and h.run() == _OK][:1]
+        _THREADS.append(found[0] if found else 0)
+    return _THREADS[0]
+
+
+def _highs_model(
+    A, cost, col_lower, col_upper, row_lower, row_upper, threads: int | None = None
+) -> highspy._Highs:
+    """HiGHS model of ``min cost'x s.t. row_lower <= A x <= row_upper, col_lower <= x <= col_upper``, silent, with the
+    options of scipy's ``linprog(method="highs-ds")`` (dual simplex, presolve on a cold start). The core ``_Highs``
+    class (which ``highspy.Highs`` extends with Python callbacks) prints no banner on stdout."""
+    A = sparse.csc_matrix(A)
+    lp = highspy.HighsLp()
+    lp.num_row_, lp.num_col_ = A.shape
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_row_, lp.a_matrix_.num_col_ = A.shape
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    h = highspy._Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("simplex_strategy", 1)  # dual simplex, as scipy's "highs-ds"
+    h.setOptionValue("threads", _scheduler_threads() if threads is None else threads)
+    h.passModel(lp)
+    return h
+
+
+def _run(h: highspy._Highs) -> bool:
+    """Solve (warm-started from the model's last basis); on any status but optimal solve again from scratch."""
+    h.run()
+    if h.getModelStatus() == _OPTIMAL:
+        return True
+    h.clearSolver()
+    h.run()
+    return h.getModelStatus() == _OPTIMAL
+
+
+class _EtaLP:
+    """eta(y) = min over (eta, delta) of eta s.t. y_i - X_i delta <= sd_i eta (R ``.test_delta_lp_fn``) for a fixed
+    ``(X, sd)``: block-diagonal HiGHS models of ``nb`` copies, kept and re-solved with new right-hand sides ``-y``."""
+
+    def __init__(self, X: np.ndarray, sd: np.ndarray):
+        self.m, self.k = X.shape
+        self.C = sparse.csr_matrix(-np.column_stack([sd, X]))
+        self.models: dict[int, highspy._Highs] = {}
+
+    def _model(self, nb: int) -> highspy._Highs:
+        if nb not in self.models:
+            A = sparse.kron(sparse.identity(nb, format="csr"), self.C, format="csc")
+            n, r = nb * (self.k + 1), nb * self.m
+            cost = np.tile(np.r_[1.0, np.zeros(self.k)], nb)
+            self.models[nb] = _highs_model(
+                A, cost, np.full(n, -_INF), np.full(n, _INF), np.full(r, -_INF), np.zeros(r)
+            )
+        return self.models[nb]
+
+    def _solve_block(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(x, lambda) of the rows of ``b`` solved as one block-diagonal LP; None when it fails."""
+        nb = len(b)
+        h = self._model(nb)
+        r = nb * self.m
+        h.changeRowsBounds(r, np.arange(r, dtype=np.int32), np.full(r, -_INF), -b.ravel())
+        if not _run(h):
+            return None
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value).reshape(nb, self.k + 1)
+        return x, -np.asarray(sol.row_dual).reshape(nb, self.m)  # lambda >= 0: minus HiGHS's row duals
+
+    def solve(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """eta, lambda (>= 0, sum lambda_i sd_i = 1) and success of each row of ``Y``; NaN where the LP fails."""
+        B = len(Y)
+        eta, lam = np.full(B, np.nan), np.full((B, self.m), np.nan)
+        ok = np.zeros(B, bool)
+        for s in range(0, B, _ETA_BLOCK):
+            b = Y[s : s + _ETA_BLOCK]
+            nb = len(b)
+            # a short block is padded with copies of its last row: one kept (warm) model of _ETA_BLOCK copies
+            res = self._solve_block(np.vstack([b, np.repeat(b[-1:], _ETA_BLOCK - nb, axis=0)]))
+            if res is not None:
+                eta[s : s + nb], lam[s : s + nb], ok[s : s + nb] = res[0][:nb, 0], res[1][:nb], True
+                continue
+            for i in range(len(b)):  # the block failed: solve its LPs one by one
+                ri = self._solve_block(b[i : i + 1])
+                if ri is not None:
+                    eta[s + i], lam[s + i], ok[s + i] = ri[0][0, 0], ri[1][0], True
+        return eta, lam, ok
+
+
 def _eta_lps(Y: np.ndarray, X: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each row y of ``Y``: eta = min over delta of max_i (y_i - X_i delta) / sd_i (R ``.test_delta_lp_fn``),
-    with the dual weights lambda (>= 0, sum lambda_i sd_i = 1). Solved as block-diagonal LPs (HiGHS). Rows whose
-    LP fails get eta = NaN."""
-    B, m = Y.shape
-    k = X.shape[1]
-    C = sparse.csr_matrix(-np.column_stack([sd, X]))
-    f = np.r_[1.0, np.zeros(k)]
-    eta, lam = np.full(B, np.nan), np.full((B, m), np.nan)
-    ok = np.zeros(B, bool)
-    for s in range(0, B, _CHUNK):
-        b = Y[s : s + _CHUNK]
-        nb = len(b)
-        A = sparse.kron(sparse.identity(nb, format="csr"), C, format="csr")
-        r = linprog(
-            np.tile(f, nb), A_ub=A, b_ub=-b.ravel(), bounds=[(None, None)] * (nb * (k + 1)), method="highs-ds"
-        )
-        if r.status == 0:
-            x = r.x.reshape(nb, k + 1)
-            eta[s : s + nb] = x[:, 0]
-            lam[s : s + nb] = -r.ineqlin.marginals.reshape(nb, m)
-            ok[s : s + nb] = True
-        else:  # one block failed: solve its LPs one by one
-            for i in range(nb):
-                ri = linprog(f, A_ub=C, b_ub=-b[i], bounds=[(None, None)] * (k + 1), method="highs-ds")
-                if ri.status == 0:
-                    eta[s + i], lam[s + i], ok[s + i] = ri.x[0], -ri.ineqlin.marginals, True
-    return eta, lam, ok
+    with the dual weights lambda (>= 0, sum lambda_i sd_i = 1). Rows whose LP fails get eta = NaN."""
+    return _EtaLP(X, sd).solve(Y)
+
+
+class _MaxProgram:
+    """R ``.max_program``'s LP ``max f'x s.t. W' x = e1, x >= 0`` for a fixed ``W``: one HiGHS model re-solved with
+    new costs (warm start)."""
+
+    def __init__(self, W: np.ndarray):
+        m, p = W.shape
+        e1 = np.r_[1.0, np.zeros(p - 1)]
+        self.m = m
+        self.h = _highs_model(W.T, np.zeros(m), np.zeros(m), np.full(m, _INF), e1, e1)
+
+    def solve(self, f: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """(max value, x), or (nan, None) when the LP fails (e.g. unbounded)."""
+        self.h.changeColsCost(self.m, np.arange(self.m, dtype=np.int32), -f)
+        if not _run(self.h):
+            return np.nan, None
+        return -self.h.getInfo().objective_function_value, np.asarray(self.h.getSolution().col_value)
 
 
 def least_favorable_cv(X: np.ndarray, sigma: np.ndarray, kappa: float, seed: int = 0) -> float:
@@ -91,12 +201,26 @@ def least_favorable_cv(X: np.ndarray, sigma: np.ndarray, kappa: float, seed: int
 
     Exact but pruned: eta(xi) is bounded above by its value at the least-squares nuisance fit, so only the draws
     whose bound can reach the top of the distribution are solved (in decreasing order of the bound) until every
-    unsolved draw's bound is below the quantile's order statistics."""
+    unsolved draw's bound is below the quantile's order statistics. Values are kept per (X, sigma, kappa, seed)."""
+    return _least_favorable_cv(X, sigma, kappa, seed, None)
+
+
+def _least_favorable_cv(X, sigma, kappa, seed, lp: _EtaLP | None) -> float:
+    key = (X.shape, X.tobytes(), sigma.tobytes(), float(kappa), int(seed), LF_SIMS)
+    if key not in _LF_CACHE:
+        if len(_LF_CACHE) >= _LF_CACHE_SIZE:
+            _LF_CACHE.clear()
+        _LF_CACHE[key] = _simulate_lf_cv(X, sigma, kappa, seed, lp)
+    return _LF_CACHE[key]
+
+
+def _simulate_lf_cv(X, sigma, kappa, seed, lp: _EtaLP | None) -> float:
     rng = np.random.default_rng(seed)
     xi = rng.multivariate_normal(np.zeros(len(sigma)), sigma, size=LF_SIMS, method="eigh")
     sd = np.sqrt(np.diag(sigma))
     Z = -xi / sd  # the LP reads y = -xi (R: apply(-xi.draws, 1, .compute_eta, ...))
     Xs = X / sd[:, None]
+    lp = _EtaLP(X, sd) if lp is None else lp
     ub = (Z - (Z @ np.linalg.pinv(Xs).T) @ Xs.T).max(axis=1)
     n = len(Z)
     top = n - int(np.floor((n - 1) * (1 - kappa)))  # order statistics the linear-interpolated quantile reads
@@ -105,11 +229,11 @@ def least_favorable_cv(X: np.ndarray, sigma: np.ndarray, kappa: float, seed: int
     order = np.argsort(-ub)
     threshold = -np.inf
     while True:
-        cand = [i for i in order if not solved[i] and ub[i] >= threshold]
-        if not cand:
+        cand = order[~solved[order] & (ub[order] >= threshold)]
+        if not len(cand):
             break
-        batch = np.array(cand[:_CHUNK])
-        e, _, ok = _eta_lps(-xi[batch], X, sd)
+        batch = cand[:_CHUNK]
+        e, _, ok = lp.solve(-xi[batch])
         eta[batch] = np.where(ok, e, np.nan)
         solved[batch] = True
         exact = np.sort(eta[solved & np.isfinite(eta)])
@@ -118,26 +242,22 @@ def least_favorable_cv(X: np.ndarray, sigma: np.ndarray, kappa: float, seed: int
     return float(np.nanquantile(eta, 1 - kappa))
 
 
-def _trunc_norm_quantile(p: float, lo: float, hi: float) -> float:
-    """Quantile of the standard normal truncated to [lo, hi] (R ``TruncatedNormal::norminvp``)."""
-    return float(stats.truncnorm.ppf(p, lo, hi))
+def _trunc_norm_quantile(p: float, lo, hi) -> np.ndarray:
+    """Quantiles of the standard normal truncated to [lo, hi] (R ``TruncatedNormal::norminvp``), elementwise over
+    ``lo, hi`` (scipy computes each element alike whether called once per element or vectorised)."""
+    return np.asarray(stats.truncnorm.ppf(p, lo, hi), float)
 
 
-def _max_program(s_T, gamma, sigma, W_T, c):
-    """R ``.max_program``: max f'x s.t. W_T' x = e1, x >= 0 with f = s_T + Sigma gamma c / (gamma' Sigma gamma).
-    Returns (value, x) or (nan, None) when the LP fails."""
+def _max_program(s_T, gamma, sigma, prog: _MaxProgram, c):
+    """R ``.max_program``: max f'x s.t. W_T' x = e1, x >= 0 with f = s_T + Sigma gamma c / (gamma' Sigma gamma)
+    (``prog`` holds W_T). Returns (value, x) or (nan, None) when the LP fails."""
     sg = sigma @ gamma
     f = s_T + sg * c / float(gamma @ sg)
-    Aeq = W_T.T
-    beq = np.r_[1.0, np.zeros(Aeq.shape[0] - 1)]
-    r = linprog(-f, A_eq=Aeq, b_eq=beq, bounds=[(0, None)] * len(f), method="highs-ds")
-    if r.status != 0:
-        return np.nan, None
-    return -r.fun, r.x
+    return prog.solve(f)
 
 
-def _is_solution(c, s_T, gamma, sigma, W_T, tol=1e-6) -> tuple[bool, np.ndarray | None]:
-    val, x = _max_program(s_T, gamma, sigma, W_T, c)
+def _is_solution(c, s_T, gamma, sigma, prog: _MaxProgram, tol=1e-6) -> tuple[bool, np.ndarray | None]:
+    val, x = _max_program(s_T, gamma, sigma, prog, c)
     return (np.isfinite(val) and abs(c - val) <= tol), x
 
 
@@ -145,10 +265,10 @@ def _roundeps(x: float) -> float:
     return 0.0 if abs(x) < np.finfo(float).eps ** 0.75 else x
 
 
-def _vbound(eta, start, s_T, gamma, sigma, W_T, upper: bool) -> float:
+def _vbound(eta, start, s_T, gamma, sigma, prog: _MaxProgram, upper: bool) -> float:
     """One end of the truncation interval by the dual method (R ``.vlo_vup_dual_fn``): infinite when ``start``
     still solves the programme, else a fixed-point step followed by bisection towards ``eta``."""
-    sol, x = _is_solution(start, s_T, gamma, sigma, W_T)
+    sol, x = _is_solution(start, s_T, gamma, sigma, prog)
     if sol:
         return np.inf if upper else -np.inf
     sg = sigma @ gamma
@@ -156,7 +276,7 @@ def _vbound(eta, start, s_T, gamma, sigma, W_T, upper: bool) -> float:
     dif, iters = 0.0, 1
     mid = _roundeps(float(x @ s_T)) / (1 - float(x @ b)) if x is not None else start
     while True:
-        sol, x = _is_solution(mid, s_T, gamma, sigma, W_T)
+        sol, x = _is_solution(mid, s_T, gamma, sigma, prog)
         if sol:
             break
         iters += 1
@@ -168,7 +288,7 @@ def _vbound(eta, start, s_T, gamma, sigma, W_T, upper: bool) -> float:
     while dif > 1e-6 and iters < 10000:
         iters += 1
         mid = (lo + hi) / 2
-        inside = _is_solution(mid, s_T, gamma, sigma, W_T)[0]
+        inside = _is_solution(mid, s_T, gamma, sigma, prog)[0]
         if upper:
             lo, hi = (mid, hi) if inside else (lo, mid)
         else:
@@ -177,22 +297,42 @@ def _vbound(eta, start, s_T, gamma, sigma, W_T, upper: bool) -> float:
     return mid
 
 
-def _dual_bounds(y, X, eta, gamma, sigma) -> tuple[float, float]:
-    """Truncation bounds (vlo, vup) of the conditional test in the degenerate case (R ``.lp_dual_fn``)."""
-    sd = np.sqrt(np.diag(sigma))
-    W_T = np.column_stack([sd, X])
+def _dual_bounds(y, X, eta, gamma, sigma, prog: _MaxProgram | None = None) -> tuple[float, float]:
+    """Truncation bounds (vlo, vup) of the conditional test in the degenerate case (R ``.lp_dual_fn``); ``prog``: the
+    max programme of ``W_T = [sd, X]`` (built here when not given)."""
+    if prog is None:
+        prog = _MaxProgram(np.column_stack([np.sqrt(np.diag(sigma)), X]))
     sg = sigma @ gamma
     s_T = y - sg * float(gamma @ y) / float(gamma @ sg)
-    if not _is_solution(eta, s_T, gamma, sigma, W_T)[0]:
+    if not _is_solution(eta, s_T, gamma, sigma, prog)[0]:
         return eta, np.inf
     sB = float(np.sqrt(gamma @ sg))
-    vup = _vbound(eta, max(100.0, eta + 20 * sB), s_T, gamma, sigma, W_T, upper=True)
-    vlo = _vbound(eta, min(-100.0, eta - 20 * sB), s_T, gamma, sigma, W_T, upper=False)
+    vup = _vbound(eta, max(100.0, eta + 20 * sB), s_T, gamma, sigma, prog, upper=True)
+    vlo = _vbound(eta, min(-100.0, eta - 20 * sB), s_T, gamma, sigma, prog, upper=False)
     return vlo, vup
 
 
-def _conditional_reject(y, X, sigma, eta, lam, lf_cv, mod_size) -> bool:
-    """Second stage of the hybrid test given the LP solution (R ``.lp_conditional_test_fn``, hybrid "LF")."""
+def _nondegenerate_bounds(y, X, sigma, Bidx) -> tuple[float, float, float]:
+    """(vlo, vup, s2) of the conditional test when the binding moments ``Bidx`` identify the LP's vertex."""
+    sd = np.sqrt(np.diag(sigma))
+    M = len(y)
+    W_B_inv = np.linalg.inv(np.column_stack([sd[Bidx], X[Bidx]]))
+    S_B, S_Bc = np.eye(M)[Bidx], np.eye(M)[~Bidx]
+    Gamma_B = np.column_stack([sd[~Bidx], X[~Bidx]]) @ W_B_inv @ S_B - S_Bc
+    v_B = W_B_inv[0] @ S_B
+    s2 = float(v_B @ sigma @ v_B)
+    rho = Gamma_B @ sigma @ v_B / s2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mm = (-Gamma_B @ y) / rho + float(v_B @ y)
+    vlo = float(mm[rho > 0].max()) if (rho > 0).any() else -np.inf
+    vup = float(mm[rho < 0].min()) if (rho < 0).any() else np.inf
+    return vlo, vup, s2
+
+
+def _conditional_stats(y, X, sigma, eta, lam, lf_cv, prog: _MaxProgram | None = None):
+    """Second stage of the hybrid test given the LP solution (R ``.lp_conditional_test_fn``, hybrid "LF") up to its
+    critical value: the decision (True: reject) when it needs no truncated-normal quantile, else ``(maxstat, zlo,
+    zup)``, rejected when ``maxstat > max(0, quantile 1 - mod_size of N(0, 1) truncated to [zlo, zup])``."""
     k = X.shape[1]
     Bidx = lam > _TOL_LAMBDA
     degenerate = int(Bidx.sum()) != k + 1
@@ -204,27 +344,23 @@ def _conditional_reject(y, X, sigma, eta, lam, lf_cv, mod_size) -> bool:
         gamma = lam
         s2 = float(gamma @ sigma @ gamma)
         if abs(s2) < np.finfo(float).eps:
-            return eta > 0
-        vlo, vup = _dual_bounds(y, X, eta, gamma, sigma)
+            return bool(eta > 0)
+        vlo, vup = _dual_bounds(y, X, eta, gamma, sigma, prog)
     else:
-        sd = np.sqrt(np.diag(sigma))
-        M = len(y)
-        W_B_inv = np.linalg.inv(np.column_stack([sd[Bidx], XB]))
-        S_B, S_Bc = np.eye(M)[Bidx], np.eye(M)[~Bidx]
-        Gamma_B = np.column_stack([sd[~Bidx], X[~Bidx]]) @ W_B_inv @ S_B - S_Bc
-        v_B = W_B_inv[0] @ S_B
-        s2 = float(v_B @ sigma @ v_B)
-        rho = Gamma_B @ sigma @ v_B / s2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mm = (-Gamma_B @ y) / rho + float(v_B @ y)
-        vlo = float(mm[rho > 0].max()) if (rho > 0).any() else -np.inf
-        vup = float(mm[rho < 0].min()) if (rho < 0).any() else np.inf
+        vlo, vup, s2 = _nondegenerate_bounds(y, X, sigma, Bidx)
     sB = np.sqrt(s2)
     maxstat, zlo, zup = eta / sB, vlo / sB, min(vup, lf_cv) / sB
     if not (zlo <= maxstat <= zup):
         return False
-    cval = max(0.0, _trunc_norm_quantile(1 - mod_size, zlo, zup))
-    return bool(maxstat > cval)
+    return maxstat, zlo, zup
+
+
+def _reject_given(mod_size: float, pending: list[tuple[float, float, float]]) -> np.ndarray:
+    """The conditional tests' decisions (True: reject) from their ``(maxstat, zlo, zup)``, quantiles vectorised."""
+    maxstat, zlo, zup = np.array(pending, float).T
+    q = _trunc_norm_quantile(1 - mod_size, zlo, zup)
+    cval = np.where(q > 0.0, q, 0.0)  # Python's max(0.0, q): 0 also where q is NaN
+    return maxstat > cval
 
 
 class RMPolyhedron:
@@ -242,24 +378,40 @@ class RMPolyhedron:
         self.sigma = (A @ sigma @ A.T)[np.ix_(rows, rows)]
         self.kappa = alpha / 10
         self.mod_size = (alpha - self.kappa) / (1 - self.kappa)
-        self.lf_cv = least_favorable_cv(self.X, self.sigma, self.kappa, seed)
+        self.sd = np.sqrt(np.diag(self.sigma))
+        self._eta_lp = _EtaLP(self.X, self.sd)  # HiGHS models kept for warm starts
+        self._max_prog: _MaxProgram | None = None
+        self.lf_cv = _least_favorable_cv(self.X, self.sigma, self.kappa, seed, self._eta_lp)
+
+    def _max_program(self) -> _MaxProgram:
+        if self._max_prog is None:
+            self._max_prog = _MaxProgram(np.column_stack([self.sd, self.X]))
+        return self._max_prog
 
     def accept(self, thetas: np.ndarray) -> np.ndarray:
         """1 where the C-LF hybrid test does not reject theta (vectorised over ``thetas``)."""
         thetas = np.atleast_1d(np.asarray(thetas, float))
         Ys = self.Y[None, :] - self.a1[None, :] * thetas[:, None]
-        sd = np.sqrt(np.diag(self.sigma))
-        eta, lam, ok = _eta_lps(Ys, self.X, sd)
+        eta, lam, ok = self._eta_lp.solve(Ys)
         out = np.zeros(len(thetas), bool)
+        pending: dict[
+            int, tuple[float, float, float]
+        ] = {}  # thetas whose test needs a truncated-normal quantile
         for i in range(len(thetas)):
             if not ok[i]:
                 out[i] = True  # R: "LP for eta did not converge properly. Not rejecting"
             elif eta[i] > self.lf_cv:
                 out[i] = False
             else:
-                out[i] = not _conditional_reject(
-                    Ys[i], self.X, self.sigma, eta[i], lam[i], self.lf_cv, self.mod_size
+                r = _conditional_stats(
+                    Ys[i], self.X, self.sigma, eta[i], lam[i], self.lf_cv, self._max_program()
                 )
+                if isinstance(r, tuple):
+                    pending[i] = r
+                else:
+                    out[i] = not r
+        if pending:
+            out[list(pending)] = ~_reject_given(self.mod_size, list(pending.values()))
         return out
 
 
@@ -324,11 +476,14 @@ def rm_clf_interval(
 
 
 def rm_accepts(betahat, sigma, n_pre, n_post, l_vec, mbar, theta, alpha=0.05, seed=0) -> bool:
-    """Whether ``theta`` is in the C-LF confidence set under Delta^RM(mbar) (accepted by some polyhedron)."""
-    return any(
-        bool(p.accept(np.array([theta]))[0])
-        for p in rm_polyhedra(betahat, sigma, n_pre, n_post, l_vec, mbar, alpha, seed)
+    """Whether ``theta`` is in the C-LF confidence set under Delta^RM(mbar) (accepted by some polyhedron; the
+    polyhedra are built one at a time and the search stops at the first that accepts)."""
+    polyhedra = (
+        RMPolyhedron(betahat, sigma, n_pre, n_post, l_vec, mbar, s, sign, alpha, seed)
+        for s in range(-(n_pre - 1), 1)
+        for sign in (True, False)
     )
+    return any(bool(p.accept(np.array([theta]))[0]) for p in polyhedra)
 
 
 def rm_identified_set(betahat, n_pre, n_post, l_vec, mbar) -> tuple[float, float]:

@@ -68,17 +68,20 @@ def control_counts(p: StaggeredPanel) -> tuple[pd.DataFrame, pd.DataFrame]:
     d = p.data
     g, t = d["g"].to_numpy(), d["time"].to_numpy()
     a = p.anticipation
-    per = pd.DataFrame({"time": t, "never": np.isinf(g), "untreated": g > t + a, "treated": t >= g - a})
-    per["not_yet"] = per["untreated"] & ~per["never"]
-    period = (
-        per.groupby("time")
-        .agg(
-            n_never=("never", "sum"),
-            n_not_yet=("not_yet", "sum"),
-            n_untreated=("untreated", "sum"),
-            n_treated=("treated", "sum"),
-        )
-        .reset_index()
+    never, untreated = np.isinf(g), g > t + a
+    times, at = np.unique(t, return_inverse=True)
+
+    def per_period(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(at, weights=mask, minlength=len(times)).astype(np.int64)
+
+    period = pd.DataFrame(
+        {
+            "time": times,
+            "n_never": per_period(never),
+            "n_not_yet": per_period(untreated & ~never),
+            "n_untreated": per_period(untreated),
+            "n_treated": per_period(t >= g - a),
+        }
     )
     by_t = period.set_index("time")
     sizes = d[np.isfinite(d["g"])].groupby(["g", "time"]).size().rename("n").reset_index()

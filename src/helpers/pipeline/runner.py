@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -235,8 +236,18 @@ def _make_folder(folder: Path) -> None:
         ) from None
 
 
+def _import_papermill():
+    """papermill, imported without jsonschema's optional IRI format checker: ``rfc3987_syntax`` builds about 40 Lark
+    grammars at import (1.5 s in every runner and worker process), and nbformat's notebook schema checks no IRI."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: "import rfc3987_syntax" fails fast
+    import papermill
+
+    return papermill
+
+
 def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, log_output: bool) -> RunResult:
-    import papermill as pm
+    pm = _import_papermill()
 
     out, failed = output_path(nb, label), failed_path(nb, label)
     executed = staging / f".{out.name}"
@@ -258,6 +269,9 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
                 progress_bar=False,
                 log_output=log_output,
                 execution_timeout=timeout,
+                # one write at the end instead of two per cell (nbformat re-serialises the whole notebook, figures
+                # included, each time: seconds per notebook); a cell error still writes the failed copy
+                request_save_on_cell_execute=False,
                 # the kernel's own log (e.g. ipykernel's warning about local TCP sockets at every start) stays
                 # quiet; cell errors and outputs reach the executed notebook and the run log as before
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],

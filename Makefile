@@ -6,7 +6,7 @@ export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export RAYON_NUM_THREADS := 1
 export NUMBA_NUM_THREADS := 1
-export PYTHONHASHSEED := 0
+export PYTHONHASHSEED := 6640
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help all setup system venv kernel data build run matrix list findings index test test-fast bench lab lint clean

@@ -3,6 +3,10 @@ panels with a known effect; multiplicity adjustments against statsmodels and a h
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -257,3 +261,30 @@ def test_notebook_findings_lead_with_the_robust_count_and_the_pre_trend_failures
     assert f.numbers["cells"] == 4 and f.numbers["cells_estimated"] == 3
     assert f.numbers["significant_rw"] == {"callaway_santanna": 2, "twfe": 2}
     assert f.write(tmp_path, "default").is_file()
+
+
+def _string_hash(_shared, text):
+    return hash(text)
+
+
+@pytest.mark.slow
+def test_kernels_and_dask_workers_share_one_string_hash_seed():
+    """pyfixest's TWFE standard errors move in the 6th digit with Python's string-hash seed, and Dask's nanny gives
+    its workers PYTHONHASHSEED=6640 whatever the parent says (it overrides 0). Kernels (runner.THREAD_ENV) and the
+    serial engine must use that seed too, or a matrix computed in a notebook's kernel differs from one computed on
+    a LocalCluster. Checked on hash values: a process started with the kernel's environment hashes like a worker."""
+    from helpers.pipeline import runner
+
+    assert runner.THREAD_ENV["PYTHONHASHSEED"] == engine.WORKER_ENV["PYTHONHASHSEED"]
+    code = "print(hash('treaty-effects'))"
+    env = {**os.environ, **runner.THREAD_ENV}
+    kernel_like = int(
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout
+    )
+    worker = engine.map_tasks(_string_hash, ["treaty-effects", "x"], workers=2, progress=False, local=True)[0]
+    assert worker == kernel_like
+    other = {**env, "PYTHONHASHSEED": "0"}  # the seed used before: not what workers get
+    assert (
+        int(subprocess.run([sys.executable, "-c", code], env=other, capture_output=True, text=True).stdout)
+        != worker
+    )

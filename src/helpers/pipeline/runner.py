@@ -50,7 +50,7 @@ __all__ = ["LABEL_RE", "THREAD_ENV", "NotebookFailed", "RunLocked", "RunResult",
 #: (``prange``), and a fixed string-hash seed (pyfixest's results move in the 17th digit with Python's per-process
 #: hash seed), so that floating-point sums are added in one order and two runs give byte-identical results.
 THREAD_ENV = {
-    "PYTHONHASHSEED": "0",
+    "PYTHONHASHSEED": "6640",  # the seed Dask's nanny gives every worker (it overrides 0); kernels use the same
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
@@ -240,7 +240,9 @@ def _import_papermill():
     """papermill, imported without jsonschema's optional IRI format checker: ``rfc3987_syntax`` builds about 40 Lark
     grammars at import (1.5 s in every runner and worker process), and nbformat's notebook schema checks no IRI."""
     if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: "import rfc3987_syntax" fails fast
+        sys.modules.setdefault(
+            "rfc3987_syntax", None
+        )  # None in sys.modules: "import rfc3987_syntax" fails fast
     import papermill
 
     return papermill
@@ -272,9 +274,11 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
                 # one write at the end instead of two per cell (nbformat re-serialises the whole notebook, figures
                 # included, each time: seconds per notebook); a cell error still writes the failed copy
                 request_save_on_cell_execute=False,
-                # the kernel's own log (e.g. ipykernel's warning about local TCP sockets at every start) stays
-                # quiet; cell errors and outputs reach the executed notebook and the run log as before
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                # the kernel's own log stays quiet: ipykernel's warning about local TCP sockets at every start,
+                # and its "KeyboardInterrupt caught in kernel" when jupyter_client's SIGINT at shutdown lands while
+                # the kernel is still answering a message; cell errors and outputs reach the executed notebook and
+                # the run log as before
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
     except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
         with contextlib.suppress(OSError):

@@ -25,6 +25,9 @@ from pathlib import Path
 
 #: reference timings before issue 12 (seconds, 2-core machine, idle): main job, one notebook rerun
 BEFORE = {"main_job_s": 150.0, "notebook_rerun_s": 18.0}
+#: this benchmark at commit d5a8bce, before the speed work (same machine, load about 1, 2026-11-30): the matrix with
+#: 1 and 2 workers and the rerun of notebook 01 (which has grown since the issue's 18 s)
+BEFORE_SPEED_WORK = {"matrix_1": 74.0, "matrix_2": 59.5, "notebook_rerun_s": 40.9}
 TARGETS = {"matrix_s": 60.0, "main_job_s": 90.0, "notebook_rerun_s": 10.0, "peak_mb": 2048.0}
 
 
@@ -134,8 +137,12 @@ def main(main_job: bool = False, n_cells: int | None = None) -> int:
     """Print the engine benchmark; 0 when the targets that were measured are met."""
     print(f"\nengine benchmark ({_load()}; numbers are inflated when other processes run)")
     rows = bench_matrix(n_cells=n_cells)
-    for r in rows:
-        print(f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s")
+    for r, ref in zip(rows, ("matrix_1", "matrix_2"), strict=False):
+        was = "" if n_cells is not None else f" (d5a8bce: {BEFORE_SPEED_WORK[ref]:.1f} s, ratio "
+        was += "" if n_cells is not None else f"{r['seconds'] / BEFORE_SPEED_WORK[ref]:.2f})"
+        print(
+            f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s{was}"
+        )
     if len(rows) == 2:
         print(f"  speed-up 2 workers / 1 worker: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x")
     best = min(r["seconds"] for r in rows)
@@ -143,7 +150,8 @@ def main(main_job: bool = False, n_cells: int | None = None) -> int:
     nb = bench_notebook()
     print(
         f"  {nb['what']}: {nb['seconds']:.1f} s (before: {BEFORE['notebook_rerun_s']:.0f} s, ratio "
-        f"{nb['seconds'] / BEFORE['notebook_rerun_s']:.2f}) = kernel start + papermill "
+        f"{nb['seconds'] / BEFORE['notebook_rerun_s']:.2f}; d5a8bce: {BEFORE_SPEED_WORK['notebook_rerun_s']:.1f} s, "
+        f"ratio {nb['seconds'] / BEFORE_SPEED_WORK['notebook_rerun_s']:.2f}) = kernel start + papermill "
         f"{nb['kernel_start_and_papermill']:.1f} s, imports and start {nb['imports_and_start']:.1f} s, compute "
         f"{nb['compute']:.1f} s, static figure export {nb['static_export']:.1f} s"
     )

@@ -57,14 +57,18 @@ def test_images_without_the_page_reload_equal_kaleidos_own():
     assert reused["hashes"] == shipped["hashes"]
 
 
-def test_patch_is_refused_for_another_kaleido(monkeypatch):
-    from importlib import metadata
-
-    real = metadata.version
-    monkeypatch.setattr(metadata, "version", lambda name: "9.9.9" if name == "kaleido" else real(name))
-    monkeypatch.delenv("TREATY_EFFECTS_KALEIDO_RELOAD", raising=False)
-    import kaleido.kaleido as kk
-
-    if getattr(kk.Kaleido, "_treaty_effects_reuse", False):
-        pytest.skip("this process already patched kaleido")
-    assert export.reuse_kaleido_tabs() is False
+def test_patch_is_refused_for_another_kaleido():
+    """Any kaleido but the pinned 1.5.0 keeps its own behaviour (checked in a fresh process: the test session may
+    have patched kaleido already)."""
+    script = (
+        "from importlib import metadata\n"
+        "real = metadata.version\n"
+        "metadata.version = lambda name: '9.9.9' if name == 'kaleido' else real(name)\n"
+        "from helpers.report import export\n"
+        "import kaleido.kaleido as kk\n"
+        "print(export.reuse_kaleido_tabs(), getattr(kk.Kaleido, '_treaty_effects_reuse', False))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TREATY_EFFECTS_KALEIDO_RELOAD"}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["False", "False"]

@@ -291,8 +291,8 @@ def control_counts_figure(
             y=min_controls,
             line_dash="dot",
             line_color="grey",
-            annotation_text=f"min_controls = {min_controls}: cells below are trimmed",
-            annotation_position="top left",
+            annotation_text=f"min_controls = {min_controls}",  # the notebook text says what the line means
+            annotation_position="top right",  # the untreated count falls over time: the right end is clear
         )
     fig.update_layout(
         template=TEMPLATE,

@@ -31,9 +31,12 @@ from helpers.core.errors import ParameterError
 
 SCHEDULER_ENV = "TREATY_EFFECTS_SCHEDULER"
 WORKERS_ENV = "TREATY_EFFECTS_WORKERS"
-#: environment of every worker process: one thread per numerical library, so workers do not oversubscribe cores
+#: environment of every process that estimates (engine workers, and the runner's kernels with it): one thread per
+#: numerical library, so floating-point sums are added in one order and workers do not oversubscribe cores, and one
+#: string-hash seed, as pyfixest's results move with it: 6640, the seed Dask's nanny gives its workers anyway (it
+#: overrides 0)
 WORKER_ENV = {
-    "PYTHONHASHSEED": "6640",  # pyfixest's sums depend on the string-hash seed; 6640 is what Dask's nanny sets anyway
+    "PYTHONHASHSEED": "6640",
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",

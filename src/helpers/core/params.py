@@ -676,16 +676,22 @@ def validate(
 
 
 def parameters_cell(nb, where: str = "notebook") -> dict[str, dict]:
-    """Parameters declared in the cell tagged ``parameters`` of a notebook node:
-    name -> {"default": source text, "value": the literal value (source text if not a literal), "help": comment}.
+    """Parameters declared in the cell tagged ``parameters`` of a notebook (its JSON as a dict, or an nbformat node,
+    which is a dict too): name -> {"default": source text, "value": the literal value (source text if not a
+    literal), "help": comment}.
 
     Parsed with :mod:`ast` (papermill's own inspector skips any line whose comment contains "=")."""
     import ast
 
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in (c.metadata.get("tags") or [])]
+    cells = [
+        c
+        for c in nb["cells"]
+        if c.get("cell_type") == "code" and "parameters" in ((c.get("metadata") or {}).get("tags") or [])
+    ]
     if not cells:
         return {}
-    src = cells[0].source
+    src = cells[0]["source"]
+    src = "".join(src) if isinstance(src, list) else src
     try:
         tree = ast.parse(src)
     except SyntaxError as exc:

@@ -55,14 +55,12 @@ def _two_way(M: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _alternating_projections(M: np.ndarray, codes: np.ndarray, tol: float, maxiter: int) -> np.ndarray:
-    from scipy import sparse
-
     n = len(M)
     ops = []
     for j in range(codes.shape[1]):
         c = codes[:, j]
         G = int(c.max()) + 1 if n else 0
-        S = sparse.csr_matrix((np.ones(n), (c, np.arange(n))), shape=(G, n))
+        S = group_indicator(c, G)
         ops.append((S, c, 1.0 / np.maximum(np.bincount(c, minlength=G), 1)))
     scale = np.maximum(np.abs(M).max(axis=0), 1e-300) if n else np.ones(M.shape[1])
     for _ in range(maxiter):
@@ -75,6 +73,15 @@ def _alternating_projections(M: np.ndarray, codes: np.ndarray, tol: float, maxit
         if delta < tol or len(ops) <= 1:
             return M
     raise DataError(f"fixed-effect demeaning did not converge in {maxiter} sweeps")
+
+
+def group_indicator(codes: np.ndarray, n_groups: int):
+    """Sparse ``n_groups x n`` indicator matrix of integer group ``codes``: ``group_indicator(c, G) @ Z`` sums the
+    rows of ``Z`` by group (fixed-effect means, cluster score sums)."""
+    from scipy import sparse
+
+    n = len(codes)
+    return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(n_groups, n))
 
 
 def fe_codes(df: pd.DataFrame, fe: list[str]) -> np.ndarray:

@@ -138,8 +138,8 @@ def main(main_job: bool = False, n_cells: int | None = None) -> int:
     print(f"\nengine benchmark ({_load()}; numbers are inflated when other processes run)")
     rows = bench_matrix(n_cells=n_cells)
     for r, ref in zip(rows, ("matrix_1", "matrix_2"), strict=False):
-        was = "" if n_cells is not None else f" (d5a8bce: {BEFORE_SPEED_WORK[ref]:.1f} s, ratio "
-        was += "" if n_cells is not None else f"{r['seconds'] / BEFORE_SPEED_WORK[ref]:.2f})"
+        was = f" (d5a8bce: {BEFORE_SPEED_WORK[ref]:.1f} s, ratio {r['seconds'] / BEFORE_SPEED_WORK[ref]:.2f})"
+        was = "" if n_cells is not None else was  # a subset of cells has no reference
         print(
             f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s{was}"
         )

@@ -36,28 +36,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import yaml
 
-from helpers.core import paths
+from helpers.core import engine, paths
 from helpers.core.errors import HelpersError, ParameterError
 from helpers.core.params import LABEL_RE, check_label, parameters_cell
 
 __all__ = ["LABEL_RE", "THREAD_ENV", "NotebookFailed", "RunLocked", "RunResult", "run", "run_notebook"]
 
-#: Environment of every kernel: single-threaded BLAS/OpenMP, pyfixest's Rust core (rayon) and its Numba demeaning
-#: (``prange``), and a fixed string-hash seed (pyfixest's results move in the 17th digit with Python's per-process
-#: hash seed), so that floating-point sums are added in one order and two runs give byte-identical results.
-THREAD_ENV = {
-    "PYTHONHASHSEED": "6640",  # the seed Dask's nanny gives every worker (it overrides 0); kernels use the same
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "RAYON_NUM_THREADS": "1",
-    "NUMBA_NUM_THREADS": "1",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-}
+#: Environment of every kernel: the engine workers' (single-threaded numerical libraries, Dask's string-hash seed),
+#: so a kernel computes what a worker would, byte for byte, and two runs give byte-identical results
+THREAD_ENV = {**engine.WORKER_ENV, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 PARAM_FILE_KEYS = ("notebook", "label", "parameters", "description")
 
 
@@ -101,18 +91,12 @@ def declared_parameters(notebook: Path) -> dict[str, dict]:
     """:func:`parameters_cell` of a notebook file, read as plain JSON: every notebook's first cell calls this, and
     importing nbformat there would import jsonschema, whose URI grammars take 2 to 6 s to build."""
     try:
-        data = json.loads(Path(notebook).read_text(encoding="utf-8"))
-        cells = [
-            SimpleNamespace(
-                cell_type=c.get("cell_type"),
-                metadata=c.get("metadata") or {},
-                source="".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source") or "",
-            )
-            for c in data["cells"]
-        ]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON
         raise HelpersError(f"{notebook}: not a readable notebook ({type(exc).__name__}: {exc})") from exc
-    return parameters_cell(SimpleNamespace(cells=cells), str(notebook))
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise HelpersError(f"{notebook}: not a notebook (no list of cells)")
+    return parameters_cell(nb, str(notebook))
 
 
 def check_parameter_names(notebook: Path, params: dict) -> None:
@@ -240,9 +224,8 @@ def _import_papermill():
     """papermill, imported without jsonschema's optional IRI format checker: ``rfc3987_syntax`` builds about 40 Lark
     grammars at import (1.5 s in every runner and worker process), and nbformat's notebook schema checks no IRI."""
     if "jsonschema" not in sys.modules:
-        sys.modules.setdefault(
-            "rfc3987_syntax", None
-        )  # None in sys.modules: "import rfc3987_syntax" fails fast
+        # None in sys.modules makes "import rfc3987_syntax" fail fast; jsonschema then skips that format checker
+        sys.modules.setdefault("rfc3987_syntax", None)
     import papermill
 
     return papermill
@@ -459,8 +442,6 @@ def _nested_engine_env(notebook_workers: int) -> dict[str, str]:
     """While notebooks run in parallel, the engine inside each (matrix cells, null draws) runs serially in its
     kernel: a LocalCluster per notebook on cores the other notebooks already use only adds processes and copies of
     the panel. Not when the user chose: a scheduler address or an explicit worker count in the environment."""
-    from helpers.core import engine
-
     if notebook_workers <= 1 or os.environ.get(engine.SCHEDULER_ENV) or os.environ.get(engine.WORKERS_ENV):
         return {}
     return {engine.WORKERS_ENV: "1"}
@@ -489,9 +470,8 @@ def run(
     parallel, each in its own worker process on this machine (``None``: one per core; a scheduler address is for
     the tasks inside the notebooks, such as the matrix cells, not for the notebooks; while notebooks run in
     parallel, the tasks inside each run serially in its kernel unless a scheduler or ``TREATY_EFFECTS_WORKERS`` is
-    set). The build notebook (00) runs first and alone, then the rest. Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
-    from helpers.core import engine
-
+    set). The build notebook (00) runs first and alone, then the rest. Each run keeps its atomic run folder and
+    lock, so parallel runs never mix outputs."""
     t0 = time.perf_counter()
     jobs = jobs if jobs is not None else plan(notebooks, param_files)
     remove_stale_staging()

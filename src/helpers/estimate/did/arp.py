@@ -297,11 +297,9 @@ def _vbound(eta, start, s_T, gamma, sigma, prog: _MaxProgram, upper: bool) -> fl
     return mid
 
 
-def _dual_bounds(y, X, eta, gamma, sigma, prog: _MaxProgram | None = None) -> tuple[float, float]:
+def _dual_bounds(y, X, eta, gamma, sigma, prog: _MaxProgram) -> tuple[float, float]:
     """Truncation bounds (vlo, vup) of the conditional test in the degenerate case (R ``.lp_dual_fn``); ``prog``: the
-    max programme of ``W_T = [sd, X]`` (built here when not given)."""
-    if prog is None:
-        prog = _MaxProgram(np.column_stack([np.sqrt(np.diag(sigma)), X]))
+    max programme of ``W_T = [sd, X]``."""
     sg = sigma @ gamma
     s_T = y - sg * float(gamma @ y) / float(gamma @ sg)
     if not _is_solution(eta, s_T, gamma, sigma, prog)[0]:
@@ -329,7 +327,7 @@ def _nondegenerate_bounds(y, X, sigma, Bidx) -> tuple[float, float, float]:
     return vlo, vup, s2
 
 
-def _conditional_stats(y, X, sigma, eta, lam, lf_cv, prog: _MaxProgram | None = None):
+def _conditional_stats(y, X, sigma, eta, lam, lf_cv, prog: _MaxProgram):
     """Second stage of the hybrid test given the LP solution (R ``.lp_conditional_test_fn``, hybrid "LF") up to its
     critical value: the decision (True: reject) when it needs no truncated-normal quantile, else ``(maxstat, zlo,
     zup)``, rejected when ``maxstat > max(0, quantile 1 - mod_size of N(0, 1) truncated to [zlo, zup])``."""
@@ -394,9 +392,8 @@ class RMPolyhedron:
         Ys = self.Y[None, :] - self.a1[None, :] * thetas[:, None]
         eta, lam, ok = self._eta_lp.solve(Ys)
         out = np.zeros(len(thetas), bool)
-        pending: dict[
-            int, tuple[float, float, float]
-        ] = {}  # thetas whose test needs a truncated-normal quantile
+        # thetas whose test needs a truncated-normal quantile: (maxstat, zlo, zup), decided together below
+        pending: dict[int, tuple[float, float, float]] = {}
         for i in range(len(thetas)):
             if not ok[i]:
                 out[i] = True  # R: "LP for eta did not converge properly. Not rejecting"

@@ -6,14 +6,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from helpers.core.errors import DataError, ParameterError
 from helpers.core.params import check_choice
 from helpers.estimate.did.callaway import CONTROL_GROUPS
 from helpers.estimate.did.cohorts import NEVER, StaggeredPanel
 from helpers.estimate.did.common import binned_flags, dd_frame, tidy_from_arrays
-from helpers.estimate.fe import demean, fe_codes
+from helpers.estimate.fe import demean, fe_codes, group_indicator
 
 
 def sun_abraham(
@@ -172,9 +171,7 @@ def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, n
     u = yd - Xk @ beta
     cl, _ = pd.factorize(d["unit"])
     G = int(cl.max()) + 1
-    S = sparse.csr_matrix((np.ones(len(cl)), (cl, np.arange(len(cl)))), shape=(G, len(cl))) @ (
-        Xk * u[:, None]
-    )
+    S = group_indicator(cl, G) @ (Xk * u[:, None])  # per-unit score sums
     n, k = len(d), int(Xk.shape[1]) + int(d["time"].nunique())
     V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1) * (n - 1) / (n - k)
     return beta, V, keep, G

@@ -12,6 +12,7 @@ Expected numbers:
 
 from __future__ import annotations
 
+import contextlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,6 +159,36 @@ def test_smoothness_flci_reproduces_r_readme():
         assert r["conf_low"] == pytest.approx(lb, rel=6e-3, abs=6e-5)
         assert r["conf_high"] == pytest.approx(ub, rel=6e-3)
     assert set(h2["bound"]) == {"M"} and h2["ci_method"].str.startswith("FLCI").all()
+
+
+def test_fast_folded_normal_cv_is_diff_diffs_bit_for_bit():
+    """The FLCI's critical value on scipy.special is diff-diff's ``_cv_alpha`` to the last bit (a second
+    implementation: diff-diff's own), and the FLCI with it patched in equals the unpatched FLCI exactly."""
+    from diff_diff import honest_did as dd
+
+    from helpers.estimate.did import honest
+
+    rng = np.random.default_rng(7)
+    ts = np.concatenate([np.linspace(-40, 40, 801), rng.normal(0, 6, 400), [0.0, 1e-300, 1e-9, 1e3]])
+    for alpha in (0.05, 0.1, 0.01, 0.5):
+        for t in ts:
+            assert honest.folded_normal_cv(t, alpha) == dd._cv_alpha(t, alpha), (t, alpha)
+    with pytest.raises(ParameterError, match="df"):
+        honest.folded_normal_cv(1.0, 0.05, df=10)
+    es, V = readme_event_study()
+    with honest.fast_folded_normal_cv():
+        assert dd._cv_alpha is not honest.folded_normal_cv and getattr(dd._cv_alpha, "_fast", False)
+        assert dd._cv_alpha(2.0, 0.05, df=12) == dd._cv_alpha.__closure__[0].cell_contents(2.0, 0.05, df=12)
+    assert not getattr(dd._cv_alpha, "_fast", False)  # restored
+    fast = did.honest_did(es, V, method="smoothness", mbar_grid=[0, 0.01, 0.02], target=0)
+    original, noop = dd._cv_alpha, honest.fast_folded_normal_cv
+    try:
+        honest.fast_folded_normal_cv = contextlib.nullcontext
+        slow = did.honest_did(es, V, method="smoothness", mbar_grid=[0, 0.01, 0.02], target=0)
+    finally:
+        honest.fast_folded_normal_cv = noop
+    assert dd._cv_alpha is original
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
 
 
 def test_identified_set_by_hand():

@@ -13,6 +13,7 @@ Expected numbers:
 from __future__ import annotations
 
 import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest

@@ -352,3 +352,35 @@ def test_est_method_rule_matches_the_estimator():
     from helpers.estimate import did
 
     assert P.EST_METHODS == did.EST_METHODS
+
+
+def test_kernels_and_runner_skip_jsonschemas_iri_checker():
+    """plotly's first figure display imports nbformat, hence jsonschema, which would compile rfc3987_syntax's Lark
+    grammars (2.5 s of CPU per kernel): start() and the runner keep it out; notebooks still validate."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from helpers.core import imports\n"
+        "assert imports.skip_iri_format_checker()\n"
+        "import nbformat, plotly.io._renderers, jsonschema\n"
+        "assert 'lark' not in sys.modules and sys.modules['rfc3987_syntax'] is None\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "nb.cells[0]['outputs'] = 'bad'\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "except nbformat.ValidationError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise AssertionError('an invalid notebook passed')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=paths.ROOT)
+    # and where it is called: the notebook start and the runner's papermill import
+    import inspect
+
+    from helpers.pipeline import notebook as nbmod
+
+    assert "imports.skip_iri_format_checker()" in inspect.getsource(nbmod.start)
+    assert "imports.skip_iri_format_checker()" in inspect.getsource(runner._import_papermill)

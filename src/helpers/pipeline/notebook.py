@@ -8,7 +8,9 @@ Right after its ``parameters`` cell, each notebook runs ``run = start("<notebook
    the loaded panel for choices that depend on data, such as outcome columns);
 3. creates the run folder ``reports/<notebook>/<run_label>/`` (:func:`helpers.report.export.run_dir`), applies the
    plot theme, silences pandas' FutureWarnings in the notebook's output, prints the library versions and starts
-   the Chromium of static figure export in the background (:func:`helpers.report.export.warm_up`);
+   the Chromium of static figure export in the background (:func:`helpers.report.export.warm_up`), and keeps
+   jsonschema's IRI format checker from loading with the first figure display
+   (:func:`helpers.core.imports.skip_iri_format_checker`, 2.5 s of CPU per kernel);
 4. returns a :class:`Run`: the run folder (``run.out``), the validated values (``run.values``, also as
    attributes: ``run.treaties`` is the full list when the parameter is []; ``run.country`` is the unit's code also
    when the country was given by name), the panel (``run.panel``, loaded once, from ``panel_path``) and the
@@ -25,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.core import params, paths
+from helpers.core import imports, params, paths
 from helpers.core.errors import HelpersError
 from helpers.pipeline import runner
 
@@ -261,6 +263,7 @@ def start(notebook: str | Path, namespace: Mapping[str, Any], panel: pd.DataFram
     """
     from helpers.report import export, plots
 
+    imports.skip_iri_format_checker()  # plotly's first figure display imports nbformat, hence jsonschema
     run = validate(notebook, namespace, panel)
     export.warm_up()  # Chromium for the static figures starts while the notebook computes
     run.out = export.run_dir(run.notebook, run.label)

@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from helpers.core import engine, paths
+from helpers.core import engine, imports, paths
 from helpers.core.errors import HelpersError, ParameterError
 from helpers.core.params import LABEL_RE, check_label, parameters_cell
 
@@ -221,11 +220,9 @@ def _make_folder(folder: Path) -> None:
 
 
 def _import_papermill():
-    """papermill, imported without jsonschema's optional IRI format checker: ``rfc3987_syntax`` builds about 40 Lark
-    grammars at import (1.5 s in every runner and worker process), and nbformat's notebook schema checks no IRI."""
-    if "jsonschema" not in sys.modules:
-        # None in sys.modules makes "import rfc3987_syntax" fail fast; jsonschema then skips that format checker
-        sys.modules.setdefault("rfc3987_syntax", None)
+    """papermill, imported without jsonschema's optional IRI format checker
+    (:func:`helpers.core.imports.skip_iri_format_checker`)."""
+    imports.skip_iri_format_checker()
     import papermill
 
     return papermill

@@ -281,6 +281,9 @@ THIRD_PARTY_PRIVATE = {
     "kaleido.kaleido.Kaleido._treaty_effects_reuse": "the marker of that patch (set by us, not kaleido's)",
     "highspy._Highs": "highspy's core solver class, which highspy.Highs extends; Highs() prints HiGHS's banner at C "
     "level into the notebook (estimate/did/arp.py; tests/test_arp_speed_equivalence.py checks it stays silent)",
+    "diff_diff.honest_did._cv_alpha": "honest.fast_folded_normal_cv swaps in the same critical value on "
+    "scipy.special during diff-diff's FLCI, for the pinned diff-diff 3.13.0 only (tests/test_honest.py: bit for "
+    "bit equal to diff-diff's, and the same FLCI)",
 }
 
 

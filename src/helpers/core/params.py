@@ -147,7 +147,7 @@ VOCABULARY_KEYS: dict[str, str] = {
     "regions": "the loaded panel's values of 'region'",
     "panel_years": "the loaded panel's values of its time column",
     "units": "a resolver: a value of the panel's unit column, or a name in its name column -> the unit "
-    "(helpers.estimate.synth.resolve_unit)",
+    "(helpers.data.countries.resolve_unit)",
 }
 
 

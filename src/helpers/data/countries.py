@@ -358,3 +358,35 @@ def state_system_frame(system: str = "gwn", first_year: int = 1946, last_year: i
     df["iso3"] = df["iso3"].astype("string")
     df["year"] = df["year"].astype("int64")
     return df
+
+
+def resolve_unit(df: pd.DataFrame, country, unit_col: str = "iso3", name_col: str = "") -> object:
+    """The unit a case is about: ``country`` as a value of ``unit_col`` (e.g. "PAK"), or as a value of
+    ``name_col`` (e.g. "Pakistan", compared case-insensitively; the first matching row's unit).
+
+    Raises ParameterError("country", ...) listing the units when neither matches.
+    """
+    if unit_col not in df.columns:
+        raise ParameterError(
+            "unit_col", unit_col, sorted(map(str, df.columns)), hint="column not in the panel"
+        )
+    units = set(df[unit_col])
+    if country in units:
+        return country
+    by_text = {str(u): u for u in units}
+    if str(country) in by_text:  # "3" for a numeric unit column: the valid values are listed as text
+        return by_text[str(country)]
+    if name_col and name_col in df.columns:
+        match = df[name_col].astype(str).str.casefold() == str(country).casefold()
+        if match.any():
+            return df.loc[match, unit_col].iloc[0]
+    valid = sorted(map(str, units))
+    shown = valid[:250]
+    raise ParameterError(
+        "country",
+        country,
+        shown,
+        hint=f"not a value of {unit_col!r}"
+        + (f" or {name_col!r}" if name_col else "")
+        + (f"; {len(shown)} of {len(valid)} units shown" if len(shown) < len(valid) else ""),
+    )

@@ -451,6 +451,13 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_LISTS])
 
 
+def valid_outcomes(panel: pd.DataFrame | None = None) -> list[str]:
+    """Outcome names the estimators accept: the registry's ``OUTCOMES`` present in ``panel`` (all of them without
+    one). :func:`helpers.estimate.models.valid_outcomes` is this function."""
+    outcomes = _LISTS["OUTCOMES"]()
+    return list(outcomes) if panel is None else [c for c in outcomes if c in panel.columns]
+
+
 def ranges() -> dict[str, tuple[float | None, float | None]]:
     """Column -> (min, max) for every registered column with a range (None: that side is not checked)."""
     f = _current().frame

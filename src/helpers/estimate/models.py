@@ -312,11 +312,7 @@ class FitResult:
 # validation and design
 
 
-def valid_outcomes(panel: pd.DataFrame | None = None) -> list[str]:
-    """Outcome names the functions accept: :data:`helpers.panel.OUTCOMES` present in ``panel``."""
-    if panel is None:
-        return list(OUTCOMES)
-    return [c for c in OUTCOMES if c in panel.columns]
+valid_outcomes = _variables.valid_outcomes  # outcome names the functions accept: the registry's, in the panel
 
 
 def resolve_controls(controls: str | Sequence[str]) -> tuple[str, list[str]]:

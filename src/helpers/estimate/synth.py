@@ -2,7 +2,7 @@
 
 Works on any tidy panel (unit, time, outcome columns) with one treated unit and an event time (e.g. Pakistan's
 CEDAW accession in 1996). Contents:
-- :func:`resolve_case` - a case from its parameters: the unit (by code or name, :func:`resolve_unit`), the event
+- :func:`resolve_case` - a case from its parameters: the unit (by code or name, :func:`helpers.data.countries.resolve_unit`), the event
   year (explicit or the first ratification, :func:`event_year_of`) and the donor rule's columns
   (:data:`DONOR_RULES`);
 - :func:`donor_pool` - donors and the stated exclusion rule (no change of treatment status in the window);
@@ -32,6 +32,7 @@ from scipy import optimize
 
 from helpers.core.errors import DataError, EmptySampleError, ParameterError
 from helpers.core.params import check_choice
+from helpers.data.countries import resolve_unit
 
 METHODS = ("sc", "sc_fw", "sdid", "did")
 #: Tidy names of the methods (column ``estimator``).
@@ -78,38 +79,6 @@ class CaseSpec:
     event: int
     status_col: str | None
     cohort_col: str | None
-
-
-def resolve_unit(df: pd.DataFrame, country, unit_col: str = "iso3", name_col: str = "") -> object:
-    """The unit a case is about: ``country`` as a value of ``unit_col`` (e.g. "PAK"), or as a value of
-    ``name_col`` (e.g. "Pakistan", compared case-insensitively; the first matching row's unit).
-
-    Raises ParameterError("country", ...) listing the units when neither matches.
-    """
-    if unit_col not in df.columns:
-        raise ParameterError(
-            "unit_col", unit_col, sorted(map(str, df.columns)), hint="column not in the panel"
-        )
-    units = set(df[unit_col])
-    if country in units:
-        return country
-    by_text = {str(u): u for u in units}
-    if str(country) in by_text:  # "3" for a numeric unit column: the valid values are listed as text
-        return by_text[str(country)]
-    if name_col and name_col in df.columns:
-        match = df[name_col].astype(str).str.casefold() == str(country).casefold()
-        if match.any():
-            return df.loc[match, unit_col].iloc[0]
-    valid = sorted(map(str, units))
-    shown = valid[:250]
-    raise ParameterError(
-        "country",
-        country,
-        shown,
-        hint=f"not a value of {unit_col!r}"
-        + (f" or {name_col!r}" if name_col else "")
-        + (f"; {len(shown)} of {len(valid)} units shown" if len(shown) < len(valid) else ""),
-    )
 
 
 def event_year_of(df: pd.DataFrame, unit, cohort_col: str, unit_col: str = "iso3", treaty: str = "") -> int:

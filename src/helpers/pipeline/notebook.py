@@ -37,9 +37,9 @@ def _numeric_columns(panel: pd.DataFrame) -> list[str]:
 
 
 def _outcomes(ctx: Context) -> list[str]:
-    from helpers.estimate import models
+    from helpers.data import variables  # not helpers.estimate.models: scipy.stats alone takes 2 s to import
 
-    return models.valid_outcomes(ctx.panel) or _numeric_columns(ctx.panel)
+    return variables.valid_outcomes(ctx.panel) or _numeric_columns(ctx.panel)
 
 
 def _regions(ctx: Context) -> list[str]:
@@ -53,10 +53,10 @@ def _panel_years(ctx: Context) -> list[int]:
 
 
 def _units(ctx: Context) -> Callable[[Any], Any]:
-    from helpers.estimate import synth
+    from helpers.data import countries
 
     unit_col, name_col = ctx.value("unit_col", "iso3"), ctx.value("name_col", "country")
-    return lambda value: synth.resolve_unit(ctx.panel, value, unit_col, name_col)
+    return lambda value: countries.resolve_unit(ctx.panel, value, unit_col, name_col)
 
 
 def _models(attr: str) -> Callable[[Context], Any]:

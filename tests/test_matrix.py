@@ -288,3 +288,22 @@ def test_kernels_and_dask_workers_share_one_string_hash_seed():
         int(subprocess.run([sys.executable, "-c", code], env=other, capture_output=True, text=True).stdout)
         != worker
     )
+
+
+def _profiler_setting(_item, shared=None):
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+def test_local_cluster_workers_run_without_the_statistical_profiler():
+    """The engine's LocalCluster turns Dask's 10 ms stack sampler off in its workers (a tenth of a core per idle
+    worker on this machine); the setting reaches the worker processes, and the caller's configuration is as before."""
+    import dask
+
+    before = dask.config.get("distributed.worker.profile.enabled")
+    with engine.cluster(workers=2, quiet=True, local=True) as client:
+        assert client.run(lambda: _profiler_setting(None)) and set(
+            client.run(lambda: _profiler_setting(None)).values()
+        ) == {False}
+    assert dask.config.get("distributed.worker.profile.enabled") == before

@@ -46,6 +46,12 @@ WORKER_ENV = {
 PROGRESS_STEP = 10  # percent between two progress lines
 
 
+#: Dask configuration of the LocalCluster the engine starts: no statistical profiler (by default it samples every
+#: worker thread's stack every 10 ms; on two cores that halved to a tenth of a core per idle worker, about 10 s of
+#: CPU over the main job's parallel phase). A cluster started by hand is as its owner configures it.
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
 def default_workers() -> int:
     """The cores this process may use (CPU affinity where the platform reports it)."""
     try:
@@ -93,20 +99,22 @@ def cluster(
     if not addr and n == 1:
         yield None
         return
+    import dask
     from distributed import Client, LocalCluster
 
     if addr:
         client = Client(addr)
         local = None
     else:
-        local = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            env=dict(WORKER_ENV),
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies hand this configuration to their workers
+            local = LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                env=dict(WORKER_ENV),
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
         client = Client(local)
     try:
         if not quiet:

@@ -17,6 +17,7 @@ Each figure is printed with its ratio to the reference measured before issue 12 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import tempfile
@@ -66,38 +67,38 @@ def bench_main_job(workers: tuple[int, ...] = (1, 2)) -> list[dict]:
 
     rows = []
     for w in workers:
-        with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
-            old = os.environ.get("TREATY_EFFECTS_REPORTS")
-            os.environ["TREATY_EFFECTS_REPORTS"] = tmp
-            try:
-                t0 = time.perf_counter()
-                res = _run_in_reports(runner, tmp, w)
-                dt = time.perf_counter() - t0
-            finally:
-                if old is None:
-                    os.environ.pop("TREATY_EFFECTS_REPORTS", None)
-                else:
-                    os.environ["TREATY_EFFECTS_REPORTS"] = old
+        with _temporary_reports():
+            jobs = [j for j in runner.plan(None, None) if j[0].stem != runner.BUILD_NOTEBOOK]
+            t0 = time.perf_counter()
+            res = runner.run(jobs=jobs, workers=w, echo=lambda *a, **k: None)
+            dt = time.perf_counter() - t0
         ok = sum(r.ok for r in res)
         rows.append({"what": f"main job, {w} worker(s)", "runs_ok": f"{ok}/{len(res)}", "seconds": dt})
     return rows
 
 
-def _run_in_reports(runner, tmp: str, workers: int):
+@contextlib.contextmanager
+def _temporary_reports():
+    """Runs write into a temporary reports folder (the project's reports/ and its run log stay as they are)."""
     from helpers.core import paths
 
-    before = paths.REPORTS
-    paths.REPORTS = Path(tmp)
-    try:
-        jobs = [j for j in runner.plan(None, None) if j[0].stem != runner.BUILD_NOTEBOOK]
-        return runner.run(jobs=jobs, workers=workers, echo=lambda *a, **k: None)
-    finally:
-        paths.REPORTS = before
+    with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
+        old_env, old_path = os.environ.get("TREATY_EFFECTS_REPORTS"), paths.REPORTS
+        os.environ["TREATY_EFFECTS_REPORTS"], paths.REPORTS = tmp, Path(tmp)
+        try:
+            yield Path(tmp)
+        finally:
+            paths.REPORTS = old_path
+            if old_env is None:
+                os.environ.pop("TREATY_EFFECTS_REPORTS", None)
+            else:
+                os.environ["TREATY_EFFECTS_REPORTS"] = old_env
 
 
 def bench_notebook(notebook: str = "01_ratification_atlas") -> dict:
-    """One notebook rerun: total, kernel start (total minus the cells), imports (the start cell), compute and static
-    export (the rerun with static formats minus the rerun with HTML only)."""
+    """One notebook rerun as ``python -m helpers run <notebook>`` does it (the runner, with its render service),
+    into a temporary reports folder: total, kernel start (total minus the cells), imports (the start cell), compute
+    and static export (the rerun with static formats minus the rerun with HTML only)."""
     import nbformat
 
     from helpers.pipeline import runner
@@ -106,12 +107,19 @@ def bench_notebook(notebook: str = "01_ratification_atlas") -> dict:
     for static in ("1", "0"):
         os.environ["TREATY_EFFECTS_STATIC"] = static
         try:
-            t0 = time.perf_counter()
-            res = runner.run_notebook(notebook, {}, label="bench")
-            total = time.perf_counter() - t0
+            with (
+                _temporary_reports()
+            ):  # as `python -m helpers run 01` does it: the runner, its render service
+                t0 = time.perf_counter()
+                (res,) = runner.run(
+                    jobs=[(runner.resolve_notebook(notebook), "bench", {})],
+                    workers=1,
+                    echo=lambda *a, **k: None,
+                )
+                total = time.perf_counter() - t0
+                nb = nbformat.read(res.output, 4)
         finally:
             os.environ.pop("TREATY_EFFECTS_STATIC", None)
-        nb = nbformat.read(res.output, 4)
         durs = [
             c.metadata.get("papermill", {}).get("duration") or 0.0 for c in nb.cells if c.cell_type == "code"
         ]

@@ -475,25 +475,30 @@ def run(
     first = [j for j in jobs if j[0].stem == BUILD_NOTEBOOK]
     rest = [j for j in jobs if j[0].stem != BUILD_NOTEBOOK]
     n = min(engine.check_workers(workers), max(len(rest), 1))
+    from helpers.report import renderer  # export imports pandas: not at the command line's start
+
     results: list[RunResult] = []
-    for batch, w in ((first, 1), (rest, n)):
-        if not batch:
-            continue
-        if stop_on_error and any(not r.ok for r in results):
-            break
-        if w == 1 and stop_on_error:  # one at a time, stopping at the first failure
-            for job in batch:
-                res = _run_job(log_output, job)
-                results.append(res)
+    with renderer.service():  # one Chromium renders the static figures of every kernel of this run
+        for batch, w in ((first, 1), (rest, n)):
+            if not batch:
+                continue
+            if stop_on_error and any(not r.ok for r in results):
+                break
+            if w == 1 and stop_on_error:  # one at a time, stopping at the first failure
+                for job in batch:
+                    res = _run_job(log_output, job)
+                    results.append(res)
+                    _report(res, echo)
+                    if not res.ok:
+                        break
+                continue
+            with _environment(_nested_engine_env(w)):
+                done = engine.map_tasks(
+                    _run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True
+                )
+            for res in done:
                 _report(res, echo)
-                if not res.ok:
-                    break
-            continue
-        with _environment(_nested_engine_env(w)):
-            done = engine.map_tasks(_run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True)
-        for res in done:
-            _report(res, echo)
-        results += done
+            results += done
     total = time.perf_counter() - t0
     n_ok = sum(r.ok for r in results)
     echo(f"{n_ok}/{len(results)} notebook runs succeeded; total wall time {total:.1f} s")

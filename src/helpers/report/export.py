@@ -3,7 +3,8 @@
 One entry point per kind of output:
 
 - :func:`save_figure` writes a plotly (or matplotlib) figure as interactive HTML that renders offline, plus static
-  PNG, SVG and PDF through kaleido 1.x and the system Chromium. A figure page under ``reports/`` loads ONE shared
+  PNG, SVG and PDF through kaleido 1.x and the system Chromium (the runner's render service,
+  :mod:`helpers.report.renderer`, when the kernel runs under it: one Chromium for every notebook of a run). A figure page under ``reports/`` loads ONE shared
   copy of plotly.js, of the world topojson and of MathJax from ``reports/assets/`` (:func:`write_assets`) by a
   relative path, so it stays a few hundred kB; ``standalone=True`` (or a folder outside ``reports/``) inlines them
   instead, for a single HTML file that can be sent on its own (about 5 MB).
@@ -38,6 +39,7 @@ import shutil
 import tempfile
 import textwrap
 import threading
+import time
 import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
@@ -69,11 +71,15 @@ __all__ = [
     "mathjax_path",
     "npm_dir",
     "offline_browser_cls",
+    "RenderServiceUnavailable",
+    "render_service_configured",
+    "render_static",
     "reuse_kaleido_tabs",
     "run_dir",
     "save_figure",
     "save_results",
     "save_table",
+    "start_kaleido",
     "static_export_enabled",
     "topojson_dir",
     "versions",
@@ -350,7 +356,7 @@ def reuse_kaleido_tabs() -> bool:
     return True
 
 
-def _ensure_kaleido() -> None:
+def start_kaleido() -> None:
     """Start kaleido's sync server once per process (one Chromium, and one page, reused for every figure)."""
     global _KALEIDO_STARTED
     with _KALEIDO_LOCK:
@@ -381,13 +387,15 @@ def warm_up() -> None:
     """Start static export's Chromium in a background thread (it takes 2 to 6 s), so that it is ready by the first
     figure instead of delaying it; :func:`helpers.start` calls it. Nothing happens when static export is off or
     Chromium is missing, and a failure here is left to the first real export to report."""
+    if render_service_configured():  # the runner's render service has Chromium running already
+        return
     if static_export_enabled() and chromium_path() is not None and not _KALEIDO_STARTED:
         threading.Thread(target=_warm, name="kaleido-warm-up", daemon=True).start()
 
 
 def _warm() -> None:
     with contextlib.suppress(Exception):
-        _ensure_kaleido()
+        start_kaleido()
 
 
 def _is_geo(fig_dict: Mapping[str, Any]) -> bool:
@@ -402,16 +410,83 @@ def _uses_mathjax(fig_json: str) -> bool:
 
 
 def _static_bytes(fig_dict: dict, fmt: str, size: Size) -> bytes:
+    """The figure as ``fmt`` bytes: from the runner's render service when this kernel runs under one
+    (:mod:`helpers.report.renderer`: one Chromium for every notebook of a run), else from this process's kaleido
+    (also when the service cannot be reached)."""
+    layout = fig_dict.get("layout", {})
+    width, height = layout.get("width") or size.width, layout.get("height") or size.height
+    scale = size.scale if fmt == "png" else 1
+    if render_service_configured():
+        with contextlib.suppress(RenderServiceUnavailable):
+            return _render_by_service(fig_dict, fmt, width, height, scale)
+    return render_static(fig_dict, fmt, width, height, scale)
+
+
+# the render service's client (the service is helpers.report.renderer, which imports this module, not the reverse)
+#: environment variables through which kernels find the runner's render service (set by renderer.service)
+RENDERER_ADDRESS_ENV = "TREATY_EFFECTS_RENDERER"
+RENDERER_KEY_ENV = "TREATY_EFFECTS_RENDERER_KEY"
+#: seconds a kernel waits for the service's socket to appear (its Python starting) before rendering itself
+RENDERER_CONNECT_WAIT = 20.0
+_RENDERER_CONN = threading.local()  # one connection per thread
+_RENDERER_GONE = threading.Event()  # set once the service could not be reached: this process renders itself
+
+
+class RenderServiceUnavailable(Exception):
+    """The render service cannot be reached; the caller renders the figure itself."""
+
+
+def render_service_configured() -> bool:
+    """True when this process was started under a render service (its address and key are in the environment)."""
+    return bool(os.environ.get(RENDERER_ADDRESS_ENV)) and bool(os.environ.get(RENDERER_KEY_ENV))
+
+
+def _renderer_connection():
+    from multiprocessing.connection import Client
+
+    conn = getattr(_RENDERER_CONN, "conn", None)
+    if conn is not None:
+        return conn
+    if _RENDERER_GONE.is_set():
+        raise RenderServiceUnavailable("render service unavailable earlier in this process")
+    address, key = os.environ.get(RENDERER_ADDRESS_ENV, ""), os.environ.get(RENDERER_KEY_ENV, "")
+    deadline = time.monotonic() + RENDERER_CONNECT_WAIT
+    while True:
+        try:
+            conn = Client(address, family="AF_UNIX", authkey=bytes.fromhex(key))
+            break
+        except (OSError, ValueError, EOFError) as exc:
+            if time.monotonic() >= deadline or not Path(address).parent.is_dir():
+                _RENDERER_GONE.set()  # render here from now on, without waiting again
+                raise RenderServiceUnavailable(f"render service at {address}: {exc}") from None
+            time.sleep(0.05)
+    _RENDERER_CONN.conn = conn
+    return conn
+
+
+def _render_by_service(fig_dict: dict, fmt: str, width: int, height: int, scale: float) -> bytes:
+    """The figure as ``fmt`` bytes, rendered by the service. Raises :class:`RenderServiceUnavailable` when it
+    cannot be reached, and :class:`ExportError` (with the service's message) when the figure cannot be rendered."""
+    try:
+        conn = _renderer_connection()
+        conn.send((fig_dict, fmt, width, height, scale))
+        status, payload = conn.recv()
+    except (OSError, EOFError) as exc:
+        _RENDERER_CONN.conn = None
+        _RENDERER_GONE.set()
+        raise RenderServiceUnavailable(f"render service: {type(exc).__name__}: {exc}") from None
+    if status != "ok":
+        raise ExportError(str(payload))
+    return payload
+
+
+def render_static(fig_dict: dict, fmt: str, width: int, height: int, scale: float) -> bytes:
+    """Render a plotly figure dict with this process's kaleido and Chromium (started on first use,
+    :func:`start_kaleido`), offline: local topojson and MathJax."""
     import kaleido
 
-    _ensure_kaleido()
-    layout = fig_dict.get("layout", {})
-    opts = {
-        "format": fmt,
-        "width": layout.get("width") or size.width,
-        "height": layout.get("height") or size.height,
-        "scale": size.scale if fmt == "png" else 1,
-    }
+    start_kaleido()
+    opts = {"format": fmt, "width": width, "height": height, "scale": scale}
     tdir = topojson_dir()
     topo = tdir.as_uri() + "/" if tdir is not None else None
     try:

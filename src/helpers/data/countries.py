@@ -254,15 +254,22 @@ def to_iso3(
     excluded = set(ex.loc[ex["scheme"] == scheme, "key"])
     lookup = _code_lookup(scheme) if SCHEMES[scheme] else None
 
-    cache: dict[tuple[str, object], object] = {}
+    # a value's result depends on the year only when the reviewed map has rows for its key: cache by key otherwise
+    # (sources repeat each country once a year), and normalise each distinct value once
+    cache: dict[object, object] = {}
+    keys: dict[tuple[type, object], str | None] = {}  # (type, value) -> normalised key, None when blank
     out: list[object] = []
     unmapped: set[str] = set()
     for v, y in zip(vals, yrs, strict=True):
-        if _is_blank(v):
+        try:
+            vk = (type(v), v)
+            key = keys[vk] if vk in keys else keys.setdefault(vk, None if _is_blank(v) else _norm(v, scheme))
+        except TypeError:  # an unhashable value
+            key = None if _is_blank(v) else _norm(v, scheme)
+        if key is None:
             out.append(pd.NA)
             continue
-        key = _norm(v, scheme)
-        ck = (key, y)
+        ck = (key, y) if key in ov_by_key else key
         if ck not in cache:
             cache[ck] = _resolve_code(v, key, y, ov_by_key, excluded, lookup)
         res = cache[ck]

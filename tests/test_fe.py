@@ -54,6 +54,34 @@ def test_two_way_disconnected_design():
     np.testing.assert_allclose(fe.demean(M, np.column_stack([unit, year])), resid, atol=1e-11)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_two_way_within_equals_the_dense_sweep(seed):
+    """The sparse normal equations (Sun-Abraham's kernel) equal those of the swept dense design: X'MX, X'My and the
+    per-country score sums of (M X)_i u_i, on an unbalanced panel with indicator columns and a dense covariate."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    n = 600
+    c, t = rng.integers(0, 30, n), rng.integers(0, 12, n)
+    c, t = pd.factorize(c, sort=True)[0], pd.factorize(t, sort=True)[0]
+    cells = rng.integers(0, 25, n)
+    on = rng.random(n) < 0.4
+    X = sparse.csr_matrix((np.ones(on.sum()), (np.flatnonzero(on), cells[on])), shape=(n, 25))
+    X = sparse.hstack([X, sparse.csr_matrix(rng.normal(size=(n, 1)))], format="csr")
+    y = rng.normal(size=n) + 0.1 * c
+    w = fe.two_way_within(c, t, X, y)
+    codes = np.column_stack([c, t])
+    Z = fe.demean(np.column_stack([y, X.toarray()]), codes)
+    yd, Xd = Z[:, 0], Z[:, 1:]
+    np.testing.assert_allclose(w.XtMX, Xd.T @ Xd, atol=1e-10)
+    np.testing.assert_allclose(w.XtMy, Xd.T @ yd, atol=1e-10)
+    keep = np.diag(Xd.T @ Xd) > 1e-10
+    u = rng.normal(size=n)
+    u = fe.demean(u[:, None], codes)[:, 0]  # residuals are orthogonal to the dummies
+    S_dense = fe.group_indicator(c, 30) @ (Xd[:, keep] * u[:, None])
+    np.testing.assert_allclose(w.cluster_scores(X[:, np.flatnonzero(keep)], u, keep), S_dense, atol=1e-10)
+
+
 def test_pyfixest_demeaner_reaches_the_exact_solution():
     """models.fit runs pyfixest with the kernel's demeaner: its coefficients equal the exact two-way sweep."""
     import pyfixest as pf

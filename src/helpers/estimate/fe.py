@@ -5,6 +5,8 @@
   :class:`TwoWaySweeper`), by alternating projections for more (as pyfixest's ``demean`` and fixest);
 - :class:`TwoWaySweeper` - the exact country + year projection of one estimation sample, with exact
   leave-one-country-out downdates (:meth:`TwoWaySweeper.loo_corrections`) for the CRV3 jackknife;
+- :func:`two_way_within` - the normal equations and cluster scores of a sparse design under country + year effects,
+  without sweeping the design (Sun-Abraham's saturated regression; equal to the dense sweep, tests/test_fe.py);
 - :func:`twfe_crv3` / :func:`jackknife_vcov` - CRV3 without refits; :func:`collinear_keep` - the collinearity check;
 - :func:`pyfixest_demeaner` / :data:`FIXEF_TOL` - the tolerance at which pyfixest fits (models, benchmarks)
   equal the exact dummy-variable solution.
@@ -186,6 +188,58 @@ class TwoWaySweeper:
         )  # D_t' M_c Z
         b = self.WtW_pinv @ yt  # T x p year coefficients
         return Zc - self.country_demean(b[self.t_codes])
+
+
+class TwoWayWithin:
+    """Normal equations of ``y ~ X | country + year`` for a sparse design ``X``, without sweeping ``X`` itself
+    (:func:`two_way_within`). With P the projection on the country and year dummies, P = P_c + M_c D_t Q D_t' M_c
+    (P_c: country means; Q = (D_t' M_c D_t)^+, as :class:`TwoWaySweeper`), so
+    ``X'MX = X'X - C' diag(1/n_c) C - W' Q W`` with C the per-country column sums of X and
+    ``W = D_t' X - A' diag(1/n_c) C`` (A: the country x year counts); likewise ``X'My``. Everything but X'X is a
+    product of small dense matrices (countries, years x columns)."""
+
+    def __init__(self, country: np.ndarray, year: np.ndarray, X, y: np.ndarray):
+        from scipy import sparse
+
+        self.c, self.t = np.asarray(country, np.intp), np.asarray(year, np.intp)
+        C_, T_ = int(self.c.max()) + 1, int(self.t.max()) + 1
+        order = np.argsort(self.c, kind="stable")
+        sw = TwoWaySweeper(self.c[order], self.t[order])
+        self.Q = sw.WtW_pinv if T_ > 1 else np.zeros((1, 1))
+        self.A = np.bincount(self.c * T_ + self.t, minlength=C_ * T_).reshape(C_, T_).astype(float)
+        self.nc = self.A.sum(axis=1)
+        self.Gind, self.Tind = group_indicator(self.c, C_), group_indicator(self.t, T_)
+        X = sparse.csr_matrix(X)
+        Z = sparse.hstack([X, sparse.csr_matrix(np.asarray(y, float)[:, None])], format="csr")
+        Cz = np.asarray((self.Gind @ Z).todense())  # countries x (K + 1) column sums
+        Wz = np.asarray((self.Tind @ Z).todense()) - self.A.T @ (Cz / self.nc[:, None])  # D_t' M_c Z
+        ZtZ = np.asarray((Z.T @ Z).todense())
+        ZtMZ = ZtZ - Cz.T @ (Cz / self.nc[:, None]) - Wz.T @ (self.Q @ Wz)
+        self.XtMX, self.XtMy = ZtMZ[:-1, :-1], ZtMZ[:-1, -1]
+        self.C, self.H = (
+            Cz[:, :-1],
+            self.Q @ Wz[:, :-1],
+        )  # H: year coefficients of X on the dummies (after M_c)
+
+    def cluster_scores(self, Xk, u: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Per-country sums of ``(M X)_i u_i`` for the kept columns ``Xk`` (= X[:, keep]) and residuals ``u``:
+        (P X)_i = H[t(i)] + (C - A H)[c(i)] / n_c, so the sums are ``Gind (X o u) - U H - (sum_c u / n_c)(C - A H)``
+        with U the country x year sums of u."""
+        from scipy import sparse
+
+        H, C = self.H[:, keep], self.C[:, keep]
+        U = self.Gind @ sparse.csr_matrix(Xk).multiply(u[:, None])
+        Ucy = np.bincount(self.c * self.A.shape[1] + self.t, weights=u, minlength=self.A.size).reshape(
+            self.A.shape
+        )
+        uc = Ucy.sum(axis=1) / self.nc  # zero up to rounding: u is orthogonal to the country dummies
+        return np.asarray(U.todense()) - Ucy @ H - uc[:, None] * (C - self.A @ H)
+
+
+def two_way_within(country: np.ndarray, year: np.ndarray, X, y: np.ndarray) -> TwoWayWithin:
+    """:class:`TwoWayWithin` of integer country and year codes (0..C-1, 0..T-1, rows in any order), a design ``X``
+    (sparse or dense) and the outcome ``y``."""
+    return TwoWayWithin(country, year, X, y)
 
 
 def jackknife_vcov(

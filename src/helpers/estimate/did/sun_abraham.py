@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 
 from helpers.core.errors import DataError, ParameterError
 from helpers.core.params import check_choice
 from helpers.estimate.did.callaway import CONTROL_GROUPS
 from helpers.estimate.did.cohorts import NEVER, StaggeredPanel
 from helpers.estimate.did.common import binned_flags, dd_frame, tidy_from_arrays
-from helpers.estimate.fe import demean, fe_codes, group_indicator
+from helpers.estimate.fe import demean, two_way_within
 
 
 def sun_abraham(
@@ -22,7 +24,7 @@ def sun_abraham(
     :data:`SA_SSC`).
 
     A saturated regression ``y ~ sum_{g,e} 1[G=g, t-g=e] + covariates | unit + time`` (reference e = -1 -
-    anticipation; fixed effects swept out with pyfixest's ``demean``), then cohort-specific effects are averaged
+    anticipation; fixed effects swept out of the sparse design's cross-products, :func:`_clustered_within_ols`), then cohort-specific effects are averaged
     per event time with cohort-share weights (delta-method SEs, weights treated as fixed, as fixest ``sunab``).
     ``control_group``: "nevertreated" (needs never-treated units), "lastcohort" (the last-treated cohort is the
     control; periods from its adoption on are dropped) or "auto" (never-treated if any, else last cohort).
@@ -39,7 +41,7 @@ def sun_abraham(
     gv = d["g"].to_numpy()
     cells = sorted({(g, int(e)) for g, e in zip(gv[treated], rel[treated], strict=True) if int(e) != ref})
     X = _sa_design(d, p.covariates, cells, gv, rel, treated, ref)
-    beta, V, keep, G = _clustered_within_ols(d, X)
+    beta, vcov_of, keep, G = _clustered_within_ols(d, X)
     kept = [c for c, k in zip(cells + [None] * len(p.covariates), keep, strict=True) if k and c is not None]
     idx = {c: i for i, c in enumerate(kept)}
     sizes = d.drop_duplicates("unit").groupby("g").size()
@@ -50,7 +52,7 @@ def sun_abraham(
         w = np.array([sizes[g] for g in gs], float)
         W[i, [idx[(g, e)] for g in gs]] = w / w.sum()
     est = W @ beta
-    cov = W @ V @ W.T
+    cov = vcov_of(W)
     out = tidy_from_arrays(
         [f"event_time::{e}" for e in es],
         est,
@@ -100,7 +102,7 @@ def sun_abraham(
     out.attrs["overall_weights"] = pd.DataFrame(
         [(c[0], c[1], wv[i]) for c, i in idx.items() if c[1] >= 0], columns=["group", "event_time", "weight"]
     ).assign(binned=lambda x: hi_binned & (x["event_time"] == (window[1] if window is not None else np.nan)))
-    ov_est, ov_se = float(wv @ beta), float(np.sqrt(wv @ V @ wv))
+    ov_est, ov_se = float(wv @ beta), float(np.sqrt(vcov_of(wv[None, :])[0, 0]))
     overall = tidy_from_arrays(["att"], [ov_est], [ov_se], len(d), G, alpha, df=G - 1)
     out.attrs["overall"] = overall.assign(estimator="sun_abraham", se_type=out["se_type"].iloc[0])
     return out
@@ -137,16 +139,20 @@ def _sa_design(
     rel: np.ndarray,
     treated: np.ndarray,
     ref: int,
-) -> np.ndarray:
-    """Saturated design: one indicator per (cohort, event time) cell except the reference, then the covariates."""
+):
+    """Saturated design, sparse (CSR): one indicator per (cohort, event time) cell except the reference, then the
+    covariates (dense columns)."""
+    from scipy import sparse
+
     col = {c: i for i, c in enumerate(cells)}
-    X = np.zeros((len(d), len(cells) + len(covariates)))
-    for r in np.flatnonzero(treated):
-        e = int(rel[r])
-        if e != ref:
-            X[r, col[(gv[r], e)]] = 1.0
-    for j, c in enumerate(covariates):
-        X[:, len(cells) + j] = d[c].to_numpy()
+    rows = [r for r in np.flatnonzero(treated) if int(rel[r]) != ref]
+    cols = [col[(gv[r], int(rel[r]))] for r in rows]
+    X = sparse.csr_matrix(
+        (np.ones(len(rows)), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+        shape=(len(d), len(cells)),
+    )
+    if covariates:
+        X = sparse.hstack([X, sparse.csr_matrix(d[covariates].to_numpy(float))], format="csr")
     return X
 
 
@@ -157,24 +163,51 @@ SA_SSC = (
 )
 
 
-def _clustered_within_ols(d: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """OLS of y on ``X`` after sweeping out unit and time effects, with the CRV1 covariance by unit and fixest's
-    small-sample factor (:data:`SA_SSC`: G/(G-1) x (N-1)/(N-K)). Returns the coefficients, their covariance, the
-    mask of the columns kept (not swept out) and G."""
-    codes = fe_codes(d, ["unit", "time"])
-    Z = demean(np.column_stack([d["y"].to_numpy(), X]), codes)
-    yd, Xd = Z[:, 0], Z[:, 1:]
-    keep = (Xd**2).sum(axis=0) > 1e-10
-    Xk = Xd[:, keep]
-    XtX_inv = np.linalg.pinv(Xk.T @ Xk)
-    beta = XtX_inv @ (Xk.T @ yd)
-    u = yd - Xk @ beta
-    cl, _ = pd.factorize(d["unit"])
-    G = int(cl.max()) + 1
-    S = group_indicator(cl, G) @ (Xk * u[:, None])  # per-unit score sums
-    n, k = len(d), int(Xk.shape[1]) + int(d["time"].nunique())
-    V = XtX_inv @ (S.T @ S) @ XtX_inv * G / (G - 1) * (n - 1) / (n - k)
-    return beta, V, keep, G
+def _clustered_within_ols(d: pd.DataFrame, X) -> tuple[np.ndarray, Callable, np.ndarray, int]:
+    """OLS of y on ``X`` (sparse) within unit and time, with the CRV1 covariance by unit and fixest's small-sample
+    factor (:data:`SA_SSC`: G/(G-1) x (N-1)/(N-K)). Returns the coefficients, ``vcov_of`` (``vcov_of(L)`` is
+    ``L V L'`` for rows ``L`` of weights on the coefficients, V their covariance), the mask of the columns kept (not
+    swept out by the fixed effects) and G.
+
+    The saturated design is a sparse indicator matrix, so the fixed effects are swept out of its cross-products
+    (:func:`helpers.estimate.fe.two_way_within`, exact) instead of out of the dense n x K design, and ``X'MX`` is
+    factorised once (Cholesky; the pseudo-inverse when it is singular or nearly so), never inverted; the results
+    are the within regression's to rounding (tests/test_did.py: against pyfixest, and against the dense sweep)."""
+    cl, _ = pd.factorize(d["unit"], sort=True)
+    tc, _ = pd.factorize(d["time"], sort=True)
+    G, n = int(cl.max()) + 1, len(d)
+    y = d["y"].to_numpy(float)
+    w = two_way_within(cl, tc, X, y)
+    keep = np.diag(w.XtMX) > 1e-10
+    solve = _psd_solver(w.XtMX[np.ix_(keep, keep)])
+    beta = solve(w.XtMy[keep])
+    Xk = X[:, np.flatnonzero(keep)]
+    u = demean((y - Xk @ beta)[:, None], np.column_stack([cl, tc]))[:, 0]  # within residuals
+    S = w.cluster_scores(Xk, u, keep)  # per-unit sums of (M X)_i u_i
+    k = int(keep.sum()) + int(d["time"].nunique())
+    factor = G / (G - 1) * (n - 1) / (n - k)
+
+    def vcov_of(L: np.ndarray) -> np.ndarray:
+        SAL = S @ solve(np.asarray(L, float).T)  # S (X'MX)^-1 L'
+        return SAL.T @ SAL * factor
+
+    return beta, vcov_of, keep, G
+
+
+def _psd_solver(A: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``B -> A^-1 B`` for a symmetric positive semi-definite ``A``: by Cholesky when ``A`` is well conditioned
+    (every pivot above 1e-12 of the largest diagonal entry), else by the pseudo-inverse (numpy's cut-off), as the
+    dense path did."""
+    d = np.diag(A)
+    if len(d) and d.min() > 0:
+        try:
+            c, low = linalg.cho_factor(A, lower=True, check_finite=False)
+            if np.diag(c).min() ** 2 > 1e-12 * d.max():
+                return lambda B: linalg.cho_solve((c, low), B, check_finite=False)
+        except linalg.LinAlgError:
+            pass
+    P = np.linalg.pinv(A)
+    return lambda B: P @ B
 
 
 def sun_abraham_dd(

@@ -81,18 +81,17 @@ def bench_main_job(workers: tuple[int, ...] = (1, 2)) -> list[dict]:
 def _temporary_reports():
     """Runs write into a temporary reports folder (the project's reports/ and its run log stay as they are)."""
     from helpers.core import paths
+    from helpers.core.environ import environment
 
-    with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
-        old_env, old_path = os.environ.get("TREATY_EFFECTS_REPORTS"), paths.REPORTS
-        os.environ["TREATY_EFFECTS_REPORTS"], paths.REPORTS = tmp, Path(tmp)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp,
+        environment({"TREATY_EFFECTS_REPORTS": tmp}),
+    ):
+        old_path, paths.REPORTS = paths.REPORTS, Path(tmp)
         try:
             yield Path(tmp)
         finally:
             paths.REPORTS = old_path
-            if old_env is None:
-                os.environ.pop("TREATY_EFFECTS_REPORTS", None)
-            else:
-                os.environ["TREATY_EFFECTS_REPORTS"] = old_env
 
 
 def bench_notebook(notebook: str = "01_ratification_atlas") -> dict:
@@ -101,25 +100,19 @@ def bench_notebook(notebook: str = "01_ratification_atlas") -> dict:
     and static export (the rerun with static formats minus the rerun with HTML only)."""
     import nbformat
 
+    from helpers.core.environ import environment
     from helpers.pipeline import runner
 
     out = {}
     for static in ("1", "0"):
-        os.environ["TREATY_EFFECTS_STATIC"] = static
-        try:
-            with (
-                _temporary_reports()
-            ):  # as `python -m helpers run 01` does it: the runner, its render service
-                t0 = time.perf_counter()
-                (res,) = runner.run(
-                    jobs=[(runner.resolve_notebook(notebook), "bench", {})],
-                    workers=1,
-                    echo=lambda *a, **k: None,
-                )
-                total = time.perf_counter() - t0
-                nb = nbformat.read(res.output, 4)
-        finally:
-            os.environ.pop("TREATY_EFFECTS_STATIC", None)
+        # as `python -m helpers run 01` does it: the runner with its render service, here in a temporary reports folder
+        with environment({"TREATY_EFFECTS_STATIC": static}), _temporary_reports():
+            t0 = time.perf_counter()
+            (res,) = runner.run(
+                jobs=[(runner.resolve_notebook(notebook), "bench", {})], workers=1, echo=lambda *a, **k: None
+            )
+            total = time.perf_counter() - t0
+            nb = nbformat.read(res.output, 4)
         durs = [
             c.metadata.get("papermill", {}).get("duration") or 0.0 for c in nb.cells if c.cell_type == "code"
         ]

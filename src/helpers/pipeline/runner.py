@@ -39,6 +39,7 @@ from pathlib import Path
 import yaml
 
 from helpers.core import engine, imports, paths
+from helpers.core.environ import environment
 from helpers.core.errors import HelpersError, ParameterError
 from helpers.core.params import LABEL_RE, check_label, parameters_cell
 
@@ -241,7 +242,7 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
     }
     t0 = time.perf_counter()
     try:
-        with _environment(env):
+        with environment(env):
             pm.execute_notebook(
                 str(nb),
                 str(executed),
@@ -286,21 +287,6 @@ def _short_error(exc: BaseException, where: Path) -> str:
         return " ".join(f"{ename}: {evalue}".split())[:500]
     lines = [m for m in str(exc).strip().splitlines() if m.strip()]
     return (lines[-1] if lines else type(exc).__name__)[:500]
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the kernel, restoring the previous values afterwards."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -492,7 +478,7 @@ def run(
                     if not res.ok:
                         break
                 continue
-            with _environment(_nested_engine_env(w)):
+            with environment(_nested_engine_env(w)):
                 done = engine.map_tasks(
                     _run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True
                 )

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Listener
 from pathlib import Path
 
+from helpers.core.environ import environment
 from helpers.report import export
 from helpers.report.export import RENDERER_ADDRESS_ENV as ADDRESS_ENV
 from helpers.report.export import RENDERER_KEY_ENV as KEY_ENV
@@ -98,16 +99,10 @@ def service() -> Iterator[bool]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    before = {k: os.environ.get(k) for k in (ADDRESS_ENV, KEY_ENV)}
-    os.environ[ADDRESS_ENV], os.environ[KEY_ENV] = address, key.hex()
     try:
-        yield True
+        with environment({ADDRESS_ENV: address, KEY_ENV: key.hex()}):
+            yield True
     finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -130,3 +130,55 @@ def test_kernels_of_a_run_render_through_the_service(tmp_path, monkeypatch):
     where = pd.read_csv(folder / "results" / "where.csv")
     assert bool(where["service"].iloc[0]) and not bool(where["own_chromium"].iloc[0])
     assert {f.suffix for f in (folder / "figures").iterdir()} >= {".html", ".png", ".svg", ".pdf"}
+
+
+def test_the_service_stops_when_its_runner_is_killed():
+    """A runner killed with SIGKILL leaves no render service (nor its Chromium) behind."""
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    code = (
+        "import os, sys, time\n"
+        "from helpers.report import renderer\n"
+        "cm = renderer.service()\n"
+        "assert cm.__enter__()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=paths.ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 30
+        services = []
+        while not services and time.monotonic() < deadline:
+            services = [
+                c
+                for c in psutil.Process(parent.pid).children()
+                if "helpers.report.renderer" in " ".join(c.cmdline())
+            ]
+            time.sleep(0.1)
+        assert len(services) == 1
+        family = [services[0], *services[0].children(recursive=True)]
+        time.sleep(3)  # Chromium up
+        family += [c for c in services[0].children(recursive=True) if c not in family]
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        gone, alive = psutil.wait_procs([services[0]], timeout=15)
+        assert not alive, "the render service outlived its killed runner"
+        _, alive = psutil.wait_procs([p for p in family if "crashpad" not in " ".join(_cmd(p))], timeout=15)
+        assert not alive, f"left running: {[_cmd(p) for p in alive]}"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _cmd(p) -> list[str]:
+    import psutil
+
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []

@@ -56,6 +56,17 @@ def _serve_connection(conn, lock: threading.Lock) -> None:
                 return
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A runner killed outright (SIGKILL) cannot stop its service: the service stops itself once its parent is gone
+    (it is re-parented), through SIGTERM so that Chromium is closed too."""
+    import signal
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve(address: str, key: bytes) -> None:
     """Run the service until the process is terminated: start kaleido's Chromium, then answer every connection
     (one thread each; renders one at a time)."""
@@ -63,6 +74,7 @@ def serve(address: str, key: bytes) -> None:
 
     # terminate() from the runner: exit through Python, so kaleido's exit handler closes Chromium
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     lock = threading.Lock()
     with Listener(address, family="AF_UNIX", authkey=key) as listener:
         with lock:  # listening already: the first request waits for Chromium, not for the socket

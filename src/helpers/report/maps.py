@@ -280,18 +280,24 @@ def _hover(
     return custom, "<br>".join(lines) + "<extra></extra>"
 
 
-def _layers(d: pd.DataFrame, iso3_col: str, resolution: int, small_km2: float):
-    """Split rows into: drawn from the topojson, drawn from NE polygons, drawn as markers (positions)."""
+@lru_cache(maxsize=8)
+def _layer_tables(resolution: int, small_km2: float):
+    """What :func:`_layers` needs of the boundaries, once per resolution (an animated map asks for every year):
+    the topojson ids, the small states, the Natural Earth ids, and marker positions (with :data:`EXTRA_POINTS`)."""
     ne = _load("50m")
-    topo = topojson_ids(resolution)
-    small = set(ne.loc[ne["area_km2"] < small_km2, "iso3"])
-    ne_ids = set(ne["iso3"])
-    iso = d[iso3_col]
-    in_topo = iso.isin(topo)
-    in_ne_only = ~in_topo & iso.isin(ne_ids)
+    small = frozenset(ne.loc[ne["area_km2"] < small_km2, "iso3"])
     pts = ne.set_index("iso3")[["lon", "lat", "name"]]
     extra = pd.DataFrame.from_dict(EXTRA_POINTS, orient="index", columns=["lon", "lat", "name"])
     pts = pd.concat([pts, extra[~extra.index.isin(pts.index)]])
+    return topojson_ids(resolution), small, frozenset(ne["iso3"]), pts
+
+
+def _layers(d: pd.DataFrame, iso3_col: str, resolution: int, small_km2: float):
+    """Split rows into: drawn from the topojson, drawn from NE polygons, drawn as markers (positions)."""
+    topo, small, ne_ids, pts = _layer_tables(resolution, small_km2)
+    iso = d[iso3_col]
+    in_topo = iso.isin(topo)
+    in_ne_only = ~in_topo & iso.isin(ne_ids)
     marker = iso.isin(small) | (~iso.isin(topo) & ~iso.isin(ne_ids) & iso.isin(pts.index))
     if resolution == 110:  # the 110m topojson lacks many small states: markers for all of them
         marker |= ~in_topo & iso.isin(pts.index)
@@ -299,16 +305,25 @@ def _layers(d: pd.DataFrame, iso3_col: str, resolution: int, small_km2: float):
 
 
 def _geojson_for(ids: Sequence[str]) -> dict:
+    return json.loads(_geojson_text(tuple(ids)))  # a fresh dict per trace
+
+
+@lru_cache(maxsize=16)
+def _geojson_text(ids: tuple[str, ...]) -> str:
     ne = _load("50m")
     sub = ne.loc[ne["iso3"].isin(list(ids)), ["iso3", "name", "geometry"]]
-    return json.loads(sub.to_json(drop_id=True))
+    return sub.to_json(drop_id=True)
+
+
+@lru_cache(maxsize=1)
+def _ne_names() -> pd.Series:
+    return _load("50m").set_index("iso3")["name"]
 
 
 def _names(d: pd.DataFrame, iso3_col: str, name_col: str | None) -> pd.Series:
     if name_col:
         return d[name_col].astype(str)
-    ne = _load("50m").set_index("iso3")["name"]
-    names = d[iso3_col].map(ne)
+    names = d[iso3_col].map(_ne_names())
     extra = {k: v[2] for k, v in EXTRA_POINTS.items()}
     return names.fillna(d[iso3_col].map(extra)).fillna(d[iso3_col]).astype(str)
 

@@ -2,8 +2,9 @@
 
 Checked: a figure rendered by the service has the bytes this process's own kaleido gives (PNG); a render error in
 the service reaches the caller as an ExportError with the service's message; a service that cannot be reached
-makes the caller render itself; the service's socket folder is gone afterwards; and a kernel started by the runner
-renders through the service (it never starts a Chromium of its own). Each case runs in a fresh process, so that no
+makes the caller render itself; the service's socket folder is gone afterwards; a kernel started by the runner
+renders through the service (it never starts a Chromium of its own); figures a kernel leaves to the service are
+written before the runner's wait returns, and one that cannot be written fails the run without publishing it. Each case runs in a fresh process, so that no
 kaleido started by another test is reused."""
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ with renderer.service() as on:
         print("error:", exc)
     else:
         raise AssertionError("the service rendered an unknown format")
-    assert not export._RENDERER_GONE.is_set()  # a render error is not a lost service
+    assert not export._renderer_gone()  # a render error is not a lost service
 assert not export.render_service_configured() and not os.path.exists(folder)
 local = export._static_bytes(fig, "png", size)
 assert export._KALEIDO_STARTED
@@ -78,6 +79,37 @@ print("ok")
     assert out.strip().endswith("ok") and "error:" in out
 
 
+def test_figures_left_to_the_service_are_written_before_the_wait_returns(tmp_path):
+    """Under the runner (a staging folder and a service), save_figure queues the static files and returns; the
+    runner's wait returns once they are written (the bytes of a direct render), or with one error per figure that
+    could not be written, naming the file."""
+    code = (
+        FIGURE
+        + f"""
+import plotly.graph_objects as go
+from pathlib import Path
+from helpers.report import plots
+staging = Path({str(tmp_path / "staging")!r})
+os.environ["TREATY_EFFECTS_STAGING"] = str(staging)
+fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[2, 1, 3]), layout={{"title": {{"text": "a title"}}}})
+plots.source_note(fig, "Source: a test")
+with renderer.service():
+    files = export.save_figure(fig, "line", staging, formats=("html", "png", "pdf"))
+    (staging / "figures" / "broken.png").mkdir()  # the service cannot write this file
+    export.save_figure(fig, "broken", staging, formats=("png",))
+    errors = export.wait_for_deferred(staging)
+    assert not export._KALEIDO_STARTED, "rendered in this process, not by the service"
+    direct = export._static_bytes(export._sized_dict(fig, size, None, None), "png", size)
+    assert files["png"].read_bytes() == direct, "the queued PNG differs from a direct render"
+    assert files["pdf"].read_bytes().startswith(b"%PDF") and files["html"].is_file()
+    assert len(errors) == 1 and errors[0].startswith("broken.png: cannot write"), errors
+    assert export.wait_for_deferred(staging) == []  # each wait reports its errors once
+    print("ok")
+"""
+    )
+    assert _python(code).strip().endswith("ok")
+
+
 def test_an_unreachable_service_means_rendering_here(tmp_path):
     code = (
         FIGURE
@@ -85,7 +117,7 @@ def test_an_unreachable_service_means_rendering_here(tmp_path):
 export.RENDERER_CONNECT_WAIT = 0.3
 assert export.render_service_configured()
 png = export._static_bytes(fig, "png", size)
-assert png.startswith(bytes([0x89]) + b"PNG") and export._KALEIDO_STARTED and export._RENDERER_GONE.is_set()
+assert png.startswith(bytes([0x89]) + b"PNG") and export._KALEIDO_STARTED and export._renderer_gone()
 print("ok")
 """
     )
@@ -114,22 +146,50 @@ export.save_results(
 """
 
 
+def _notebook(folder, parameters: str, body: str):
+    """A two-cell notebook (a tagged parameters cell, then ``body``) written to ``folder/11_render.ipynb``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    p = nbformat.v4.new_code_cell(parameters)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    path = folder / "11_render.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
 @pytest.mark.slow
 def test_kernels_of_a_run_render_through_the_service(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "REPORTS", tmp_path / "reports")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    p = nbformat.v4.new_code_cell('run_label = "default"')
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell(KERNEL_BODY)]
-    path = tmp_path / "11_render.ipynb"
-    nbformat.write(nb, path)
+    path = _notebook(tmp_path, 'run_label = "default"', KERNEL_BODY)
     (res,) = runner.run(jobs=[(path, "lbl", {})], workers=1, echo=lambda *_: None)
     assert res.ok, res.error
     folder = tmp_path / "reports" / "11_render" / "lbl"
     where = pd.read_csv(folder / "results" / "where.csv")
     assert bool(where["service"].iloc[0]) and not bool(where["own_chromium"].iloc[0])
     assert {f.suffix for f in (folder / "figures").iterdir()} >= {".html", ".png", ".svg", ".pdf"}
+
+
+@pytest.mark.slow
+def test_a_figure_the_service_cannot_write_fails_the_run(tmp_path, monkeypatch):
+    """The static files are written after the kernel has moved on: one that cannot be written fails the run, which
+    then publishes nothing (the previous run folder stays), and the error names the file."""
+    monkeypatch.setattr(paths, "REPORTS", tmp_path / "reports")
+    body = KERNEL_BODY.replace(
+        'export.save_figure(fig, "bars", out)',
+        'if break_png:\n    (out / "figures" / "bars.png").mkdir()\nexport.save_figure(fig, "bars", out)',
+    )
+    path = _notebook(tmp_path, 'run_label = "default"\nbreak_png = False', body)
+    (good,) = runner.run(jobs=[(path, "lbl", {})], workers=1, echo=lambda *_: None)
+    assert good.ok, good.error
+    folder = tmp_path / "reports" / "11_render" / "lbl"
+    before = {f.name: f.read_bytes() for f in (folder / "figures").iterdir()}
+    (bad,) = runner.run(jobs=[(path, "lbl", {"break_png": True})], workers=1, echo=lambda *_: None)
+    assert not bad.ok and bad.error.startswith("static figure export failed: bars.png: cannot write"), (
+        bad.error
+    )
+    assert {f.name: f.read_bytes() for f in (folder / "figures").iterdir()} == before
+    assert [d.name for d in folder.parent.iterdir() if d.is_dir()] == ["lbl"]  # no staging folder left
 
 
 def test_the_service_stops_when_its_runner_is_killed():

@@ -11,7 +11,9 @@
   the same notebook and label is refused with a message naming the holder. The kernel writes every figure, table
   and result into a fresh staging folder ``reports/<notebook>/.<label>.staging-<pid>/`` (the runner passes it in
   ``TREATY_EFFECTS_STAGING``; :func:`helpers.report.export.run_dir` returns it), and the executed copy of the
-  notebook goes there too. Only when the run succeeds does the staging folder replace the run folder
+  notebook goes there too; the static files of its plotly figures are written there by the run's render service
+  (:mod:`helpers.report.renderer`) while the notebook goes on, and the runner waits for them (a figure that could not
+  be rendered fails the run). Only when the run succeeds does the staging folder replace the run folder
   ``reports/<notebook>/<label>/`` in one rename (``renameat2(RENAME_EXCHANGE)`` where the file system has it, else
   two renames a moment apart), and the executed copy then replaces ``reports/notebooks/<stem>--<label>.ipynb``. A
   failed, interrupted or killed run leaves the previous run folder and executed copy untouched; the failed copy is
@@ -67,6 +69,8 @@ class RunResult:
     seconds: float
     ok: bool
     error: str = ""
+    #: of ``seconds``: the wait, after the last cell, for static figures the render service was still writing
+    figure_wait: float = 0.0
 
 
 def discover(folder: Path | None = None) -> list[Path]:
@@ -262,9 +266,18 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
     except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
+        _static_figures(staging)  # before the staging folder goes: nothing may still be writing into it
         with contextlib.suppress(OSError):
             os.replace(executed, failed)
         return RunResult(nb.stem, label, failed, time.perf_counter() - t0, False, _short_error(exc, executed))
+    t_cells = time.perf_counter()
+    static_errors = _static_figures(staging)
+    wait = time.perf_counter() - t_cells
+    if static_errors:
+        with contextlib.suppress(OSError):
+            os.replace(executed, failed)
+        error = f"static figure export failed: {'; '.join(static_errors)}"
+        return RunResult(nb.stem, label, failed, time.perf_counter() - t0, False, error[:500], wait)
     run_folder = staging.parent / label
     try:
         publish(staging, run_folder)
@@ -274,7 +287,15 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
             nb.stem, label, failed, time.perf_counter() - t0, False, _short_error(exc, run_folder)
         )
     failed.unlink(missing_ok=True)
-    return RunResult(nb.stem, label, out, time.perf_counter() - t0, True)
+    return RunResult(nb.stem, label, out, time.perf_counter() - t0, True, figure_wait=wait)
+
+
+def _static_figures(staging: Path) -> list[str]:
+    """Wait for the static figures the run's kernel left to the render service (written into ``staging``); return
+    the errors (:func:`helpers.report.export.wait_for_deferred`)."""
+    from helpers.report import export  # imports pandas: not at the command line's start
+
+    return export.wait_for_deferred(staging)
 
 
 def _short_error(exc: BaseException, where: Path) -> str:
@@ -510,6 +531,7 @@ def _write_log(results: list[RunResult], total: float) -> None:
                 "label": r.label,
                 "ok": r.ok,
                 "seconds": round(r.seconds, 1),
+                "figure_wait_s": round(r.figure_wait, 1),
                 "output": _shown(r.output),
                 "error": r.error,
             }

@@ -21,7 +21,9 @@ under ``<root>/.cache/npm/node_modules`` (or ``<root>/node_modules``, or ``$TREA
 Set ``TREATY_EFFECTS_STATIC=0`` to write HTML only (no browser needed).
 
 Every file is written atomically (temporary file in the same folder, then rename) and all formats of a figure
-are rendered in memory before the first one is written, so a failure leaves earlier good files untouched.
+are rendered in memory before the first one is written, so a failure leaves earlier good files untouched. Under the
+notebook runner the render service writes a plotly figure's static files into the run's staging folder while the
+notebook goes on, and a failure there fails the run, which the runner then does not publish.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ __all__ = [
     "render_service_configured",
     "render_static",
     "reuse_kaleido_tabs",
+    "wait_for_deferred",
     "run_dir",
     "save_figure",
     "save_results",
@@ -409,17 +412,58 @@ def _uses_mathjax(fig_json: str) -> bool:
     return re.search(r'"\$[^"]+\$"', fig_json) is not None
 
 
+def _static_request(fig_dict: dict, fmt: str, size: Size) -> tuple[int, int, float]:
+    """Width, height (layout pixels: the figure's own, else ``size``'s) and scale (PNG only) of a static render."""
+    layout = fig_dict.get("layout", {})
+    width, height = layout.get("width") or size.width, layout.get("height") or size.height
+    return width, height, (size.scale if fmt == "png" else 1)
+
+
 def _static_bytes(fig_dict: dict, fmt: str, size: Size) -> bytes:
     """The figure as ``fmt`` bytes: from the runner's render service when this kernel runs under one
     (:mod:`helpers.report.renderer`: one Chromium for every notebook of a run), else from this process's kaleido
     (also when the service cannot be reached)."""
-    layout = fig_dict.get("layout", {})
-    width, height = layout.get("width") or size.width, layout.get("height") or size.height
-    scale = size.scale if fmt == "png" else 1
+    width, height, scale = _static_request(fig_dict, fmt, size)
     if render_service_configured():
         with contextlib.suppress(RenderServiceUnavailable):
             return _render_by_service(fig_dict, fmt, width, height, scale)
     return render_static(fig_dict, fmt, width, height, scale)
+
+
+def _deferred_folder(target: Path) -> Path | None:
+    """The run's staging folder when static files for ``target`` (a folder inside it) can be left to the render
+    service: this kernel runs under the runner (:func:`run_dir` gave the staging folder) with a reachable service.
+    The service writes them while the notebook goes on; the runner waits for them before it publishes the run
+    (:func:`wait_for_deferred`)."""
+    staging = os.environ.get(paths.STAGING_ENV)
+    if not staging or not render_service_configured() or _renderer_gone():
+        return None
+    folder = Path(staging).resolve()
+    return folder if Path(target).resolve().is_relative_to(folder) else None
+
+
+def _defer_to_service(folder: Path, path: Path, fig_dict: dict, fmt: str, size: Size) -> None:
+    """Queue ``fig_dict`` as ``fmt`` for the render service to write to ``path`` (atomically) for the run whose
+    staging folder is ``folder``. Raises :class:`RenderServiceUnavailable` when the service cannot be reached."""
+    width, height, scale = _static_request(fig_dict, fmt, size)
+    status, payload = _ask_service(("write", str(folder), str(path), fig_dict, fmt, width, height, scale))
+    if status != "ok":  # a malformed request: a bug here, not a figure problem
+        raise ExportError(str(payload))
+
+
+def wait_for_deferred(folder: Path) -> list[str]:
+    """Wait until the render service has written every static figure queued for the run whose staging folder is
+    ``folder`` (:func:`save_figure` under the runner); return the errors, one line per figure that could not be
+    rendered or written (empty: all written). The runner calls it before it publishes a run, and fails the run on
+    an error. Without a service nothing was queued: returns ``[]``. A service that cannot be reached is an error
+    (figures may have been lost with it)."""
+    if not render_service_configured():
+        return []
+    try:
+        status, payload = _ask_service(("wait", str(Path(folder).resolve())))
+    except RenderServiceUnavailable as exc:
+        return [f"static figures: {exc}; rerun the notebook"]
+    return list(payload) if status == "ok" else [str(payload)]
 
 
 # the render service's client (the service is helpers.report.renderer, which imports this module, not the reverse)
@@ -428,8 +472,14 @@ RENDERER_ADDRESS_ENV = "TREATY_EFFECTS_RENDERER"
 RENDERER_KEY_ENV = "TREATY_EFFECTS_RENDERER_KEY"
 #: seconds a kernel waits for the service's socket to appear (its Python starting) before rendering itself
 RENDERER_CONNECT_WAIT = 20.0
-_RENDERER_CONN = threading.local()  # one connection per thread
-_RENDERER_GONE = threading.Event()  # set once the service could not be reached: this process renders itself
+_RENDERER_CONN = threading.local()  # one connection per thread: (address, connection)
+#: addresses of services that could not be reached: this process renders itself instead of waiting again. By
+#: address, as the connection: a process that runs the runner twice (a benchmark, the tests) meets a new service.
+_RENDERER_GONE: set[str] = set()
+
+
+def _renderer_gone() -> bool:
+    return os.environ.get(RENDERER_ADDRESS_ENV, "") in _RENDERER_GONE
 
 
 class RenderServiceUnavailable(Exception):
@@ -444,12 +494,16 @@ def render_service_configured() -> bool:
 def _renderer_connection():
     from multiprocessing.connection import Client
 
-    conn = getattr(_RENDERER_CONN, "conn", None)
-    if conn is not None:
-        return conn
-    if _RENDERER_GONE.is_set():
-        raise RenderServiceUnavailable("render service unavailable earlier in this process")
     address, key = os.environ.get(RENDERER_ADDRESS_ENV, ""), os.environ.get(RENDERER_KEY_ENV, "")
+    cached = getattr(_RENDERER_CONN, "conn", None)
+    if cached is not None and cached[0] == address:
+        return cached[1]
+    if cached is not None:  # a service of an earlier run, stopped since
+        with contextlib.suppress(OSError):
+            cached[1].close()
+        _RENDERER_CONN.conn = None
+    if address in _RENDERER_GONE:
+        raise RenderServiceUnavailable("render service unavailable earlier in this process")
     deadline = time.monotonic() + RENDERER_CONNECT_WAIT
     while True:
         try:
@@ -457,24 +511,30 @@ def _renderer_connection():
             break
         except (OSError, ValueError, EOFError) as exc:
             if time.monotonic() >= deadline or not Path(address).parent.is_dir():
-                _RENDERER_GONE.set()  # render here from now on, without waiting again
+                _RENDERER_GONE.add(address)  # render here from now on, without waiting again
                 raise RenderServiceUnavailable(f"render service at {address}: {exc}") from None
             time.sleep(0.05)
-    _RENDERER_CONN.conn = conn
+    _RENDERER_CONN.conn = (address, conn)
     return conn
+
+
+def _ask_service(request: tuple) -> tuple[str, Any]:
+    """Send one request to the render service and return its reply ``(status, payload)``; raises
+    :class:`RenderServiceUnavailable` when the service cannot be reached (this process stops asking it)."""
+    try:
+        conn = _renderer_connection()
+        conn.send(request)
+        return conn.recv()
+    except (OSError, EOFError) as exc:
+        _RENDERER_CONN.conn = None
+        _RENDERER_GONE.add(os.environ.get(RENDERER_ADDRESS_ENV, ""))
+        raise RenderServiceUnavailable(f"render service: {type(exc).__name__}: {exc}") from None
 
 
 def _render_by_service(fig_dict: dict, fmt: str, width: int, height: int, scale: float) -> bytes:
     """The figure as ``fmt`` bytes, rendered by the service. Raises :class:`RenderServiceUnavailable` when it
     cannot be reached, and :class:`ExportError` (with the service's message) when the figure cannot be rendered."""
-    try:
-        conn = _renderer_connection()
-        conn.send((fig_dict, fmt, width, height, scale))
-        status, payload = conn.recv()
-    except (OSError, EOFError) as exc:
-        _RENDERER_CONN.conn = None
-        _RENDERER_GONE.set()
-        raise RenderServiceUnavailable(f"render service: {type(exc).__name__}: {exc}") from None
+    status, payload = _ask_service(("render", fig_dict, fmt, width, height, scale))
     if status != "ok":
         raise ExportError(str(payload))
     return payload
@@ -845,9 +905,10 @@ def _wrap_source_note(d: dict) -> None:
 
 def _sized_dict(fig, size: Size, width: int | None, height: int | None) -> dict:
     """The figure as a dict, laid out at ``size`` unless the figure fixes its own width/height; the source line is
-    wrapped to that width."""
-    d = fig.to_plotly_json()
-    d = json.loads(json.dumps(d, default=_json_default))  # deep copy, numpy -> lists
+    wrapped to that width. Without an animated figure's frames: a static image shows the data and layout only
+    (kaleido passes nothing else to plotly.js)."""
+    src = {k: v for k, v in _as_plotly_dict(fig).items() if k != "frames"}
+    d = json.loads(json.dumps(src, default=_json_default))  # deep copy, numpy -> lists
     layout = d.setdefault("layout", {})
     layout["width"] = width or layout.get("width") or size.width
     layout["height"] = height or layout.get("height") or size.height
@@ -923,6 +984,10 @@ def save_figure(
     ``TREATY_EFFECTS_STATIC=0`` only the HTML is written (a warning names the skipped formats).
     Raises :class:`ExportError`, writing nothing, when the figure lacks a source line or shows a raw variable code
     (:func:`figure_problems`), or when Chromium or the local topojson is missing (with the install command).
+
+    Under the notebook runner the static files of a plotly figure are written by the runner's render service while
+    the notebook goes on (the paths are returned at once); the runner waits for them, and fails the run when one
+    cannot be rendered, before it publishes the run folder (:func:`wait_for_deferred`).
     """
     _check_name(name, "name")
     formats = _figure_formats(formats)
@@ -933,17 +998,31 @@ def save_figure(
         raise ExportError(
             f"save_figure({name!r}): expected a plotly Figure or a matplotlib Figure, got {type(fig).__name__}"
         )
+    # a plotly figure becomes its dict once: the check, the HTML and the static formats all read it (each
+    # to_plotly_json deep-copies every trace and frame)
+    fig = fig if _is_matplotlib(fig) else fig.to_plotly_json()
     check_figure(fig, name)
     target = _out_subdir(out_dir, "figures")
+    deferred: dict[str, dict] = {}
+    folder = None
     if _is_matplotlib(fig):
         rendered = _matplotlib_outputs(fig, name, formats, sz)
     else:
         assets = _assets_href(target, standalone) if "html" in formats else None
-        rendered = _plotly_outputs(fig, name, formats, sz, width, height, title, assets)
+        folder = _deferred_folder(target)  # under the runner: the service writes the static files
+        rendered, deferred = _plotly_outputs(
+            fig, name, formats, sz, width, height, title, assets, defer=folder is not None
+        )
     written: dict[str, Path] = {}
     for fmt in formats:
         if fmt in rendered:
             written[fmt] = atomic_write(target / f"{name}.{fmt}", rendered[fmt])
+    for fmt, fig_dict in deferred.items():
+        path = written[fmt] = target / f"{name}.{fmt}"
+        try:
+            _defer_to_service(folder, path, fig_dict, fmt, sz)
+        except RenderServiceUnavailable:  # the service is gone: render here, as outside the runner
+            atomic_write(path, _static_bytes(fig_dict, fmt, sz))
     return written
 
 
@@ -959,7 +1038,7 @@ def _figure_formats(formats: Iterable[str]) -> tuple[str, ...]:
 
 
 def _plotly_outputs(
-    fig,
+    fig: dict,
     name: str,
     formats: tuple[str, ...],
     sz: Size,
@@ -967,8 +1046,10 @@ def _plotly_outputs(
     height: int | None,
     title: str | None,
     assets: str | None = None,
-) -> dict[str, bytes]:
-    """A plotly figure rendered in memory in every format (a failure leaves earlier files untouched)."""
+    defer: bool = False,
+) -> tuple[dict[str, bytes], dict[str, dict]]:
+    """A plotly figure rendered in memory in every format (a failure leaves earlier files untouched), and the
+    figure dicts of the static formats left to the render service (``defer``: none rendered here)."""
     rendered: dict[str, bytes] = {}
     static = [f for f in formats if f != "html"]
     if static and not static_export_enabled():
@@ -981,11 +1062,13 @@ def _plotly_outputs(
     if static:
         _require_static_assets(_is_geo(fig_dict))
     if "html" in formats:
-        page_title = title or _figure_title(_as_plotly_dict(fig)) or name
+        page_title = title or _figure_title(fig) or name
         rendered["html"] = figure_to_html(fig, title=page_title, assets=assets).encode("utf-8")
+    if defer:
+        return rendered, dict.fromkeys(static, fig_dict)
     for fmt in static:
         rendered[fmt] = _static_bytes(fig_dict, fmt, sz)
-    return rendered
+    return rendered, {}
 
 
 def _is_matplotlib(fig) -> bool:

@@ -5,18 +5,30 @@ run), and its first figure waits for it. The runner (:func:`helpers.pipeline.run
 (:func:`service`) before the first notebook, so Chromium starts while the first kernel starts; kernels find it
 through :data:`ADDRESS_ENV` and :data:`KEY_ENV` and send their figures to it (the client is in
 :mod:`helpers.report.export`, so that export does not import this module), rendered one at a time with the same
-kaleido and Chromium settings as in-kernel export (:func:`helpers.report.export.render_static`, which both use). Outside the runner (JupyterLab, a script) nothing changes: the kernel renders itself.
+kaleido and Chromium settings as in-kernel export (:func:`helpers.report.export.render_static`, which both use).
+Outside the runner (JupyterLab, a script) nothing changes: the kernel renders itself.
 
-Protocol: a Unix socket of :mod:`multiprocessing.connection` with an authentication key; a request is
-``(figure dict, format, width, height, scale)``, a reply ``("ok", bytes)`` or ``("error", message)``. A render error
-is raised in the kernel as :class:`helpers.report.export.ExportError` with the service's message; a service that
-cannot be reached (it died, or the socket is gone) is not an error: the kernel renders the figure itself.
+A kernel does not wait for its static figures: :func:`helpers.report.export.save_figure` queues them (``write``)
+for the service, which renders and writes them, in order, into the run's staging folder while the notebook goes on
+(on the machine's other core). Before it publishes a run, the runner waits for that run's figures (``wait``) and
+fails the run when one could not be rendered or written.
+
+Protocol: a Unix socket of :mod:`multiprocessing.connection` with an authentication key. Requests:
+``("render", figure dict, format, width, height, scale)``, replied ``("ok", bytes)``;
+``("write", run folder, path, figure dict, format, width, height, scale)``, replied ``("ok", None)`` once queued;
+``("wait", run folder)``, replied ``("ok", [error, ...])`` once every figure queued for that folder is written.
+A failed request is replied ``("error", message)``, which the kernel raises as
+:class:`helpers.report.export.ExportError`; a service that cannot be reached (it died, or the socket is gone) is
+not an error for a kernel, which then renders its figures itself, but is one for the runner's ``wait``: figures
+queued before it died are lost, so the run fails.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import queue
 import secrets
 import subprocess
 import sys
@@ -35,21 +47,77 @@ from helpers.report.export import RENDERER_KEY_ENV as KEY_ENV
 # --------------------------------------------------------------------------------------------------------------
 # the service process
 # --------------------------------------------------------------------------------------------------------------
-def _serve_connection(conn, lock: threading.Lock) -> None:
+class _Queue:
+    """Static figures that kernels left to the service (``write`` requests), written in order by one thread, and
+    what the runner waits for (``wait``): per run (its staging folder), the number still to write and the errors."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock  # the one kaleido: shared with the direct renders
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.done = threading.Condition()
+        self.pending: collections.Counter[str] = collections.Counter()
+        self.errors: collections.defaultdict[str, list[str]] = collections.defaultdict(list)
+        threading.Thread(target=self._work, name="render-queue", daemon=True).start()
+
+    def put(
+        self, folder: str, path: str, fig_dict: dict, fmt: str, width: int, height: int, scale: float
+    ) -> None:
+        if not Path(path).resolve().is_relative_to(folder):
+            raise ValueError(f"{path} is not inside the run folder {folder}")
+        with self.done:
+            self.pending[folder] += 1
+        self.jobs.put((folder, path, fig_dict, fmt, width, height, scale))
+
+    def wait(self, folder: str) -> list[str]:
+        with self.done:
+            self.done.wait_for(lambda: self.pending[folder] == 0)
+            self.pending.pop(folder, None)
+            return self.errors.pop(folder, [])
+
+    def _work(self) -> None:
+        while True:
+            folder, path, fig_dict, fmt, width, height, scale = self.jobs.get()
+            try:
+                with self.lock:
+                    data = export.render_static(fig_dict, fmt, width, height, scale)
+                export.atomic_write(Path(path), data)
+            except Exception as exc:  # reported to the runner, which fails the run
+                with self.done:
+                    self.errors[folder].append(f"{Path(path).name}: {_message(exc)}")
+            finally:
+                with self.done:
+                    self.pending[folder] -= 1
+                    self.done.notify_all()
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, export.ExportError) else f"{type(exc).__name__}: {exc}"
+
+
+def _answer(request: tuple, lock: threading.Lock, writes: _Queue) -> tuple[str, object]:
+    verb, *args = request
+    if verb == "render":  # (figure dict, format, width, height, scale): the bytes
+        with lock:  # one kaleido, one figure at a time
+            return "ok", export.render_static(*args)
+    if verb == "write":  # (run folder, path, figure dict, format, width, height, scale): queued
+        writes.put(*args)
+        return "ok", None
+    if verb == "wait":  # (run folder,): the errors of its queued figures, once all are written
+        return "ok", writes.wait(*args)
+    raise ValueError(f"unknown request {verb!r}")
+
+
+def _serve_connection(conn, lock: threading.Lock, writes: _Queue) -> None:
     with conn:
         while True:
             try:
-                fig_dict, fmt, width, height, scale = conn.recv()
+                request = conn.recv()
             except (EOFError, OSError):
                 return
             try:
-                with lock:  # one kaleido, one figure at a time
-                    reply = ("ok", export.render_static(fig_dict, fmt, width, height, scale))
+                reply = _answer(request, lock, writes)
             except Exception as exc:  # the kernel raises it as an ExportError
-                reply = (
-                    "error",
-                    str(exc) if isinstance(exc, export.ExportError) else f"{type(exc).__name__}: {exc}",
-                )
+                reply = ("error", _message(exc))
             try:
                 conn.send(reply)
             except (OSError, EOFError):
@@ -76,6 +144,7 @@ def serve(address: str, key: bytes) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     lock = threading.Lock()
+    writes = _Queue(lock)
     with Listener(address, family="AF_UNIX", authkey=key) as listener:
         with lock:  # listening already: the first request waits for Chromium, not for the socket
             export.start_kaleido()
@@ -84,7 +153,7 @@ def serve(address: str, key: bytes) -> None:
                 conn = listener.accept()
             except (OSError, EOFError):  # a client that failed authentication, or a broken handshake
                 continue
-            threading.Thread(target=_serve_connection, args=(conn, lock), daemon=True).start()
+            threading.Thread(target=_serve_connection, args=(conn, lock, writes), daemon=True).start()
 
 
 @contextlib.contextmanager

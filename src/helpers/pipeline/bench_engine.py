@@ -115,6 +115,8 @@ def bench_notebook(notebook: str = "01_ratification_atlas") -> dict:
                 jobs=[(runner.resolve_notebook(notebook), "bench", {})], workers=1, echo=lambda *a, **k: None
             )
             total = time.perf_counter() - t0
+            if not res.ok:  # a failed run is no measurement
+                raise RuntimeError(f"benchmark run of {notebook} failed: {res.error} (see {res.output})")
             nb = nbformat.read(res.output, 4)
         durs = [
             c.metadata.get("papermill", {}).get("duration") or 0.0 for c in nb.cells if c.cell_type == "code"

@@ -442,11 +442,12 @@ def _deferred_folder(target: Path) -> Path | None:
     return folder if Path(target).resolve().is_relative_to(folder) else None
 
 
-def _defer_to_service(folder: Path, path: Path, fig_dict: dict, fmt: str, size: Size) -> None:
-    """Queue ``fig_dict`` as ``fmt`` for the render service to write to ``path`` (atomically) for the run whose
-    staging folder is ``folder``. Raises :class:`RenderServiceUnavailable` when the service cannot be reached."""
-    width, height, scale = _static_request(fig_dict, fmt, size)
-    status, payload = _ask_service(("write", str(folder), str(path), fig_dict, fmt, width, height, scale))
+def _defer_to_service(folder: Path, outputs: Mapping[str, Path], fig_dict: dict, size: Size) -> None:
+    """Queue ``fig_dict`` for the render service to write in each format of ``outputs`` (format -> path, written
+    atomically) for the run whose staging folder is ``folder``; the figure is sent once for all its formats.
+    Raises :class:`RenderServiceUnavailable` when the service cannot be reached."""
+    jobs = [(str(path), fmt, *_static_request(fig_dict, fmt, size)) for fmt, path in outputs.items()]
+    status, payload = _ask_service(("write", str(folder), fig_dict, jobs))
     if status != "ok":  # a malformed request: a bug here, not a figure problem
         raise ExportError(str(payload))
 
@@ -1017,12 +1018,16 @@ def save_figure(
     for fmt in formats:
         if fmt in rendered:
             written[fmt] = atomic_write(target / f"{name}.{fmt}", rendered[fmt])
-    for fmt, fig_dict in deferred.items():
-        path = written[fmt] = target / f"{name}.{fmt}"
+    if deferred:
+        outputs = {fmt: target / f"{name}.{fmt}" for fmt in deferred}
+        fig_dict = next(iter(deferred.values()))
         try:
-            _defer_to_service(folder, path, fig_dict, fmt, sz)
+            _defer_to_service(folder, outputs, fig_dict, sz)
         except RenderServiceUnavailable:  # the service is gone: render here, as outside the runner
-            atomic_write(path, _static_bytes(fig_dict, fmt, sz))
+            data = {fmt: _static_bytes(fig_dict, fmt, sz) for fmt in outputs}
+            for fmt, path in outputs.items():
+                atomic_write(path, data[fmt])
+        written.update(outputs)
     return written
 
 

@@ -15,7 +15,8 @@ fails the run when one could not be rendered or written.
 
 Protocol: a Unix socket of :mod:`multiprocessing.connection` with an authentication key. Requests:
 ``("render", figure dict, format, width, height, scale)``, replied ``("ok", bytes)``;
-``("write", run folder, path, figure dict, format, width, height, scale)``, replied ``("ok", None)`` once queued;
+``("write", run folder, figure dict, [(path, format, width, height, scale), ...])`` (one figure, each of its static
+formats), replied ``("ok", None)`` once queued;
 ``("wait", run folder)``, replied ``("ok", [error, ...])`` once every figure queued for that folder is written.
 A failed request is replied ``("error", message)``, which the kernel raises as
 :class:`helpers.report.export.ExportError`; a service that cannot be reached (it died, or the socket is gone) is
@@ -59,14 +60,14 @@ class _Queue:
         self.errors: collections.defaultdict[str, list[str]] = collections.defaultdict(list)
         threading.Thread(target=self._work, name="render-queue", daemon=True).start()
 
-    def put(
-        self, folder: str, path: str, fig_dict: dict, fmt: str, width: int, height: int, scale: float
-    ) -> None:
-        if not Path(path).resolve().is_relative_to(folder):
-            raise ValueError(f"{path} is not inside the run folder {folder}")
+    def put(self, folder: str, fig_dict: dict, jobs: list[tuple[str, str, int, int, float]]) -> None:
+        """Queue one figure to be written as each ``(path, format, width, height, scale)`` of ``jobs``."""
+        outside = [path for path, *_ in jobs if not Path(path).resolve().is_relative_to(folder)]
+        if outside:
+            raise ValueError(f"{outside} not inside the run folder {folder}")
         with self.done:
-            self.pending[folder] += 1
-        self.jobs.put((folder, path, fig_dict, fmt, width, height, scale))
+            self.pending[folder] += len(jobs)
+        self.jobs.put((folder, fig_dict, jobs))
 
     def wait(self, folder: str) -> list[str]:
         with self.done:
@@ -76,18 +77,19 @@ class _Queue:
 
     def _work(self) -> None:
         while True:
-            folder, path, fig_dict, fmt, width, height, scale = self.jobs.get()
-            try:
-                with self.lock:
-                    data = export.render_static(fig_dict, fmt, width, height, scale)
-                export.atomic_write(Path(path), data)
-            except Exception as exc:  # reported to the runner, which fails the run
-                with self.done:
-                    self.errors[folder].append(f"{Path(path).name}: {_message(exc)}")
-            finally:
-                with self.done:
-                    self.pending[folder] -= 1
-                    self.done.notify_all()
+            folder, fig_dict, jobs = self.jobs.get()
+            for path, fmt, width, height, scale in jobs:
+                try:
+                    with self.lock:
+                        data = export.render_static(fig_dict, fmt, width, height, scale)
+                    export.atomic_write(Path(path), data)
+                except Exception as exc:  # reported to the runner, which fails the run
+                    with self.done:
+                        self.errors[folder].append(f"{Path(path).name}: {_message(exc)}")
+                finally:
+                    with self.done:
+                        self.pending[folder] -= 1
+                        self.done.notify_all()
 
 
 def _message(exc: Exception) -> str:
@@ -99,7 +101,7 @@ def _answer(request: tuple, lock: threading.Lock, writes: _Queue) -> tuple[str, 
     if verb == "render":  # (figure dict, format, width, height, scale): the bytes
         with lock:  # one kaleido, one figure at a time
             return "ok", export.render_static(*args)
-    if verb == "write":  # (run folder, path, figure dict, format, width, height, scale): queued
+    if verb == "write":  # (run folder, figure dict, [(path, format, width, height, scale), ...]): queued
         writes.put(*args)
         return "ok", None
     if verb == "wait":  # (run folder,): the errors of its queued figures, once all are written

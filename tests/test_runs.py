@@ -295,3 +295,28 @@ def test_engine_inside_parallel_notebooks_runs_serially_unless_the_user_chose(mo
     monkeypatch.delenv("TREATY_EFFECTS_WORKERS")
     monkeypatch.setenv("TREATY_EFFECTS_SCHEDULER", "tcp://127.0.0.1:8786")
     assert runner._nested_engine_env(2) == {}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the order of parallel runs
+# ---------------------------------------------------------------------------------------------------------------
+def test_parallel_runs_start_longest_first_and_untimed_runs_before_all(tmp_path):
+    nb = tmp_path / "10_tiny.ipynb"
+    jobs = [(nb, "a", {}), (nb, "b", {}), (nb, "c", {}), (nb, "d", {})]
+    durations = {"10_tiny--a": 5.0, "10_tiny--b": 30.0, "10_tiny--d": 12.5}
+    assert runner.longest_first(jobs, durations) == [2, 1, 3, 0]  # c never timed, then 30 s, 12.5 s, 5 s
+    assert runner.longest_first(jobs, {}) == [0, 1, 2, 3]  # nothing known: plan order
+
+
+def test_run_times_are_kept_across_runs_and_a_damaged_file_is_only_a_lost_hint(tmp_reports):
+    ok = runner.RunResult("10_tiny", "a", tmp_reports / "x.ipynb", 3.14, True)
+    failed = runner.RunResult("10_tiny", "b", tmp_reports / "y.ipynb", 1.0, False, "boom")
+    runner._save_durations([ok, failed])
+    assert runner._load_durations() == {"10_tiny--a": 3.1}  # a failed run's time says nothing
+    runner._save_durations([runner.RunResult("02_other", "default", tmp_reports / "z.ipynb", 9.0, True)])
+    assert runner._load_durations() == {"10_tiny--a": 3.1, "02_other--default": 9.0}
+    (tmp_reports / runner.DURATIONS_FILE).write_text("{not json")
+    assert runner._load_durations() == {}
+    runner._save_durations([ok])
+    assert runner._load_durations() == {"10_tiny--a": 3.1}
+    assert sorted(p.name for p in tmp_reports.iterdir()) == [runner.DURATIONS_FILE]  # no temporary files

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -65,17 +66,30 @@ def bench_matrix(workers: tuple[int, ...] = (1, 2), n_cells: int | None = None) 
 
 def bench_main_job(workers: tuple[int, ...] = (1, 2)) -> list[dict]:
     """Wall time of every notebook and parameter set (the runner part of the main job) per worker count."""
+    from helpers.core import paths
     from helpers.pipeline import runner
 
+    durations = Path(paths.REPORTS) / runner.DURATIONS_FILE
     rows = []
     for w in workers:
-        with _temporary_reports():
+        with _temporary_reports() as tmp:
+            if durations.is_file():  # the order a rerun of the main job uses: longest first, by the last run
+                shutil.copy(durations, tmp / runner.DURATIONS_FILE)
             jobs = [j for j in runner.plan(None, None) if j[0].stem != runner.BUILD_NOTEBOOK]
             t0 = time.perf_counter()
             res = runner.run(jobs=jobs, workers=w, echo=lambda *a, **k: None)
             dt = time.perf_counter() - t0
         ok = sum(r.ok for r in res)
-        rows.append({"what": f"main job, {w} worker(s)", "runs_ok": f"{ok}/{len(res)}", "seconds": dt})
+        rows.append(
+            {
+                "what": f"main job, {w} worker(s)",
+                "runs_ok": f"{ok}/{len(res)}",
+                "seconds": dt,
+                "order": "longest first (last run's times)"
+                if durations.is_file()
+                else "plan order (no times yet)",
+            }
+        )
     return rows
 
 
@@ -173,7 +187,7 @@ def main(main_job: bool = False, n_cells: int | None = None) -> int:
         for r in bench_main_job():
             print(
                 f"  {r['what']:<28} {r['seconds']:6.1f} s ({r['runs_ok']} runs ok; before: "
-                f"{BEFORE['main_job_s']:.0f} s, ratio {r['seconds'] / BEFORE['main_job_s']:.2f})"
+                f"{BEFORE['main_job_s']:.0f} s, ratio {r['seconds'] / BEFORE['main_job_s']:.2f}; {r['order']})"
             )
     peak = _peak_mb()
     print(

@@ -474,8 +474,9 @@ def run(
     parallel, each in its own worker process on this machine (``None``: one per core; a scheduler address is for
     the tasks inside the notebooks, such as the matrix cells, not for the notebooks; while notebooks run in
     parallel, the tasks inside each run serially in its kernel unless a scheduler or ``TREATY_EFFECTS_WORKERS`` is
-    set). The build notebook (00) runs first and alone, then the rest. Each run keeps its atomic run folder and
-    lock, so parallel runs never mix outputs."""
+    set). The build notebook (00) runs first and alone, then the rest; in parallel, runs start longest first by
+    their last wall time (:func:`longest_first`, from ``reports/run_seconds.json``); results come in plan order.
+    Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
     t0 = time.perf_counter()
     jobs = jobs if jobs is not None else plan(notebooks, param_files)
     remove_stale_staging()
@@ -499,10 +500,17 @@ def run(
                     if not res.ok:
                         break
                 continue
+            order = longest_first(batch, _load_durations()) if w > 1 else list(range(len(batch)))
             with environment(_nested_engine_env(w)):
-                done = engine.map_tasks(
-                    _run_job, batch, workers=w, label="notebooks", progress=w > 1, local=True
+                ran = engine.map_tasks(
+                    _run_job,
+                    [batch[i] for i in order],
+                    workers=w,
+                    label="notebooks",
+                    progress=w > 1,
+                    local=True,
                 )
+            done = [res for _, res in sorted(zip(order, ran, strict=True), key=lambda x: x[0])]  # plan order
             for res in done:
                 _report(res, echo)
             results += done
@@ -510,7 +518,59 @@ def run(
     n_ok = sum(r.ok for r in results)
     echo(f"{n_ok}/{len(results)} notebook runs succeeded; total wall time {total:.1f} s")
     _write_log(results, total)
+    _save_durations(results)
     return results
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the order of parallel runs
+# --------------------------------------------------------------------------------------------------------------
+#: last wall time of every notebook run, kept across runs in the reports folder: ``{"<stem>--<label>": seconds}``
+DURATIONS_FILE = "run_seconds.json"
+
+
+def longest_first(jobs: list[tuple[Path, str, dict]], durations: dict[str, float]) -> list[int]:
+    """The order in which to start ``jobs`` on parallel workers: runs never timed first (in plan order: they may
+    be long), then the longest last time first, so that the short ones fill the end instead of one long run
+    starting last and running alone. Returns indices into ``jobs``."""
+
+    def key(i: int) -> tuple[int, float, int]:
+        seconds = durations.get(f"{jobs[i][0].stem}--{jobs[i][1]}")
+        return (0, 0.0, i) if seconds is None else (1, -seconds, i)
+
+    return sorted(range(len(jobs)), key=key)
+
+
+def _durations_path() -> Path:
+    return Path(paths.REPORTS) / DURATIONS_FILE
+
+
+def _load_durations() -> dict[str, float]:
+    """The last wall times (:data:`DURATIONS_FILE`); an unreadable file is only a lost hint: ``{}``."""
+    try:
+        data = json.loads(_durations_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def _save_durations(results: list[RunResult]) -> None:
+    """Add the wall times of this run's successful runs to :data:`DURATIONS_FILE` (atomically; best effort)."""
+    durations = _load_durations()
+    durations.update({f"{r.notebook}--{r.label}": round(r.seconds, 1) for r in results if r.ok})
+    path = _durations_path()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{DURATIONS_FILE}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(dict(sorted(durations.items())), fh, indent=1)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 def _shown(path: Path) -> str:

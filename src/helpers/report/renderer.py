@@ -31,10 +31,12 @@ import contextlib
 import os
 import queue
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from multiprocessing.connection import Listener
 from pathlib import Path
@@ -80,6 +82,8 @@ class _Queue:
             folder, fig_dict, jobs = self.jobs.get()
             for path, fmt, width, height, scale in jobs:
                 try:
+                    if not Path(path).parent.is_dir():  # the run was given up (interrupted): write nothing
+                        raise FileNotFoundError(f"{Path(path).parent} is gone")
                     with self.lock:
                         data = export.render_static(fig_dict, fmt, width, height, scale)
                     export.atomic_write(Path(path), data)
@@ -129,9 +133,6 @@ def _serve_connection(conn, lock: threading.Lock, writes: _Queue) -> None:
 def _exit_with_parent(parent: int) -> None:
     """A runner killed outright (SIGKILL) cannot stop its service: the service stops itself once its parent is gone
     (it is re-parented), through SIGTERM so that Chromium is closed too."""
-    import signal
-    import time
-
     while os.getppid() == parent:
         time.sleep(0.5)
     os.kill(os.getpid(), signal.SIGTERM)
@@ -140,8 +141,6 @@ def _exit_with_parent(parent: int) -> None:
 def serve(address: str, key: bytes) -> None:
     """Run the service until the process is terminated: start kaleido's Chromium, then answer every connection
     (one thread each; renders one at a time)."""
-    import signal
-
     # terminate() from the runner: exit through Python, so kaleido's exit handler closes Chromium
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()

@@ -13,26 +13,38 @@ Measured side by side in one run (``python -m helpers bench``, after the specifi
   cell, for the service's last figures;
 * the peak resident memory of this process and its children.
 
-Each figure is printed with its ratio to the reference measured before issue 12 on this 2-core machine
-(:data:`BEFORE`). Other processes on the machine inflate every number: the load average is printed with them.
+Each figure is printed next to the same figure of a baseline commit (:data:`BASELINE`, the last commit before the
+speed work; ``--against REF`` for another), measured side by side in the same run: the baseline's own code in a
+temporary copy of the project at that commit (:func:`baseline_checkout`: its tracked files, its raw data copied from
+this project's verified ``data/raw`` by its own data step, its processed data built by its own build notebook), in
+the same environment. Each measurement of either side runs in a fresh process (:func:`_measure`), the two sides one
+after the other, so that both see the same machine; the ratio is this checkout's figure over the baseline's. Other
+processes on the machine inflate every number: the load average is printed with them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 import resource
 import shutil
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-#: reference timings before issue 12 (seconds, 2-core machine, idle): main job, one notebook rerun
-BEFORE = {"main_job_s": 150.0, "notebook_rerun_s": 18.0}
-#: this benchmark at commit d5a8bce, before the speed work (same machine, load about 1, 2026-11-30): the matrix with
-#: 1 and 2 workers and the rerun of notebook 01 (which has grown since the issue's 18 s)
-BEFORE_SPEED_WORK = {"matrix_1": 74.0, "matrix_2": 59.5, "notebook_rerun_s": 40.9}
+from helpers.core.errors import HelpersError
+
+#: the commit measured side by side by default: the last one before the speed work of issue 12 (the matrix, the
+#: notebook collection and the runner as the issue found them)
+BASELINE = "d5a8bce"
 TARGETS = {"matrix_s": 60.0, "main_job_s": 90.0, "notebook_rerun_s": 10.0, "peak_mb": 2048.0}
+_MARK = "@@bench-result@@ "  # prefixes the one line of a measurement process's JSON result
 
 
 def _load() -> str:
@@ -159,39 +171,160 @@ def _peak_mb() -> float:
     return max(self_kb, kids_kb) / 1024
 
 
-def main(main_job: bool = False, n_cells: int | None = None) -> int:
-    """Print the engine benchmark; 0 when the targets that were measured are met."""
-    print(f"\nengine benchmark ({_load()}; numbers are inflated when other processes run)")
-    rows = bench_matrix(n_cells=n_cells)
-    for r, ref in zip(rows, ("matrix_1", "matrix_2"), strict=False):
-        was = f" (d5a8bce: {BEFORE_SPEED_WORK[ref]:.1f} s, ratio {r['seconds'] / BEFORE_SPEED_WORK[ref]:.2f})"
-        was = "" if n_cells is not None else was  # a subset of cells has no reference
-        print(
-            f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s{was}"
-        )
-    if len(rows) == 2:
-        print(f"  speed-up 2 workers / 1 worker: {rows[0]['seconds'] / rows[1]['seconds']:.2f}x")
-    best = min(r["seconds"] for r in rows)
-    met = best <= TARGETS["matrix_s"] or n_cells is not None
-    nb = bench_notebook()
-    print(
-        f"  {nb['what']}: {nb['seconds']:.1f} s (before: {BEFORE['notebook_rerun_s']:.0f} s, ratio "
-        f"{nb['seconds'] / BEFORE['notebook_rerun_s']:.2f}; d5a8bce: {BEFORE_SPEED_WORK['notebook_rerun_s']:.1f} s, "
-        f"ratio {nb['seconds'] / BEFORE_SPEED_WORK['notebook_rerun_s']:.2f}) = kernel start + papermill "
-        f"{nb['kernel_start_and_papermill']:.1f} s, imports and start {nb['imports_and_start']:.1f} s, compute "
-        f"{nb['compute']:.1f} s, static figure export in the kernel (queued to the render service) "
-        f"{nb['static_export']:.1f} s, wait after the last cell for the service's last figures {nb['figure_wait']:.1f} s"
+@contextlib.contextmanager
+def baseline_checkout(ref: str) -> Iterator[Path]:
+    """A temporary copy of the project at commit ``ref``, ready to benchmark, removed afterwards: its tracked files
+    (``git archive``), its raw data (its own data step, copying this project's verified ``data/raw``) and its
+    processed data (its own build notebook). Raises HelpersError naming the ref or the step that failed."""
+    from helpers.core import paths
+
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        root = Path(tmp) / "project"
+        archive(ref, root)
+        for what, args in (
+            ("data step", ["data", "--mirror", str(paths.RAW), "--offline"]),
+            ("build notebook", ["run", "00_build_panel"]),
+        ):
+            proc = _python(root, ["-m", "helpers", *args])
+            if proc.returncode:
+                raise HelpersError(f"baseline {ref}: its {what} failed: {_last_line(proc)}")
+        yield root
+
+
+def archive(ref: str, dest: Path) -> None:
+    """The files git tracks at commit ``ref`` of this project, written into ``dest``."""
+    from helpers.core import paths
+
+    proc = subprocess.run(
+        ["git", "-C", str(paths.ROOT), "archive", "--format=tar", f"{ref}^{{commit}}"], capture_output=True
     )
-    met = met and nb["seconds"] <= TARGETS["notebook_rerun_s"]
-    if main_job:
-        for r in bench_main_job():
+    if proc.returncode:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise HelpersError(
+            f"bench --against {ref}: no such commit in this clone's history ({err[-1] if err else 'git failed'}); "
+            "give a commit of `git log`, or --against none"
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+
+
+def _python(root: Path, args: list[str]) -> subprocess.CompletedProcess:
+    """This environment's Python running the package of the project at ``root`` (its ``src`` first on the path), with
+    its reports inside it."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root / "src"),
+        "TREATY_EFFECTS_ROOT": str(root),
+        "TREATY_EFFECTS_REPORTS": str(root / "reports"),
+    }
+    return subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True)
+
+
+def _last_line(proc: subprocess.CompletedProcess) -> str:
+    lines = [x for x in (proc.stderr + proc.stdout).strip().splitlines() if x.strip()]
+    return lines[-1] if lines else f"exit {proc.returncode}"
+
+
+def _measure(root: Path | None, name: str, **kwargs) -> dict:
+    """``bench_engine.<name>(**kwargs)`` of the project at ``root`` (None: this one) in a fresh process, and that
+    process's peak resident memory: ``{"result": ..., "peak_mb": ...}``."""
+    from helpers.core import paths
+
+    code = (
+        "import json, sys\n"
+        "from helpers.pipeline import bench_engine as b\n"
+        "r = getattr(b, sys.argv[1])(**json.loads(sys.argv[2]))\n"
+        f"print({_MARK!r} + json.dumps({{'result': r, 'peak_mb': b._peak_mb()}}))\n"
+    )
+    if root is None:  # this project: its own reports folder (the main job reads the last run's times there)
+        env = {**os.environ, "PYTHONPATH": str(Path(paths.ROOT) / "src")}
+        proc = subprocess.run(
+            [sys.executable, "-c", code, name, json.dumps(kwargs)],
+            cwd=paths.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    else:
+        proc = _python(root, ["-c", code, name, json.dumps(kwargs)])
+    found = [x[len(_MARK) :] for x in proc.stdout.splitlines() if x.startswith(_MARK)]
+    if proc.returncode or not found:
+        where = "this checkout" if root is None else f"the baseline at {root}"
+        raise HelpersError(f"benchmark {name} of {where} failed: {_last_line(proc)}")
+    return json.loads(found[-1])
+
+
+def _side(now: float, was: float | None, ref: str | None) -> str:
+    return "" if was is None else f" | {ref}: {was:.1f} s, ratio {now / was:.2f}"
+
+
+def main(main_job: bool = False, n_cells: int | None = None, against: str | None = BASELINE) -> int:
+    """Print the engine benchmark, side by side with commit ``against`` (None: this checkout alone); 0 when the
+    targets that were measured are met."""
+    print(f"\nengine benchmark ({_load()}; numbers are inflated when other processes run)")
+    with contextlib.ExitStack() as stack:
+        base = None
+        if against:
+            t0 = time.perf_counter()
+            base = stack.enter_context(baseline_checkout(against))
             print(
-                f"  {r['what']:<28} {r['seconds']:6.1f} s ({r['runs_ok']} runs ok; before: "
-                f"{BEFORE['main_job_s']:.0f} s, ratio {r['seconds'] / BEFORE['main_job_s']:.2f}; {r['order']})"
+                f"  side by side with {against} (its own code, data step and build, in {base.parent}; set up in "
+                f"{time.perf_counter() - t0:.0f} s); each measurement in a fresh process, this checkout first"
             )
-    peak = _peak_mb()
+
+        def both(name: str, **kwargs) -> tuple[dict, dict | None]:
+            now = _measure(None, name, **kwargs)
+            was = _measure(base, name, **kwargs) if base is not None else None
+            return now, was
+
+        peaks, met, best = [], True, []
+        for w in (1, 2):
+            now, was = both("bench_matrix", workers=[w], n_cells=n_cells)
+            peaks.append(now["peak_mb"])
+            (r,) = now["result"]
+            was_s = was["result"][0]["seconds"] if was else None
+            best.append(r["seconds"])
+            print(
+                f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s"
+                + _side(r["seconds"], was_s, against)
+            )
+        print(f"  speed-up 2 workers / 1 worker: {best[0] / best[1]:.2f}x")
+        met = min(best) <= TARGETS["matrix_s"] or n_cells is not None
+        now, was = both("bench_notebook")
+        peaks.append(now["peak_mb"])
+        nb = now["result"]
+        print(
+            f"  {nb['what']}: {nb['seconds']:.1f} s"
+            + _side(nb["seconds"], was["result"]["seconds"] if was else None, against)
+            + f"\n    = kernel start + papermill {nb['kernel_start_and_papermill']:.1f} s, imports and start "
+            f"{nb['imports_and_start']:.1f} s, compute {nb['compute']:.1f} s, static figure export in the kernel "
+            f"(queued to the render service) {nb['static_export']:.1f} s, wait after the last cell for the "
+            f"service's last figures {nb['figure_wait']:.1f} s"
+        )
+        met = met and nb["seconds"] <= TARGETS["notebook_rerun_s"]
+        if main_job:
+            for w in (1, 2):
+                now, was = both("bench_main_job", workers=[w])
+                peaks.append(now["peak_mb"])
+                (r,) = now["result"]
+                old = was["result"][0] if was else None
+                print(
+                    f"  {r['what']:<28} {r['seconds']:6.1f} s ({r['runs_ok']} runs ok; {r['order']})"
+                    + _side(r["seconds"], old["seconds"] if old else None, against)
+                    + (f" ({old['runs_ok']} runs ok)" if old else "")
+                )
+                if w == 2:
+                    met = met and r["seconds"] <= TARGETS["main_job_s"]
+    peak = max(peaks)
     print(
-        f"  peak resident memory (this process or one child): {peak:.0f} MB (target {TARGETS['peak_mb']:.0f})"
+        f"  peak resident memory (one process of this checkout's measurements or its children): {peak:.0f} MB "
+        f"(target {TARGETS['peak_mb']:.0f})"
+    )
+    print(
+        "  targets: matrix under {matrix_s:.0f} s, notebook rerun under {notebook_rerun_s:.0f} s, main job (2 "
+        "workers) under {main_job_s:.0f} s, memory under {peak_mb:.0f} MB: ".format(**TARGETS)
+        + ("all measured ones met" if met and peak <= TARGETS["peak_mb"] else "not all met")
     )
     print(f"  {_load()}")
     return 0 if met and peak <= TARGETS["peak_mb"] else 1

@@ -33,6 +33,8 @@ import time
 for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
     os.environ.setdefault(_k, "1")
 
+from helpers.pipeline.bench_engine import BASELINE as BENCH_BASELINE  # noqa: E402  (after the thread settings)
+
 #: example panel -> the parameter file that runs a notebook on it
 MATRIX_NOTEBOOK = "08_treaty_matrix"
 EXAMPLE_PARAMS = {"mpdta": "params/examples/04_mpdta.yml", "case": "params/examples/05_case.yml"}
@@ -262,7 +264,8 @@ def _bench(args) -> int:
     if args.only in (None, "spec"):
         rc = bench.main() or 0
     if args.only in (None, "engine"):
-        rc = bench_engine.main(main_job=args.main_job, n_cells=args.cells) or rc
+        against = None if args.against.lower() == "none" else args.against
+        rc = bench_engine.main(main_job=args.main_job, n_cells=args.cells, against=against) or rc
     return rc
 
 
@@ -398,6 +401,13 @@ def _parser() -> argparse.ArgumentParser:
         "--main-job", action="store_true", help="also time the main job with 1 and 2 workers (minutes)"
     )
     b.add_argument("--cells", type=int, default=None, metavar="N", help="time only the first N matrix cells")
+    b.add_argument(
+        "--against",
+        default=BENCH_BASELINE,
+        metavar="REF",
+        help=f"commit measured side by side with this checkout (default {BENCH_BASELINE}, the last before the speed "
+        "work; 'none': this checkout alone)",
+    )
     b.set_defaults(fn=_bench)
     return p
 

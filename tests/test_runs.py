@@ -320,3 +320,51 @@ def test_run_times_are_kept_across_runs_and_a_damaged_file_is_only_a_lost_hint(t
     runner._save_durations([ok])
     assert runner._load_durations() == {"10_tiny--a": 3.1}
     assert sorted(p.name for p in tmp_reports.iterdir()) == [runner.DURATIONS_FILE]  # no temporary files
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# a kernel the runner started exits without Python's finalisation
+# ---------------------------------------------------------------------------------------------------------------
+QUICK_EXIT_BODY = """\
+import os, pathlib
+from helpers.pipeline import notebook as nbk
+marker = pathlib.Path(os.environ["QUICK_EXIT_MARKER"])
+if quick:
+    marker.with_suffix(".registered").write_text(str(nbk.quick_exit_under_runner()))
+class Finaliser:
+    def __del__(self):  # runs when the kernel tears its namespace down at exit
+        marker.write_text("finalised")
+keep = Finaliser()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_kernel_of_the_runner_exits_without_finalising(tmp_path, tmp_reports, monkeypatch, quick):
+    """With the quick exit the kernel ends before tearing its namespace down (the finaliser never runs); without it
+    (the control) the same notebook's finaliser runs, so the test can fail."""
+    marker = tmp_path / "finalised.txt"
+    monkeypatch.setenv("QUICK_EXIT_MARKER", str(marker))
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    p = nbformat.v4.new_code_cell(f"quick = {quick}\nrun_label = 'default'")
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(QUICK_EXIT_BODY)]
+    path = tmp_path / "12_exit.ipynb"
+    nbformat.write(nb, path)
+    (res,) = runner.run(jobs=[(path, "lbl", {})], workers=1, echo=lambda *_: None)
+    assert res.ok, res.error
+    if quick:
+        assert marker.with_suffix(".registered").read_text() == "True"
+        assert not marker.exists()
+    else:
+        assert marker.read_text() == "finalised"
+
+
+def test_the_quick_exit_is_only_for_kernels_of_the_runner(monkeypatch, tmp_path):
+    """This process (pytest, not a kernel) never registers it, even with a staging folder in its environment: its
+    exit status must stay its own."""
+    from helpers.pipeline import notebook as nbk
+
+    monkeypatch.setenv(paths.STAGING_ENV, str(tmp_path))
+    assert nbk.quick_exit_under_runner() is False

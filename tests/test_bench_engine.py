@@ -79,3 +79,46 @@ def test_an_unknown_baseline_is_named_with_the_way_out(tmp_path):
     with pytest.raises(HelpersError, match=r"--against no-such-commit-0: no such commit.*--against none"):
         bench_engine.archive("no-such-commit-0", tmp_path / "base")
     assert not (tmp_path / "base").exists()
+
+
+def test_a_baseline_run_that_failed_is_no_comparison(tmp_path):
+    """A baseline whose benchmark does not check its runs (d5a8bce's does not): its failed copy is found, and the
+    figure gets no ratio, as a failed run does less work."""
+    root = _fake_project(
+        tmp_path / "old",
+        """
+        import os, pathlib
+        def bench_notebook():
+            copies = pathlib.Path(os.environ["TREATY_EFFECTS_REPORTS"]) / "notebooks"
+            copies.mkdir(parents=True, exist_ok=True)
+            (copies / "01_ratification_atlas--bench.failed.ipynb").write_text("{}")
+            return {"seconds": 3.0}
+        """,
+    )
+    was = bench_engine._measure(root, "bench_notebook")
+    assert was["failed"] == ["01_ratification_atlas--bench.failed.ipynb"]
+    side = bench_engine._side(12.0, was, 3.0, "d5a8bce")
+    assert "no comparison" in side and "ratio" not in side
+    ok = {"result": [{"runs_ok": "10/10", "seconds": 30.0}], "failed": []}
+    assert bench_engine._side(15.0, ok, 30.0, "d5a8bce") == " | d5a8bce: 30.0 s, ratio 0.50"
+    short = {"result": [{"runs_ok": "9/10", "seconds": 30.0}], "failed": []}
+    assert "1 of 10 runs" in bench_engine._side(15.0, short, 30.0, "d5a8bce")
+
+
+def test_the_baseline_finds_this_projects_npm_assets(tmp_path, monkeypatch):
+    """A copy of the tracked files has no npm assets: without them its maps fail (d5a8bce's notebook 01 did)."""
+    from helpers.report import export
+
+    monkeypatch.delenv("TREATY_EFFECTS_NPM_DIR", raising=False)
+    npm = export.npm_dir()
+    if npm is None:
+        pytest.skip("the npm assets are not installed here (tools/install_system_deps.sh)")
+    root = _fake_project(
+        tmp_path / "old",
+        """
+        import os
+        def npm():
+            return os.environ.get("TREATY_EFFECTS_NPM_DIR")
+        """,
+    )
+    assert bench_engine._measure(root, "npm")["result"] == str(npm)

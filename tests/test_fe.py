@@ -55,7 +55,7 @@ def test_two_way_disconnected_design():
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_two_way_within_equals_the_dense_sweep(seed):
+def test_the_sparse_within_equals_the_dense_sweep(seed):
     """The sparse normal equations (Sun-Abraham's kernel) equal those of the swept dense design: X'MX, X'My and the
     per-country score sums of (M X)_i u_i, on an unbalanced panel with indicator columns and a dense covariate."""
     from scipy import sparse
@@ -69,7 +69,7 @@ def test_two_way_within_equals_the_dense_sweep(seed):
     X = sparse.csr_matrix((np.ones(on.sum()), (np.flatnonzero(on), cells[on])), shape=(n, 25))
     X = sparse.hstack([X, sparse.csr_matrix(rng.normal(size=(n, 1)))], format="csr")
     y = rng.normal(size=n) + 0.1 * c
-    w = fe.two_way_within(c, t, X, y)
+    w = fe.TwoWayWithin(c, t, X, y)
     codes = np.column_stack([c, t])
     Z = fe.demean(np.column_stack([y, X.toarray()]), codes)
     yd, Xd = Z[:, 0], Z[:, 1:]

@@ -5,7 +5,7 @@
   :class:`TwoWaySweeper`), by alternating projections for more (as pyfixest's ``demean`` and fixest);
 - :class:`TwoWaySweeper` - the exact country + year projection of one estimation sample, with exact
   leave-one-country-out downdates (:meth:`TwoWaySweeper.loo_corrections`) for the CRV3 jackknife;
-- :func:`two_way_within` - the normal equations and cluster scores of a sparse design under country + year effects,
+- :class:`TwoWayWithin` - the normal equations and cluster scores of a sparse design under country + year effects,
   without sweeping the design (Sun-Abraham's saturated regression; equal to the dense sweep, tests/test_fe.py);
 - :func:`twfe_crv3` / :func:`jackknife_vcov` - CRV3 without refits; :func:`collinear_keep` - the collinearity check;
 - :func:`pyfixest_demeaner` / :data:`FIXEF_TOL` - the tolerance at which pyfixest fits (models, benchmarks)
@@ -191,8 +191,9 @@ class TwoWaySweeper:
 
 
 class TwoWayWithin:
-    """Normal equations of ``y ~ X | country + year`` for a sparse design ``X``, without sweeping ``X`` itself
-    (:func:`two_way_within`). With P the projection on the country and year dummies, P = P_c + M_c D_t Q D_t' M_c
+    """Normal equations of ``y ~ X | country + year`` for a sparse design ``X``, without sweeping ``X`` itself, from
+    integer country and year codes (0..C-1, 0..T-1, rows in any order), the design ``X`` (sparse or dense) and the
+    outcome ``y``. With P the projection on the country and year dummies, P = P_c + M_c D_t Q D_t' M_c
     (P_c: country means; Q = (D_t' M_c D_t)^+, as :class:`TwoWaySweeper`), so
     ``X'MX = X'X - C' diag(1/n_c) C - W' Q W`` with C the per-country column sums of X and
     ``W = D_t' X - A' diag(1/n_c) C`` (A: the country x year counts); likewise ``X'My``. Everything but X'X is a
@@ -234,12 +235,6 @@ class TwoWayWithin:
         )
         uc = Ucy.sum(axis=1) / self.nc  # zero up to rounding: u is orthogonal to the country dummies
         return np.asarray(U.todense()) - Ucy @ H - uc[:, None] * (C - self.A @ H)
-
-
-def two_way_within(country: np.ndarray, year: np.ndarray, X, y: np.ndarray) -> TwoWayWithin:
-    """:class:`TwoWayWithin` of integer country and year codes (0..C-1, 0..T-1, rows in any order), a design ``X``
-    (sparse or dense) and the outcome ``y``."""
-    return TwoWayWithin(country, year, X, y)
 
 
 def jackknife_vcov(

@@ -63,8 +63,18 @@ from helpers.estimate import fe
 # one list of instruments (helpers.data.treaties) and one variable registry (data/reference/variables.csv, read by
 # helpers.data.variables): add an outcome, control or moderator there, not here
 TREATIES = list(_treaties.TREATIES)
-OUTCOMES = list(_variables.OUTCOMES)
-ORDINAL_OUTCOMES = list(_variables.ORDINAL_OUTCOMES)
+#: outcome and ordinal-outcome column lists: module attributes read from the variable registry when asked for (as
+#: in :mod:`helpers.data.panel`), so that they never disagree with :func:`valid_outcomes`
+_REGISTRY_LISTS = ("OUTCOMES", "ORDINAL_OUTCOMES")
+
+
+def __getattr__(name: str) -> list[str]:
+    """``OUTCOMES``, ``ORDINAL_OUTCOMES``: as :mod:`helpers.data.variables` has them."""
+    if name in _REGISTRY_LISTS:
+        return getattr(_variables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 YEARS_SINCE_BINS = [(0, 4), (5, 9), (10, None)]
 
 CODINGS = [
@@ -766,7 +776,7 @@ def _check_estimator_fits(
 ) -> None:
     """Combinations that cannot be estimated: ordered logit of a continuous outcome; IV with several treatment
     terms or a moderator; a moderator with several treatment terms."""
-    if estimator == "ologit" and outcome not in ORDINAL_OUTCOMES:
+    if estimator == "ologit" and outcome not in _variables.ORDINAL_OUTCOMES:
         vals = pd.to_numeric(panel[outcome], errors="coerce").dropna()
         ok = len(vals) > 0 and np.allclose(vals, np.round(vals)) and vals.nunique() <= 10
         if not ok:
@@ -776,7 +786,7 @@ def _check_estimator_fits(
                 [e for e in ESTIMATORS if e != "ologit"],
                 hint=f"outcome {outcome!r} is continuous ({vals.nunique()} distinct values); "
                 f"ordered logit needs an integer outcome with <= 10 levels, e.g. "
-                f"{', '.join(ORDINAL_OUTCOMES)}",
+                f"{', '.join(_variables.ORDINAL_OUTCOMES)}",
             )
     if estimator == "iv" and coding == "years_since_binned":
         raise ParameterError(

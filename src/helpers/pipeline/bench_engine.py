@@ -211,13 +211,19 @@ def archive(ref: str, dest: Path) -> None:
 
 def _python(root: Path, args: list[str]) -> subprocess.CompletedProcess:
     """This environment's Python running the package of the project at ``root`` (its ``src`` first on the path), with
-    its reports inside it."""
+    its reports inside it and this project's npm assets (the offline topojson and MathJax that static maps need;
+    set-up files, not data: a copy of the tracked files has none)."""
+    from helpers.report import export
+
     env = {
         **os.environ,
         "PYTHONPATH": str(root / "src"),
         "TREATY_EFFECTS_ROOT": str(root),
         "TREATY_EFFECTS_REPORTS": str(root / "reports"),
     }
+    npm = export.npm_dir()
+    if npm is not None and not os.environ.get("TREATY_EFFECTS_NPM_DIR"):
+        env["TREATY_EFFECTS_NPM_DIR"] = str(npm)
     return subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True)
 
 
@@ -247,21 +253,46 @@ def _measure(root: Path | None, name: str, **kwargs) -> dict:
             text=True,
         )
     else:
+        copies = Path(root) / "reports" / "notebooks"
+        for f in copies.glob("*.failed.ipynb"):  # a baseline's benchmark may not check its runs: we look
+            f.unlink()
         proc = _python(root, ["-c", code, name, json.dumps(kwargs)])
     found = [x[len(_MARK) :] for x in proc.stdout.splitlines() if x.startswith(_MARK)]
     if proc.returncode or not found:
         where = "this checkout" if root is None else f"the baseline at {root}"
         raise HelpersError(f"benchmark {name} of {where} failed: {_last_line(proc)}")
-    return json.loads(found[-1])
+    out = json.loads(found[-1])
+    out["failed"] = [] if root is None else sorted(f.name for f in copies.glob("*.failed.ipynb"))
+    return out
 
 
-def _side(now: float, was: float | None, ref: str | None) -> str:
-    return "" if was is None else f" | {ref}: {was:.1f} s, ratio {now / was:.2f}"
+def _failed_runs(measured: dict | None) -> str:
+    """What failed in a measurement (its runs' failed copies, or a main job's count), "" when nothing did."""
+    if measured is None:
+        return ""
+    if measured["failed"]:
+        return ", ".join(measured["failed"])
+    res = measured["result"]
+    ok, n = (res[0] if isinstance(res, list) else res).get("runs_ok", "1/1").split("/")
+    return f"{int(n) - int(ok)} of {n} runs" if ok != n else ""
+
+
+def _side(now: float, was: dict | None, seconds: float | None, ref: str | None) -> str:
+    """The baseline's figure and the ratio, or why there is no ratio: a failed run does less work, so its time is
+    no comparison."""
+    if was is None:
+        return ""
+    failed = _failed_runs(was)
+    if failed:
+        return f" | {ref}: {seconds:.1f} s, but failed ({failed}): no comparison"
+    return f" | {ref}: {seconds:.1f} s, ratio {now / seconds:.2f}"
 
 
 def main(main_job: bool = False, n_cells: int | None = None, against: str | None = BASELINE) -> int:
     """Print the engine benchmark, side by side with commit ``against`` (None: this checkout alone); 0 when the
     targets that were measured are met."""
+    with contextlib.suppress(AttributeError, ValueError):  # each line as it is measured, also into a file
+        sys.stdout.reconfigure(line_buffering=True)
     print(f"\nengine benchmark ({_load()}; numbers are inflated when other processes run)")
     with contextlib.ExitStack() as stack:
         base = None
@@ -287,7 +318,7 @@ def main(main_job: bool = False, n_cells: int | None = None, against: str | None
             best.append(r["seconds"])
             print(
                 f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s"
-                + _side(r["seconds"], was_s, against)
+                + _side(r["seconds"], was, was_s, against)
             )
         print(f"  speed-up 2 workers / 1 worker: {best[0] / best[1]:.2f}x")
         met = min(best) <= TARGETS["matrix_s"] or n_cells is not None
@@ -296,7 +327,7 @@ def main(main_job: bool = False, n_cells: int | None = None, against: str | None
         nb = now["result"]
         print(
             f"  {nb['what']}: {nb['seconds']:.1f} s"
-            + _side(nb["seconds"], was["result"]["seconds"] if was else None, against)
+            + _side(nb["seconds"], was, was["result"]["seconds"] if was else None, against)
             + f"\n    = kernel start + papermill {nb['kernel_start_and_papermill']:.1f} s, imports and start "
             f"{nb['imports_and_start']:.1f} s, compute {nb['compute']:.1f} s, static figure export in the kernel "
             f"(queued to the render service) {nb['static_export']:.1f} s, wait after the last cell for the "
@@ -311,8 +342,7 @@ def main(main_job: bool = False, n_cells: int | None = None, against: str | None
                 old = was["result"][0] if was else None
                 print(
                     f"  {r['what']:<28} {r['seconds']:6.1f} s ({r['runs_ok']} runs ok; {r['order']})"
-                    + _side(r["seconds"], old["seconds"] if old else None, against)
-                    + (f" ({old['runs_ok']} runs ok)" if old else "")
+                    + _side(r["seconds"], was, old["seconds"] if old else None, against)
                 )
                 if w == 2:
                     met = met and r["seconds"] <= TARGETS["main_job_s"]

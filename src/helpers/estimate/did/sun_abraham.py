@@ -14,7 +14,7 @@ from helpers.core.params import check_choice
 from helpers.estimate.did.callaway import CONTROL_GROUPS
 from helpers.estimate.did.cohorts import NEVER, StaggeredPanel
 from helpers.estimate.did.common import binned_flags, dd_frame, tidy_from_arrays
-from helpers.estimate.fe import demean, two_way_within
+from helpers.estimate.fe import TwoWayWithin, demean
 
 
 def sun_abraham(
@@ -170,14 +170,14 @@ def _clustered_within_ols(d: pd.DataFrame, X) -> tuple[np.ndarray, Callable, np.
     swept out by the fixed effects) and G.
 
     The saturated design is a sparse indicator matrix, so the fixed effects are swept out of its cross-products
-    (:func:`helpers.estimate.fe.two_way_within`, exact) instead of out of the dense n x K design, and ``X'MX`` is
+    (:class:`helpers.estimate.fe.TwoWayWithin`, exact) instead of out of the dense n x K design, and ``X'MX`` is
     factorised once (Cholesky; the pseudo-inverse when it is singular or nearly so), never inverted; the results
     are the within regression's to rounding (tests/test_did.py: against pyfixest, and against the dense sweep)."""
     cl, _ = pd.factorize(d["unit"], sort=True)
     tc, _ = pd.factorize(d["time"], sort=True)
     G, n = int(cl.max()) + 1, len(d)
     y = d["y"].to_numpy(float)
-    w = two_way_within(cl, tc, X, y)
+    w = TwoWayWithin(cl, tc, X, y)
     keep = np.diag(w.XtMX) > 1e-10
     solve = _psd_solver(w.XtMX[np.ix_(keep, keep)])
     beta = solve(w.XtMy[keep])

@@ -284,6 +284,8 @@ THIRD_PARTY_PRIVATE = {
     "diff_diff.honest_did._cv_alpha": "honest.fast_folded_normal_cv swaps in the same critical value on "
     "scipy.special during diff-diff's FLCI, for the pinned diff-diff 3.13.0 only (tests/test_honest.py: bit for "
     "bit equal to diff-diff's, and the same FLCI)",
+    "os._exit": "documented standard library (the underscore is historical, not private): a runner's kernel ends "
+    "without Python's teardown (pipeline/notebook.py quick_exit_under_runner; tests/test_runs.py)",
 }
 
 

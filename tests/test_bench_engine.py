@@ -97,12 +97,12 @@ def test_a_baseline_run_that_failed_is_no_comparison(tmp_path):
     )
     was = bench_engine._measure(root, "bench_notebook")
     assert was["failed"] == ["01_ratification_atlas--bench.failed.ipynb"]
-    side = bench_engine._side(12.0, was, 3.0, "d5a8bce")
+    side = bench_engine._side(12.0, was, "d5a8bce")
     assert "no comparison" in side and "ratio" not in side
     ok = {"result": [{"runs_ok": "10/10", "seconds": 30.0}], "failed": []}
-    assert bench_engine._side(15.0, ok, 30.0, "d5a8bce") == " | d5a8bce: 30.0 s, ratio 0.50"
+    assert bench_engine._side(15.0, ok, "d5a8bce") == " | d5a8bce: 30.0 s, ratio 0.50"
     short = {"result": [{"runs_ok": "9/10", "seconds": 30.0}], "failed": []}
-    assert "1 of 10 runs" in bench_engine._side(15.0, short, 30.0, "d5a8bce")
+    assert "1 of 10 runs" in bench_engine._side(15.0, short, "d5a8bce")
 
 
 def test_the_baseline_finds_this_projects_npm_assets(tmp_path, monkeypatch):

@@ -209,21 +209,19 @@ def archive(ref: str, dest: Path) -> None:
         tar.extractall(dest, filter="data")
 
 
-def _python(root: Path, args: list[str]) -> subprocess.CompletedProcess:
-    """This environment's Python running the package of the project at ``root`` (its ``src`` first on the path), with
-    its reports inside it and this project's npm assets (the offline topojson and MathJax that static maps need;
-    set-up files, not data: a copy of the tracked files has none)."""
-    from helpers.report import export
+def _python(root: Path, args: list[str], baseline: bool = True) -> subprocess.CompletedProcess:
+    """This environment's Python running the package of the project at ``root`` (its ``src`` first on the path). A
+    baseline also gets its reports inside it and this project's npm assets (the offline topojson and MathJax that
+    static maps need; set-up files, not data: a copy of the tracked files has none); this project keeps its own
+    settings (the main job reads the last run's times in its reports folder)."""
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    if baseline:
+        from helpers.report import export
 
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(root / "src"),
-        "TREATY_EFFECTS_ROOT": str(root),
-        "TREATY_EFFECTS_REPORTS": str(root / "reports"),
-    }
-    npm = export.npm_dir()
-    if npm is not None and not os.environ.get("TREATY_EFFECTS_NPM_DIR"):
-        env["TREATY_EFFECTS_NPM_DIR"] = str(npm)
+        env.update(TREATY_EFFECTS_ROOT=str(root), TREATY_EFFECTS_REPORTS=str(root / "reports"))
+        npm = export.npm_dir()
+        if npm is not None and not os.environ.get("TREATY_EFFECTS_NPM_DIR"):
+            env["TREATY_EFFECTS_NPM_DIR"] = str(npm)
     return subprocess.run([sys.executable, *args], cwd=root, env=env, capture_output=True, text=True)
 
 
@@ -233,8 +231,9 @@ def _last_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def _measure(root: Path | None, name: str, **kwargs) -> dict:
-    """``bench_engine.<name>(**kwargs)`` of the project at ``root`` (None: this one) in a fresh process, and that
-    process's peak resident memory: ``{"result": ..., "peak_mb": ...}``."""
+    """``bench_engine.<name>(**kwargs)`` of the project at ``root`` (None: this one) in a fresh process:
+    ``{"result": ..., "peak_mb": that process's peak resident memory, "failed": failed copies of a baseline's
+    runs}`` (a baseline's benchmark may not check its runs: we look)."""
     from helpers.core import paths
 
     code = (
@@ -243,46 +242,41 @@ def _measure(root: Path | None, name: str, **kwargs) -> dict:
         "r = getattr(b, sys.argv[1])(**json.loads(sys.argv[2]))\n"
         f"print({_MARK!r} + json.dumps({{'result': r, 'peak_mb': b._peak_mb()}}))\n"
     )
-    if root is None:  # this project: its own reports folder (the main job reads the last run's times there)
-        env = {**os.environ, "PYTHONPATH": str(Path(paths.ROOT) / "src")}
-        proc = subprocess.run(
-            [sys.executable, "-c", code, name, json.dumps(kwargs)],
-            cwd=paths.ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-    else:
-        copies = Path(root) / "reports" / "notebooks"
-        for f in copies.glob("*.failed.ipynb"):  # a baseline's benchmark may not check its runs: we look
-            f.unlink()
-        proc = _python(root, ["-c", code, name, json.dumps(kwargs)])
+    copies = Path(root) / "reports" / "notebooks" if root is not None else None
+    for f in copies.glob("*.failed.ipynb") if copies else ():
+        f.unlink()
+    proc = _python(
+        Path(root or paths.ROOT), ["-c", code, name, json.dumps(kwargs)], baseline=root is not None
+    )
     found = [x[len(_MARK) :] for x in proc.stdout.splitlines() if x.startswith(_MARK)]
     if proc.returncode or not found:
         where = "this checkout" if root is None else f"the baseline at {root}"
         raise HelpersError(f"benchmark {name} of {where} failed: {_last_line(proc)}")
     out = json.loads(found[-1])
-    out["failed"] = [] if root is None else sorted(f.name for f in copies.glob("*.failed.ipynb"))
+    out["failed"] = sorted(f.name for f in copies.glob("*.failed.ipynb")) if copies else []
     return out
 
 
-def _failed_runs(measured: dict | None) -> str:
+def _first(measured: dict) -> dict:
+    """The one row of a measurement (a notebook rerun is a dict, the matrix and the main job a one-row list)."""
+    res = measured["result"]
+    return res[0] if isinstance(res, list) else res
+
+
+def _failed_runs(measured: dict) -> str:
     """What failed in a measurement (its runs' failed copies, or a main job's count), "" when nothing did."""
-    if measured is None:
-        return ""
     if measured["failed"]:
         return ", ".join(measured["failed"])
-    res = measured["result"]
-    ok, n = (res[0] if isinstance(res, list) else res).get("runs_ok", "1/1").split("/")
+    ok, n = _first(measured).get("runs_ok", "1/1").split("/")
     return f"{int(n) - int(ok)} of {n} runs" if ok != n else ""
 
 
-def _side(now: float, was: dict | None, seconds: float | None, ref: str | None) -> str:
+def _side(now: float, was: dict | None, ref: str | None) -> str:
     """The baseline's figure and the ratio, or why there is no ratio: a failed run does less work, so its time is
     no comparison."""
     if was is None:
         return ""
-    failed = _failed_runs(was)
+    seconds, failed = _first(was)["seconds"], _failed_runs(was)
     if failed:
         return f" | {ref}: {seconds:.1f} s, but failed ({failed}): no comparison"
     return f" | {ref}: {seconds:.1f} s, ratio {now / seconds:.2f}"
@@ -309,16 +303,15 @@ def main(main_job: bool = False, n_cells: int | None = None, against: str | None
             was = _measure(base, name, **kwargs) if base is not None else None
             return now, was
 
-        peaks, met, best = [], True, []
+        peaks, best = [], []
         for w in (1, 2):
             now, was = both("bench_matrix", workers=[w], n_cells=n_cells)
             peaks.append(now["peak_mb"])
             (r,) = now["result"]
-            was_s = was["result"][0]["seconds"] if was else None
             best.append(r["seconds"])
             print(
                 f"  {r['what']:<28} {r['cells']} cells in {r['seconds']:6.1f} s = {r['per_s']:.2f} cells/s"
-                + _side(r["seconds"], was, was_s, against)
+                + _side(r["seconds"], was, against)
             )
         print(f"  speed-up 2 workers / 1 worker: {best[0] / best[1]:.2f}x")
         met = min(best) <= TARGETS["matrix_s"] or n_cells is not None
@@ -327,7 +320,7 @@ def main(main_job: bool = False, n_cells: int | None = None, against: str | None
         nb = now["result"]
         print(
             f"  {nb['what']}: {nb['seconds']:.1f} s"
-            + _side(nb["seconds"], was, was["result"]["seconds"] if was else None, against)
+            + _side(nb["seconds"], was, against)
             + f"\n    = kernel start + papermill {nb['kernel_start_and_papermill']:.1f} s, imports and start "
             f"{nb['imports_and_start']:.1f} s, compute {nb['compute']:.1f} s, static figure export in the kernel "
             f"(queued to the render service) {nb['static_export']:.1f} s, wait after the last cell for the "
@@ -339,10 +332,9 @@ def main(main_job: bool = False, n_cells: int | None = None, against: str | None
                 now, was = both("bench_main_job", workers=[w])
                 peaks.append(now["peak_mb"])
                 (r,) = now["result"]
-                old = was["result"][0] if was else None
                 print(
                     f"  {r['what']:<28} {r['seconds']:6.1f} s ({r['runs_ok']} runs ok; {r['order']})"
-                    + _side(r["seconds"], was, old["seconds"] if old else None, against)
+                    + _side(r["seconds"], was, against)
                 )
                 if w == 2:
                     met = met and r["seconds"] <= TARGETS["main_job_s"]

@@ -9,6 +9,7 @@ kaleido started by another test is reused."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -242,3 +243,51 @@ def _cmd(p) -> list[str]:
         return p.cmdline()
     except psutil.Error:
         return []
+
+
+def test_a_stopped_service_leaves_no_chromium_and_no_files():
+    """The runner stops its service by SIGTERM, which kills Chromium's process group outright (no graceful close
+    to wait for): nothing of the service keeps running, and its temporary folder (socket and Chromium profile,
+    through TMPDIR) is gone."""
+    code = (
+        "import json, os, time, psutil\n"
+        "from pathlib import Path\n"
+        "from helpers.report import renderer\n"
+        "with renderer.service() as on:\n"
+        "    assert on\n"
+        "    folder = Path(os.environ[renderer.ADDRESS_ENV]).parent\n"
+        "    time.sleep(3)  # Chromium up\n"
+        "    family = [p for c in psutil.Process().children() for p in [c, *c.children(recursive=True)]]\n"
+        "    names = [p.name() for p in family]\n"
+        "    profile = [p.name for p in folder.iterdir() if p.name != 'socket']\n"
+        "print(json.dumps({'pids': [p.pid for p in family], 'names': names,\n"
+        "                  'folder': str(folder), 'profile': profile}))\n"
+    )
+    import json
+    import time
+
+    import psutil
+
+    seen = json.loads(_python(code).strip().splitlines()[-1])
+    assert any("chrom" in n for n in seen["names"]), seen["names"]  # Chromium ran under the service
+    assert seen["profile"], "Chromium's profile was not in the service's folder (TMPDIR)"
+    assert not os.path.exists(seen["folder"])
+    deadline = time.monotonic() + 15
+    alive = seen["pids"]
+    while alive and time.monotonic() < deadline:
+        alive = [
+            pid
+            for pid in alive
+            if psutil.pid_exists(pid) and _status(pid) not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+        ]
+        time.sleep(0.1)
+    assert not alive, f"left running: {alive}"
+
+
+def _status(pid: int) -> str:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status()
+    except psutil.Error:
+        return psutil.STATUS_DEAD

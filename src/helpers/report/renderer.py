@@ -190,7 +190,8 @@ def service() -> Iterator[bool]:
         return
     folder = Path(tempfile.mkdtemp(prefix="treaty-effects-render-"))
     address, key = str(folder / "socket"), secrets.token_bytes(32)
-    env = {**os.environ, KEY_ENV: key.hex(), "TMPDIR": str(folder)}  # Chromium's profile: removed with the folder
+    # TMPDIR: Chromium's profile goes into the folder, removed with it
+    env = {**os.environ, KEY_ENV: key.hex(), "TMPDIR": str(folder)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "helpers.report.renderer", address],
         env=env,

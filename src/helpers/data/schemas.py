@@ -27,14 +27,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from helpers.core.errors import DataError, ParameterError
 from helpers.data import variables
+
+if TYPE_CHECKING:  # pandera is imported where a schema is built (0.4 s): not by every panel load
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
 
 #: the project panel's keys, the format of ``iso3`` and the first valid ``year``
 PROJECT_KEYS = ("iso3", "year")
@@ -61,6 +64,8 @@ def _raise(exc: SchemaErrors, table: str) -> None:
 
 
 def _range_checks(lo: float | None, hi: float | None) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     if lo is not None and hi is not None:
         return [pa.Check.in_range(lo, hi)]
     return [pa.Check.ge(lo)] if lo is not None else [pa.Check.le(hi)]
@@ -69,6 +74,8 @@ def _range_checks(lo: float | None, hi: float | None) -> list[pa.Check]:
 def panel_schema(columns: Iterable[str], treaties: Iterable[str]) -> pa.DataFrameSchema:
     """Keys, the integer treaty-status columns of ``treaties`` (required, no missing values) and the registry's
     ranges for every registered column present in ``columns`` (values only: a column's dtype is left as built)."""
+    import pandera.pandas as pa
+
     cols = set(columns)
     spec: dict[str, pa.Column] = {
         "iso3": pa.Column(str, pa.Check.str_matches(ISO3_PATTERN), nullable=False),
@@ -87,6 +94,8 @@ def panel_schema(columns: Iterable[str], treaties: Iterable[str]) -> pa.DataFram
 
 def validate_panel(panel: pd.DataFrame, treaties: Iterable[str]) -> pd.DataFrame:
     """Validate the panel; returns it (with coerced dtypes) or raises DataError naming columns and rows."""
+    from pandera.errors import SchemaErrors
+
     treaties = list(treaties)
     try:
         out = panel_schema(panel.columns, treaties).validate(panel, lazy=True)
@@ -102,6 +111,9 @@ def validate_panel(panel: pd.DataFrame, treaties: Iterable[str]) -> pd.DataFrame
 
 def validate_ratifications(rat: pd.DataFrame) -> pd.DataFrame:
     """No future dates, known treaties and act types, unique (participant, treaty) acts."""
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
     from helpers.data.treaties import TREATIES
 
     today = pd.Timestamp.today().normalize()

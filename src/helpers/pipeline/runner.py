@@ -44,6 +44,7 @@ from helpers.core import engine, imports, paths
 from helpers.core.environ import environment
 from helpers.core.errors import HelpersError, ParameterError
 from helpers.core.params import LABEL_RE, check_label, parameters_cell
+from helpers.pipeline import kernels
 
 __all__ = ["LABEL_RE", "THREAD_ENV", "NotebookFailed", "RunLocked", "RunResult", "run", "run_notebook"]
 
@@ -251,7 +252,7 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
                 str(nb),
                 str(executed),
                 parameters=params,
-                kernel_name="python3",
+                kernel_name=kernels.kernel_name(),  # preloaded under a fork server (kernels.preloaded)
                 cwd=str(paths.ROOT),
                 progress_bar=False,
                 log_output=log_output,
@@ -263,7 +264,8 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
                 # and its "KeyboardInterrupt caught in kernel" when jupyter_client's SIGINT at shutdown lands while
                 # the kernel is still answering a message; cell errors and outputs reach the executed notebook and
                 # the run log as before
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                # history in memory, as nbclient asks of a kernel named python3 (and of no other name)
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:"],
             )
     except Exception as exc:  # noqa: BLE001  (any kernel or cell failure: keep the failed copy, report, go on)
         _static_figures(staging)  # before the staging folder goes: nothing may still be writing into it
@@ -476,7 +478,8 @@ def run(
     parallel, the tasks inside each run serially in its kernel unless a scheduler or ``TREATY_EFFECTS_WORKERS`` is
     set). The build notebook (00) runs first and alone, then the rest; in parallel, runs start longest first by
     their last wall time (:func:`longest_first`, from ``reports/run_seconds.json``); results come in plan order.
-    Each run keeps its atomic run folder and lock, so parallel runs never mix outputs."""
+    Each run keeps its atomic run folder and lock, so parallel runs never mix outputs. With more than one run, the
+    kernels are forked from a server that imported the libraries once (:mod:`helpers.pipeline.kernels`)."""
     t0 = time.perf_counter()
     jobs = jobs if jobs is not None else plan(notebooks, param_files)
     remove_stale_staging()
@@ -486,7 +489,12 @@ def run(
     from helpers.report import renderer  # export imports pandas: not at the command line's start
 
     results: list[RunResult] = []
-    with renderer.service():  # one Chromium renders the static figures of every kernel of this run
+    # one Chromium renders the static figures of every kernel of this run; with more than one notebook run, one fork
+    # server starts the kernels with the libraries imported once (one run alone: a fresh kernel imports only what
+    # its notebook needs, sooner than a server imports what every notebook needs)
+    kernel_env = {k: os.environ.get(k, v) for k, v in THREAD_ENV.items()}
+    preload = kernels.preloaded(kernel_env) if len(jobs) > 1 else contextlib.nullcontext(False)
+    with renderer.service(), preload:
         for batch, w in ((first, 1), (rest, n)):
             if not batch:
                 continue

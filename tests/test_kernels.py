@@ -177,3 +177,36 @@ def test_the_runner_forks_the_kernels_of_a_run_of_several_notebooks(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         seen[labels] = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"a,b": ["True", "True"], "alone": ["False"], "c,d": ["False", "False"]}
+
+
+def test_a_killed_runner_leaves_no_server_and_no_kernel():
+    """SIGKILL to the process that started the server (the runner): the server sees it is orphaned and kills its
+    kernels, then itself."""
+    import psutil
+
+    code = (
+        "import os, time\n"
+        "from jupyter_client import KernelManager\n"
+        "from helpers.pipeline import kernels\n"
+        "cm = kernels.preloaded()\n"
+        "assert cm.__enter__()\n"
+        "km = KernelManager(kernel_name=kernels.KERNEL_NAME)\n"
+        "km.start_kernel()\n"
+        "kc = km.client(); kc.start_channels(); kc.wait_for_ready(timeout=60)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", code], cwd=paths.ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert runner.stdout.readline().strip() == "ready"
+        server = [p for p in psutil.Process(runner.pid).children() if "--serve" in " ".join(p.cmdline())]
+        assert len(server) == 1
+        forked = server[0].children()
+        assert len(forked) == 1  # the kernel, a child of the server
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        assert _gone(server[0].pid), "the fork server outlived its killed runner"
+        assert _gone(forked[0].pid), "a kernel outlived the killed runner"
+    finally:
+        if runner.poll() is None:
+            runner.kill()

@@ -17,9 +17,17 @@ kernel. Killed outright (SIGKILL), the launcher leaves no kernel behind: the ser
 gone. When the server cannot be reached the launcher becomes an ordinary kernel (``exec`` of ipykernel_launcher).
 Outside the runner (JupyterLab, VS Code) nothing changes. ``TREATY_EFFECTS_PRELOAD=0`` turns the server off.
 
-Two settings are fixed before the libraries are imported, as ipykernel would fix them in each kernel: matplotlib's
-inline backend (``MPLBACKEND``, unless set) and plotly's renderer for a Jupyter kernel (``PLOTLY_RENDERER=
-plotly_mimetype``, unless set: plotly chooses its renderer when imported, by looking for a running kernel).
+What a library decides when it is imported is decided in the server, without a kernel, so (each found by
+``tests/test_kernels.py``, which runs a notebook in both kinds of kernel and compares every output):
+
+- plotly picks its default renderer when imported, by looking for a running kernel: the server sets
+  ``PLOTLY_RENDERER=plotly_mimetype`` (what it picks in a kernel; a value the user set is kept);
+- matplotlib reads ``MPLBACKEND`` when imported: the server sets the inline backend as ipykernel does; pyplot and
+  ``matplotlib_inline`` are not preloaded, as the backend hooks into the IPython shell when first imported;
+- ipykernel reads ``JPY_PARENT_PID`` when imported: the kernel gets it as ``--IPKernelApp.parent_handle``;
+- nbclient keeps IPython's history in memory only for a kernel named ``python3``: the runner asks for it;
+- a forked process shares the server's ``sys.path``: the server's own folder is removed, as ipykernel_launcher
+  removes the current folder.
 """
 
 from __future__ import annotations

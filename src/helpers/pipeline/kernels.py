@@ -276,8 +276,10 @@ def _fork_kernel(conn: socket.socket, close_in_child: list[socket.socket]) -> in
 
 
 def _become_kernel(request: dict, fds: list[int], close: list[socket.socket]) -> None:
-    """In the forked child: take the launcher's streams, folder, environment and arguments, run ipykernel's
-    kernel app as ``python -m ipykernel_launcher`` would, and exit with its status (never returns)."""
+    """In the forked child: take the launcher's streams, folder, environment and arguments, and run ipykernel's
+    kernel app as ``python -m ipykernel_launcher`` would. Never returns: it ends in SystemExit, which no frame of
+    the server catches, so the child ends as a kernel ends (exit handlers included, such as the runner's quick exit
+    registered by the notebook's ``start()``), never back in the server's loop."""
     try:
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM):
@@ -299,18 +301,14 @@ def _become_kernel(request: dict, fds: list[int], close: list[socket.socket]) ->
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+    except SystemExit:
+        raise
     except BaseException:  # noqa: BLE001  (the kernel's own failure: reported on its stderr, exit 1)
         import traceback
 
         traceback.print_exc()
-        code = 1
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)
+        sys.exit(1)
+    sys.exit(0)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import nbformat
 import pytest
@@ -96,22 +95,8 @@ def _collect(msg) -> None:
         _collect.text += msg["content"]["text"]
 
 
-def _gone(pid: int, timeout: float = 15) -> bool:
-    import psutil
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.Error:
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.parametrize("how", ["launcher killed", "server stopped"])
-def test_no_kernel_outlives_its_launcher_or_its_server(how):
+def test_no_kernel_outlives_its_launcher_or_its_server(how, still_running):
     from jupyter_client import KernelManager
 
     _collect.text = ""
@@ -123,12 +108,12 @@ def test_no_kernel_outlives_its_launcher_or_its_server(how):
             assert pid != km.provisioner.process.pid  # the kernel is the server's child, not the launcher
             if how == "launcher killed":
                 os.kill(km.provisioner.process.pid, signal.SIGKILL)
-                assert _gone(pid), "the kernel outlived its killed launcher"
+                assert not still_running([pid]), "the kernel outlived its killed launcher"
         finally:
             if how == "launcher killed":
                 km.cleanup_resources()
     if how == "server stopped":
-        assert _gone(pid), "the kernel outlived the fork server"
+        assert not still_running([pid]), "the kernel outlived the fork server"
         km.shutdown_kernel(now=True)
 
 
@@ -179,7 +164,7 @@ def test_the_runner_forks_the_kernels_of_a_run_of_several_notebooks(tmp_path):
     assert seen == {"a,b": ["True", "True"], "alone": ["False"], "c,d": ["False", "False"]}
 
 
-def test_a_killed_runner_leaves_no_server_and_no_kernel():
+def test_a_killed_runner_leaves_no_server_and_no_kernel(still_running):
     """SIGKILL to the process that started the server (the runner): the server sees it is orphaned and kills its
     kernels, then itself."""
     import psutil
@@ -205,8 +190,8 @@ def test_a_killed_runner_leaves_no_server_and_no_kernel():
         assert len(forked) == 1  # the kernel, a child of the server
         os.kill(runner.pid, signal.SIGKILL)
         runner.wait()
-        assert _gone(server[0].pid), "the fork server outlived its killed runner"
-        assert _gone(forked[0].pid), "a kernel outlived the killed runner"
+        assert not still_running([server[0].pid]), "the fork server outlived its killed runner"
+        assert not still_running([forked[0].pid]), "a kernel outlived the killed runner"
     finally:
         if runner.poll() is None:
             runner.kill()

@@ -245,7 +245,7 @@ def _cmd(p) -> list[str]:
         return []
 
 
-def test_a_stopped_service_leaves_no_chromium_and_no_files():
+def test_a_stopped_service_leaves_no_chromium_and_no_files(still_running):
     """The runner stops its service by SIGTERM, which kills Chromium's process group outright (no graceful close
     to wait for): nothing of the service keeps running, and its temporary folder (socket and Chromium profile,
     through TMPDIR) is gone."""
@@ -264,30 +264,10 @@ def test_a_stopped_service_leaves_no_chromium_and_no_files():
         "                  'folder': str(folder), 'profile': profile}))\n"
     )
     import json
-    import time
-
-    import psutil
 
     seen = json.loads(_python(code).strip().splitlines()[-1])
     assert any("chrom" in n for n in seen["names"]), seen["names"]  # Chromium ran under the service
     assert seen["profile"], "Chromium's profile was not in the service's folder (TMPDIR)"
     assert not os.path.exists(seen["folder"])
-    deadline = time.monotonic() + 15
-    alive = seen["pids"]
-    while alive and time.monotonic() < deadline:
-        alive = [
-            pid
-            for pid in alive
-            if psutil.pid_exists(pid) and _status(pid) not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-        ]
-        time.sleep(0.1)
+    alive = still_running(seen["pids"])
     assert not alive, f"left running: {alive}"
-
-
-def _status(pid: int) -> str:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status()
-    except psutil.Error:
-        return psutil.STATUS_DEAD

@@ -1,10 +1,17 @@
-"""Setting environment variables for the processes a block starts, and restoring them afterwards: one way."""
+"""What the processes a block starts get, and what the block cleans up afterwards, one way each: environment
+variables (:func:`environment`), a private temporary folder (:func:`private_folder`) and a background Python
+process such as the runner's render service and kernel fork server (:func:`background_python`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -21,3 +28,37 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextlib.contextmanager
+def private_folder(prefix: str) -> Iterator[Path]:
+    """A new temporary folder for the block (``prefix`` names its owner), removed with its contents afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def background_python(
+    args: Sequence[str], env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """This Python running ``args`` in the background for the block (this process's environment with ``env`` over
+    it; standard streams to /dev/null); stopped afterwards with SIGTERM, then SIGKILL if it has not ended in 10 s."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -42,12 +42,11 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
+import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from helpers.core import imports
-from helpers.core.environ import environment
+from helpers.core.environ import background_python, environment, private_folder
 
 ADDRESS_ENV = "TREATY_EFFECTS_FORK_SERVER"  # the server's socket, for the launchers
 SWITCH_ENV = "TREATY_EFFECTS_PRELOAD"  # "0": no fork server
@@ -113,49 +112,30 @@ def preloaded(env: dict[str, str] | None = None) -> Iterator[bool]:
     if not enabled() or os.environ.get(ADDRESS_ENV):
         yield False
         return
-    folder = Path(tempfile.mkdtemp(prefix="treaty-effects-kernels-"))
-    address = str(folder / "socket")
-    spec = folder / "kernels" / KERNEL_NAME
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "helpers.pipeline.kernels", "-f", "{connection_file}"],
-                "display_name": "Python 3 (treaty-effects, preloaded)",
-                "language": "python",
-                "metadata": {"debugger": True},
-                "kernel_protocol_version": "5.5",
-            }
+    with private_folder("treaty-effects-kernels-") as folder:
+        address = str(folder / "socket")
+        spec = folder / "kernels" / KERNEL_NAME
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [sys.executable, "-m", "helpers.pipeline.kernels", "-f", "{connection_file}"],
+                    "display_name": "Python 3 (treaty-effects, preloaded)",
+                    "language": "python",
+                    "metadata": {"debugger": True},
+                    "kernel_protocol_version": "5.5",
+                }
+            )
         )
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers.pipeline.kernels", "--serve", address],
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait_for(address, proc)  # bound before its first import: a launcher never finds no socket
-    jupyter_path = os.pathsep.join(p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p)
-    try:
-        with environment({ADDRESS_ENV: address, "JUPYTER_PATH": jupyter_path}):
-            yield True
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
+        jupyter_path = os.pathsep.join(p for p in (str(folder), os.environ.get("JUPYTER_PATH", "")) if p)
+        with background_python(["-m", "helpers.pipeline.kernels", "--serve", address], env) as proc:
+            _wait_for(address, proc)  # bound before its first import: a launcher never finds no socket
+            with environment({ADDRESS_ENV: address, "JUPYTER_PATH": jupyter_path}):
+                yield True
 
 
 def _wait_for(address: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
     """Until the server's socket exists (or the server died, or ``timeout``: launchers then start ordinary kernels)."""
-    import time
-
     deadline = time.monotonic() + timeout
     while not os.path.exists(address) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

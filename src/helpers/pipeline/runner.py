@@ -54,6 +54,11 @@ THREAD_ENV = {**engine.WORKER_ENV, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 PARAM_FILE_KEYS = ("notebook", "label", "parameters", "description")
 
 
+def _thread_env() -> dict[str, str]:
+    """:data:`THREAD_ENV`, each value the user set in this process's environment kept."""
+    return {k: os.environ.get(k, v) for k, v in THREAD_ENV.items()}
+
+
 class NotebookFailed(HelpersError):
     """A notebook raised during execution; the message names the notebook and the failed copy."""
 
@@ -240,7 +245,7 @@ def _execute(nb: Path, params: dict, label: str, staging: Path, timeout: int, lo
     out, failed = output_path(nb, label), failed_path(nb, label)
     executed = staging / f".{out.name}"
     env = {
-        **{k: os.environ.get(k, v) for k, v in THREAD_ENV.items()},
+        **_thread_env(),
         "TREATY_EFFECTS_REPORTS": str(paths.REPORTS),  # the kernel writes where this runner reports
         paths.STAGING_ENV: str(staging),  # read by helpers.report.export.run_dir in the kernel
         paths.STAGING_FOR_ENV: f"{nb.stem}/{label}",
@@ -492,8 +497,7 @@ def run(
     # one Chromium renders the static figures of every kernel of this run; with more than one notebook run, one fork
     # server starts the kernels with the libraries imported once (one run alone: a fresh kernel imports only what
     # its notebook needs, sooner than a server imports what every notebook needs)
-    kernel_env = {k: os.environ.get(k, v) for k, v in THREAD_ENV.items()}
-    preload = kernels.preloaded(kernel_env) if len(jobs) > 1 else contextlib.nullcontext(False)
+    preload = kernels.preloaded(_thread_env()) if len(jobs) > 1 else contextlib.nullcontext(False)
     with renderer.service(), preload:
         for batch, w in ((first, 1), (rest, n)):
             if not batch:

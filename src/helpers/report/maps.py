@@ -283,41 +283,31 @@ def _hover(
 @lru_cache(maxsize=8)
 def _layer_tables(resolution: int, small_km2: float):
     """What :func:`_layers` needs of the boundaries, once per resolution (an animated map asks for every year):
-    the topojson ids, the small states, the Natural Earth ids, and marker positions (with :data:`EXTRA_POINTS`)."""
+    the topojson ids, the small states, the Natural Earth ids, marker positions (with :data:`EXTRA_POINTS`) and the
+    ids that have one."""
     ne = _load("50m")
     small = frozenset(ne.loc[ne["area_km2"] < small_km2, "iso3"])
     pts = ne.set_index("iso3")[["lon", "lat", "name"]]
     extra = pd.DataFrame.from_dict(EXTRA_POINTS, orient="index", columns=["lon", "lat", "name"])
     pts = pd.concat([pts, extra[~extra.index.isin(pts.index)]])
-    return topojson_ids(resolution), small, frozenset(ne["iso3"]), pts
+    return topojson_ids(resolution), small, frozenset(ne["iso3"]), pts, frozenset(pts.index)
 
 
 def _layers(d: pd.DataFrame, iso3_col: str, resolution: int, small_km2: float):
     """Split rows into: drawn from the topojson, drawn from NE polygons, drawn as markers (positions)."""
-    topo, small, ne_ids, pts = _layer_tables(resolution, small_km2)
+    topo, small, ne_ids, pts, pt_ids = _layer_tables(resolution, small_km2)
     codes = d[iso3_col].to_numpy(dtype=object)
 
-    def among(
-        ids,
-    ) -> pd.Series:  # set lookups: Series.isin on Arrow strings costs 20 ms a call (27 per slider map)
+    # set lookups: Series.isin on Arrow strings costs 20 ms a call, and a slider map makes 27 calls
+    def among(ids: frozenset[str]) -> pd.Series:
         return pd.Series(np.fromiter((c in ids for c in codes), dtype=bool, count=len(codes)), index=d.index)
 
-    in_topo, in_ne, is_small, has_pt = (
-        among(topo),
-        among(ne_ids),
-        among(small),
-        among(_point_ids(resolution, small_km2)),
-    )
+    in_topo, in_ne, is_small, has_pt = among(topo), among(ne_ids), among(small), among(pt_ids)
     in_ne_only = ~in_topo & in_ne
     marker = is_small | (~in_topo & ~in_ne & has_pt)
     if resolution == 110:  # the 110m topojson lacks many small states: markers for all of them
         marker |= ~in_topo & has_pt
     return in_topo, in_ne_only, marker, pts
-
-
-@lru_cache(maxsize=8)
-def _point_ids(resolution: int, small_km2: float) -> frozenset[str]:
-    return frozenset(_layer_tables(resolution, small_km2)[3].index)
 
 
 def _geojson_for(ids: Sequence[str]) -> dict:

@@ -31,18 +31,15 @@ import contextlib
 import os
 import queue
 import secrets
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Listener
 from pathlib import Path
 
-from helpers.core.environ import environment
+from helpers.core.environ import background_python, environment, private_folder
 from helpers.report import export
 from helpers.report.export import RENDERER_ADDRESS_ENV as ADDRESS_ENV
 from helpers.report.export import RENDERER_KEY_ENV as KEY_ENV
@@ -188,28 +185,15 @@ def service() -> Iterator[bool]:
     ):
         yield False
         return
-    folder = Path(tempfile.mkdtemp(prefix="treaty-effects-render-"))
-    address, key = str(folder / "socket"), secrets.token_bytes(32)
-    # TMPDIR: Chromium's profile goes into the folder, removed with it
-    env = {**os.environ, KEY_ENV: key.hex(), "TMPDIR": str(folder)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers.report.renderer", address],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with environment({ADDRESS_ENV: address, KEY_ENV: key.hex()}):
+    with private_folder("treaty-effects-render-") as folder:
+        address, key = str(folder / "socket"), secrets.token_bytes(32)
+        # TMPDIR: Chromium's profile goes into the folder, removed with it
+        service_env = {KEY_ENV: key.hex(), "TMPDIR": str(folder)}
+        with (
+            background_python(["-m", "helpers.report.renderer", address], service_env),
+            environment({ADDRESS_ENV: address, KEY_ENV: key.hex()}),
+        ):
             yield True
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -95,8 +96,16 @@ def _collect(msg) -> None:
         _collect.text += msg["content"]["text"]
 
 
+def _thread_names(pid: int) -> set[str]:
+    """The names of the threads of process ``pid`` other than its main thread (Linux: /proc/PID/task)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return {(tasks / t / "comm").read_text().strip() for t in os.listdir(tasks) if int(t) != pid}
+
+
 @pytest.mark.parametrize("how", ["launcher killed", "server stopped"])
 def test_no_kernel_outlives_its_launcher_or_its_server(how, still_running):
+    """A kernel dies with its launcher or its server; and the server it was forked from runs a single thread."""
+    import psutil
     from jupyter_client import KernelManager
 
     _collect.text = ""
@@ -106,6 +115,14 @@ def test_no_kernel_outlives_its_launcher_or_its_server(how, still_running):
         try:
             pid = _kernel_pid(km)
             assert pid != km.provisioner.process.pid  # the kernel is the server's child, not the launcher
+            # fork() copies only the calling thread: a thread a preloaded library started in the server (a pool, a
+            # watcher) would be missing, with its locks possibly held, in every kernel. The server runs none but
+            # jemalloc's background thread (pyarrow's allocator starts it), which jemalloc's own fork handlers
+            # take all its locks for and stop in the child; a Python thread would show under the name "python".
+            server = psutil.Process(pid).parent()
+            assert "--serve" in " ".join(server.cmdline())
+            assert _thread_names(server.pid) - {"jemalloc_bg_thd"} == set(), _thread_names(server.pid)
+            assert "jemalloc_bg_thd" not in _thread_names(pid)  # stopped in the forked kernel
             if how == "launcher killed":
                 os.kill(km.provisioner.process.pid, signal.SIGKILL)
                 assert not still_running([pid]), "the kernel outlived its killed launcher"
@@ -166,7 +183,7 @@ def test_the_runner_forks_the_kernels_of_a_run_of_several_notebooks(tmp_path):
 
 def test_a_killed_runner_leaves_no_server_and_no_kernel(still_running):
     """SIGKILL to the process that started the server (the runner): the server sees it is orphaned and kills its
-    kernels, then itself."""
+    kernels, then itself, and removes the private folder (socket, kernel spec) the runner can no longer remove."""
     import psutil
 
     code = (
@@ -178,12 +195,15 @@ def test_a_killed_runner_leaves_no_server_and_no_kernel(still_running):
         "km = KernelManager(kernel_name=kernels.KERNEL_NAME)\n"
         "km.start_kernel()\n"
         "kc = km.client(); kc.start_channels(); kc.wait_for_ready(timeout=60)\n"
-        "print('ready', flush=True)\n"
+        "print('ready', os.environ[kernels.ADDRESS_ENV], flush=True)\n"
         "time.sleep(120)\n"
     )
     runner = subprocess.Popen([sys.executable, "-c", code], cwd=paths.ROOT, stdout=subprocess.PIPE, text=True)
     try:
-        assert runner.stdout.readline().strip() == "ready"
+        word, address = runner.stdout.readline().split()
+        assert word == "ready"
+        folder = Path(address).parent
+        assert folder.is_dir()
         server = [p for p in psutil.Process(runner.pid).children() if "--serve" in " ".join(p.cmdline())]
         assert len(server) == 1
         forked = server[0].children()
@@ -192,6 +212,26 @@ def test_a_killed_runner_leaves_no_server_and_no_kernel(still_running):
         runner.wait()
         assert not still_running([server[0].pid]), "the fork server outlived its killed runner"
         assert not still_running([forked[0].pid]), "a kernel outlived the killed runner"
+        assert not folder.exists(), f"the killed runner's private folder was left behind: {folder}"
     finally:
         if runner.poll() is None:
             runner.kill()
+
+
+def test_a_private_folder_is_removed_only_when_it_is_one(tmp_path):
+    """What an orphaned server removes is the private folder holding its socket, never another folder: a folder
+    whose name lacks the private prefix is refused, and so is a prefix that would make one."""
+    from helpers.core.environ import PRIVATE_PREFIX, private_folder, remove_private_folder
+
+    other = tmp_path / "results"
+    other.mkdir()
+    (other / "socket").write_text("")
+    with pytest.raises(ValueError, match="is not a private folder"):
+        remove_private_folder(other / "socket")
+    assert (other / "socket").exists()
+    with pytest.raises(ValueError, match="prefix"), private_folder("results-"):
+        pass
+    with private_folder(PRIVATE_PREFIX + "test-") as folder:
+        (folder / "socket").write_text("")
+        remove_private_folder(folder / "socket")
+        assert not folder.exists()

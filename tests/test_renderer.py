@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -194,7 +195,8 @@ def test_a_figure_the_service_cannot_write_fails_the_run(tmp_path, monkeypatch):
 
 
 def test_the_service_stops_when_its_runner_is_killed():
-    """A runner killed with SIGKILL leaves no render service (nor its Chromium) behind."""
+    """A runner killed with SIGKILL leaves no render service (nor its Chromium) behind, nor the service's private
+    folder (socket and Chromium's profile), which the orphaned service removes."""
     import os
     import signal
     import time
@@ -206,12 +208,14 @@ def test_the_service_stops_when_its_runner_is_killed():
         "from helpers.report import renderer\n"
         "cm = renderer.service()\n"
         "assert cm.__enter__()\n"
-        "print('ready', flush=True)\n"
+        "print('ready', os.environ[renderer.ADDRESS_ENV], flush=True)\n"
         "time.sleep(120)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=paths.ROOT, stdout=subprocess.PIPE, text=True)
     try:
-        assert parent.stdout.readline().strip() == "ready"
+        word, address = parent.stdout.readline().split()
+        assert word == "ready"
+        folder = Path(address).parent
         deadline = time.monotonic() + 30
         services = []
         while not services and time.monotonic() < deadline:
@@ -231,6 +235,7 @@ def test_the_service_stops_when_its_runner_is_killed():
         assert not alive, "the render service outlived its killed runner"
         _, alive = psutil.wait_procs([p for p in family if "crashpad" not in " ".join(_cmd(p))], timeout=15)
         assert not alive, f"left running: {[_cmd(p) for p in alive]}"
+        assert not folder.exists(), f"the killed runner's private folder was left behind: {folder}"
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -13,6 +13,9 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+#: every private folder's name starts with this (``treaty-effects-render-...``, ``treaty-effects-kernels-...``)
+PRIVATE_PREFIX = "treaty-effects-"
+
 
 @contextlib.contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
@@ -32,12 +35,27 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def private_folder(prefix: str) -> Iterator[Path]:
-    """A new temporary folder for the block (``prefix`` names its owner), removed with its contents afterwards."""
+    """A new temporary folder for the block (``prefix`` names its owner, and must start with
+    :data:`PRIVATE_PREFIX`), removed with its contents afterwards."""
+    if not prefix.startswith(PRIVATE_PREFIX):
+        raise ValueError(f"a private folder's prefix starts with {PRIVATE_PREFIX!r}, not {prefix!r}")
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_private_folder(inside: str | Path) -> None:
+    """Remove the :func:`private_folder` holding ``inside`` (a socket in it, say): what a background process does
+    when the process that made the folder was killed outright (SIGKILL) and so cannot remove it. Refuses a folder
+    whose name does not start with :data:`PRIVATE_PREFIX`, so it never removes anything else."""
+    folder = Path(inside).parent
+    if not folder.name.startswith(PRIVATE_PREFIX):
+        raise ValueError(
+            f"{folder} is not a private folder (its name does not start with {PRIVATE_PREFIX!r})"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

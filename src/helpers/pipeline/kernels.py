@@ -46,7 +46,7 @@ import time
 from collections.abc import Iterator
 
 from helpers.core import imports
-from helpers.core.environ import background_python, environment, private_folder
+from helpers.core.environ import background_python, environment, private_folder, remove_private_folder
 
 ADDRESS_ENV = "TREATY_EFFECTS_FORK_SERVER"  # the server's socket, for the launchers
 SWITCH_ENV = "TREATY_EFFECTS_PRELOAD"  # "0": no fork server
@@ -166,14 +166,15 @@ def serve(address: str) -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):  # a library a kernel may lack is imported by it, if ever
             importlib.import_module(name)
-    _Server(listener).loop()
+    _Server(listener, address).loop()
 
 
 class _Server:
     """The fork server's loop: accept launchers, fork kernels, report their exits, kill orphans."""
 
-    def __init__(self, listener: socket.socket) -> None:
+    def __init__(self, listener: socket.socket, address: str) -> None:
         self.listener = listener
+        self.address = address
         self.kernels: dict[int, socket.socket] = {}  # kernel pid -> its launcher's connection
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
@@ -185,10 +186,15 @@ class _Server:
         self.sel.register(listener, selectors.EVENT_READ, "accept")
         self.sel.register(self.wake_r, selectors.EVENT_READ, "signal")
 
-    def stop(self, *_) -> None:
+    def stop(self, *_, orphaned: bool = False) -> None:
+        """Kill every kernel and exit (SIGTERM from the runner, or ``orphaned``: the runner was killed outright, and
+        the server removes the private folder the runner would have removed: socket and kernel spec)."""
         for pid in self.kernels:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+        if orphaned:
+            with contextlib.suppress(OSError, ValueError):
+                remove_private_folder(self.address)
         os._exit(0)
 
     def loop(self) -> None:
@@ -206,8 +212,8 @@ class _Server:
                             os.kill(key.data, signal.SIGKILL)
                             self.sel.unregister(key.fileobj)
             _reap(self.kernels, self.sel)
-            if os.getppid() != parent:  # the runner is gone (killed): so is every kernel
-                self.stop()
+            if os.getppid() != parent:  # the runner is gone (killed): so is every kernel, and the folder
+                self.stop(orphaned=True)
 
     def accept(self) -> None:
         conn, _ = self.listener.accept()

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Listener
 from pathlib import Path
 
-from helpers.core.environ import background_python, environment, private_folder
+from helpers.core.environ import background_python, environment, private_folder, remove_private_folder
 from helpers.report import export
 from helpers.report.export import RENDERER_ADDRESS_ENV as ADDRESS_ENV
 from helpers.report.export import RENDERER_KEY_ENV as KEY_ENV
@@ -128,11 +128,16 @@ def _serve_connection(conn, lock: threading.Lock, writes: _Queue) -> None:
                 return
 
 
-def _exit_with_parent(parent: int) -> None:
-    """A runner killed outright (SIGKILL) cannot stop its service: the service stops itself once its parent is gone
-    (it is re-parented), through SIGTERM so that Chromium is closed too."""
+_ORPHANED: list[str] = []  # the service's socket, once its runner is gone: _stop_now removes its folder
+
+
+def _exit_with_parent(parent: int, address: str) -> None:
+    """A runner killed outright (SIGKILL) cannot stop its service nor remove its folder: the service stops itself
+    once its parent is gone (it is re-parented), through SIGTERM so that Chromium is closed too, and removes the
+    folder (socket and Chromium's profile)."""
     while os.getppid() == parent:
         time.sleep(0.5)
+    _ORPHANED.append(address)
     os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -150,6 +155,9 @@ def _stop_now(*_) -> None:
                 os.killpg(child.pid, signal.SIGKILL)
             else:
                 child.kill()
+    for address in _ORPHANED:  # Chromium is killed: its profile can go
+        with contextlib.suppress(OSError, ValueError):
+            remove_private_folder(address)
     os._exit(0)
 
 
@@ -157,7 +165,7 @@ def serve(address: str, key: bytes) -> None:
     """Run the service until the process is terminated: start kaleido's Chromium, then answer every connection
     (one thread each; renders one at a time)."""
     signal.signal(signal.SIGTERM, _stop_now)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(), address), daemon=True).start()
     lock = threading.Lock()
     writes = _Queue(lock)
     with Listener(address, family="AF_UNIX", authkey=key) as listener:

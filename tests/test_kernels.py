@@ -216,22 +216,3 @@ def test_a_killed_runner_leaves_no_server_and_no_kernel(still_running):
     finally:
         if runner.poll() is None:
             runner.kill()
-
-
-def test_a_private_folder_is_removed_only_when_it_is_one(tmp_path):
-    """What an orphaned server removes is the private folder holding its socket, never another folder: a folder
-    whose name lacks the private prefix is refused, and so is a prefix that would make one."""
-    from helpers.core.environ import PRIVATE_PREFIX, private_folder, remove_private_folder
-
-    other = tmp_path / "results"
-    other.mkdir()
-    (other / "socket").write_text("")
-    with pytest.raises(ValueError, match="is not a private folder"):
-        remove_private_folder(other / "socket")
-    assert (other / "socket").exists()
-    with pytest.raises(ValueError, match="prefix"), private_folder("results-"):
-        pass
-    with private_folder(PRIVATE_PREFIX + "test-") as folder:
-        (folder / "socket").write_text("")
-        remove_private_folder(folder / "socket")
-        assert not folder.exists()

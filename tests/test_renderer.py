@@ -194,7 +194,7 @@ def test_a_figure_the_service_cannot_write_fails_the_run(tmp_path, monkeypatch):
     assert [d.name for d in folder.parent.iterdir() if d.is_dir()] == ["lbl"]  # no staging folder left
 
 
-def test_the_service_stops_when_its_runner_is_killed():
+def test_the_service_stops_when_its_runner_is_killed(still_running):
     """A runner killed with SIGKILL leaves no render service (nor its Chromium) behind, nor the service's private
     folder (socket and Chromium's profile), which the orphaned service removes."""
     import os
@@ -231,10 +231,10 @@ def test_the_service_stops_when_its_runner_is_killed():
         family += [c for c in services[0].children(recursive=True) if c not in family]
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
-        gone, alive = psutil.wait_procs([services[0]], timeout=15)
-        assert not alive, "the render service outlived its killed runner"
-        _, alive = psutil.wait_procs([p for p in family if "crashpad" not in " ".join(_cmd(p))], timeout=15)
-        assert not alive, f"left running: {[_cmd(p) for p in alive]}"
+        assert not still_running([services[0].pid]), "the render service outlived its killed runner"
+        named = {p.pid: _cmd(p) for p in family}
+        alive = still_running([pid for pid, cmd in named.items() if "crashpad" not in " ".join(cmd)])
+        assert not alive, f"left running: {[named[pid] for pid in alive]}"
         assert not folder.exists(), f"the killed runner's private folder was left behind: {folder}"
     finally:
         if parent.poll() is None:

@@ -1,17 +1,20 @@
 """What the processes a block starts get, and what the block cleans up afterwards, one way each: environment
 variables (:func:`environment`), a private temporary folder (:func:`private_folder`) and a background Python
-process such as the runner's render service and kernel fork server (:func:`background_python`)."""
+process such as the runner's render service and kernel fork server (:func:`background_python`), which ends
+through :func:`exit_background`."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 #: every private folder's name starts with this (``treaty-effects-render-...``, ``treaty-effects-kernels-...``)
 PRIVATE_PREFIX = "treaty-effects-"
@@ -48,8 +51,9 @@ def private_folder(prefix: str) -> Iterator[Path]:
 
 def remove_private_folder(inside: str | Path) -> None:
     """Remove the :func:`private_folder` holding ``inside`` (a socket in it, say): what a background process does
-    when the process that made the folder was killed outright (SIGKILL) and so cannot remove it. Refuses a folder
-    whose name does not start with :data:`PRIVATE_PREFIX`, so it never removes anything else."""
+    when the process that made the folder was killed outright (SIGKILL) and so cannot remove it
+    (:func:`exit_background`). Refuses a folder whose name does not start with :data:`PRIVATE_PREFIX`, so it never
+    removes anything else."""
     folder = Path(inside).parent
     if not folder.name.startswith(PRIVATE_PREFIX):
         raise ValueError(
@@ -80,3 +84,22 @@ def background_python(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def exit_background(orphaned_in: str | Path | None = None) -> NoReturn:
+    """End a :func:`background_python` process at once, from its SIGTERM handler or once its parent is gone: kill
+    its child processes (a child leading a process group of its own, such as Chromium and its helpers, with its
+    whole group), remove the private folder holding ``orphaned_in`` when given (the parent that made it was killed
+    outright and cannot), and exit without Python's teardown (nothing of it is waited for)."""
+    import psutil
+
+    for child in psutil.Process().children():
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(child.pid) == child.pid:
+                os.killpg(child.pid, signal.SIGKILL)
+            else:
+                child.kill()
+    if orphaned_in is not None:  # the children are dead: nothing writes into the folder any more
+        with contextlib.suppress(OSError, ValueError):
+            remove_private_folder(orphaned_in)
+    os._exit(0)

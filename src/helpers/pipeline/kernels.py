@@ -46,7 +46,7 @@ import time
 from collections.abc import Iterator
 
 from helpers.core import imports
-from helpers.core.environ import background_python, environment, private_folder, remove_private_folder
+from helpers.core.environ import background_python, environment, exit_background, private_folder
 
 ADDRESS_ENV = "TREATY_EFFECTS_FORK_SERVER"  # the server's socket, for the launchers
 SWITCH_ENV = "TREATY_EFFECTS_PRELOAD"  # "0": no fork server
@@ -181,21 +181,10 @@ class _Server:
         self.wake_w.setblocking(False)
         signal.set_wakeup_fd(self.wake_w.fileno())
         signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector (through the wakeup fd)
-        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGTERM, lambda *_: exit_background())  # the runner's terminate(): kernels too
         self.sel = selectors.DefaultSelector()
         self.sel.register(listener, selectors.EVENT_READ, "accept")
         self.sel.register(self.wake_r, selectors.EVENT_READ, "signal")
-
-    def stop(self, *_, orphaned: bool = False) -> None:
-        """Kill every kernel and exit (SIGTERM from the runner, or ``orphaned``: the runner was killed outright, and
-        the server removes the private folder the runner would have removed: socket and kernel spec)."""
-        for pid in self.kernels:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        if orphaned:
-            with contextlib.suppress(OSError, ValueError):
-                remove_private_folder(self.address)
-        os._exit(0)
 
     def loop(self) -> None:
         parent = os.getppid()
@@ -212,8 +201,10 @@ class _Server:
                             os.kill(key.data, signal.SIGKILL)
                             self.sel.unregister(key.fileobj)
             _reap(self.kernels, self.sel)
-            if os.getppid() != parent:  # the runner is gone (killed): so is every kernel, and the folder
-                self.stop(orphaned=True)
+            if (
+                os.getppid() != parent
+            ):  # the runner was killed: every kernel goes, and the folder it cannot remove
+                exit_background(orphaned_in=self.address)
 
     def accept(self) -> None:
         conn, _ = self.listener.accept()

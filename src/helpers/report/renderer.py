@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Listener
 from pathlib import Path
 
-from helpers.core.environ import background_python, environment, private_folder, remove_private_folder
+from helpers.core.environ import background_python, environment, exit_background, private_folder
 from helpers.report import export
 from helpers.report.export import RENDERER_ADDRESS_ENV as ADDRESS_ENV
 from helpers.report.export import RENDERER_KEY_ENV as KEY_ENV
@@ -128,43 +128,23 @@ def _serve_connection(conn, lock: threading.Lock, writes: _Queue) -> None:
                 return
 
 
-_ORPHANED: list[str] = []  # the service's socket, once its runner is gone: _stop_now removes its folder
-
-
 def _exit_with_parent(parent: int, address: str) -> None:
-    """A runner killed outright (SIGKILL) cannot stop its service nor remove its folder: the service stops itself
-    once its parent is gone (it is re-parented), through SIGTERM so that Chromium is closed too, and removes the
-    folder (socket and Chromium's profile)."""
+    """A runner killed outright (SIGKILL) cannot stop its service nor remove its folder: once its parent is gone (it
+    is re-parented), the service kills Chromium and removes the folder (socket and Chromium's profile) itself."""
     while os.getppid() == parent:
         time.sleep(0.5)
-    _ORPHANED.append(address)
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _stop_now(*_) -> None:
-    """SIGTERM (the runner's ``terminate()``, or :func:`_exit_with_parent`): kill Chromium and exit at once.
-
-    Closing Chromium through kaleido's exit handler takes 0.4 to 0.5 s that every run waited for. Chromium runs in
-    a process group of its own (choreographer starts it in a new session), killed whole here; its profile folder is
-    in this service's temporary folder (``TMPDIR``), which the runner removes."""
-    import psutil
-
-    for child in psutil.Process().children():
-        with contextlib.suppress(OSError, psutil.Error):
-            if os.getpgid(child.pid) == child.pid:  # a group leader: the group is Chromium and its helpers
-                os.killpg(child.pid, signal.SIGKILL)
-            else:
-                child.kill()
-    for address in _ORPHANED:  # Chromium is killed: its profile can go
-        with contextlib.suppress(OSError, ValueError):
-            remove_private_folder(address)
-    os._exit(0)
+    exit_background(orphaned_in=address)
 
 
 def serve(address: str, key: bytes) -> None:
     """Run the service until the process is terminated: start kaleido's Chromium, then answer every connection
-    (one thread each; renders one at a time)."""
-    signal.signal(signal.SIGTERM, _stop_now)
+    (one thread each; renders one at a time).
+
+    SIGTERM (the runner's ``terminate()``) kills Chromium and exits at once (:func:`exit_background`): closing
+    Chromium through kaleido's exit handler took 0.4 to 0.5 s that every run waited for. Chromium runs in a process
+    group of its own (choreographer starts it in a new session), killed whole; its profile folder is in this
+    service's temporary folder (``TMPDIR``), which the runner removes."""
+    signal.signal(signal.SIGTERM, lambda *_: exit_background())
     threading.Thread(target=_exit_with_parent, args=(os.getppid(), address), daemon=True).start()
     lock = threading.Lock()
     writes = _Queue(lock)
